@@ -1,0 +1,116 @@
+"""Argument validation at trace time, with messages that name the argument and its value.
+
+These run on static information (shapes, dtypes, Python scalars) and raise ``ValueError``/``TypeError``
+before anything is traced. Value checks on traced arrays belong in solvers' ``RESULTS``, not here.
+"""
+
+from collections.abc import Sequence
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+__all__ = [
+    "check_choice",
+    "check_complex_or_real",
+    "check_ndim",
+    "check_positive",
+    "check_positive_int",
+    "check_range",
+    "check_same_shape",
+    "check_shape",
+    "concrete_or_none",
+]
+
+
+def concrete_or_none(x: Any):
+    """Return ``x`` as a NumPy array if its value is known at trace time, else ``None``."""
+    if isinstance(x, (jax.core.Tracer, jax.ShapeDtypeStruct)):
+        return None
+    try:
+        arr = np.asarray(x)
+    except Exception:  # noqa: BLE001 - anything that cannot be made concrete
+        return None
+    return arr if arr.dtype.kind in "biufc" else None
+
+
+def check_positive_int(value: Any, name: str, *, minimum: int = 1, even: bool = False) -> int:
+    """``value`` must be a Python/NumPy integer >= ``minimum`` (and even when ``even``)."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise TypeError(f"`{name}` must be an int, got {value!r} of type {type(value).__name__}.")
+    if value < minimum:
+        raise ValueError(f"`{name}` must be >= {minimum}, got {value}.")
+    if even and value % 2:
+        raise ValueError(f"`{name}` must be even, got {value}.")
+    return int(value)
+
+
+def check_positive(value: Any, name: str, *, strict: bool = True) -> None:
+    """Every element of ``value`` must be > 0 (or >= 0 when ``strict=False``), if known at trace time."""
+    arr = concrete_or_none(value)
+    if arr is None:
+        return
+    if arr.size and not np.all(np.isfinite(arr)):
+        raise ValueError(f"`{name}` must be finite, got {_short(arr)}.")
+    bad = arr <= 0 if strict else arr < 0
+    if np.any(bad):
+        rel = "> 0" if strict else ">= 0"
+        raise ValueError(f"`{name}` must be {rel}, got {_short(arr)}.")
+
+
+def check_range(value: Any, name: str, low: float, high: float, *, closed: str = "neither") -> None:
+    """Every element of ``value`` must lie in the interval (low, high); ``closed`` in
+    {"neither", "left", "right", "both"} says which ends are included."""
+    arr = concrete_or_none(value)
+    if arr is None:
+        return
+    lo_ok = arr >= low if closed in ("left", "both") else arr > low
+    hi_ok = arr <= high if closed in ("right", "both") else arr < high
+    if not np.all(lo_ok & hi_ok):
+        lb = "[" if closed in ("left", "both") else "("
+        rb = "]" if closed in ("right", "both") else ")"
+        raise ValueError(f"`{name}` must lie in {lb}{low}, {high}{rb}, got {_short(arr)}.")
+
+
+def check_choice(value: Any, name: str, choices: Sequence[Any]) -> None:
+    """``value`` must be one of ``choices``."""
+    if value not in choices:
+        raise ValueError(f"`{name}` must be one of {tuple(choices)}, got {value!r}.")
+
+
+def check_ndim(x: Any, name: str, ndim: int | Sequence[int]) -> None:
+    """``x`` must have ``ndim`` dimensions (or one of several)."""
+    allowed = (ndim,) if isinstance(ndim, int) else tuple(ndim)
+    if jnp.ndim(x) not in allowed:
+        want = allowed[0] if len(allowed) == 1 else f"one of {allowed}"
+        raise ValueError(f"`{name}` must have {want} dimensions, got shape {jnp.shape(x)}.")
+
+
+def check_shape(x: Any, name: str, shape: Sequence[int | None]) -> None:
+    """``x`` must have ``shape``; ``None`` entries match any size."""
+    got = jnp.shape(x)
+    if len(got) != len(shape) or any(s is not None and s != g for s, g in zip(shape, got)):
+        want = "(" + ", ".join("*" if s is None else str(s) for s in shape) + ")"
+        raise ValueError(f"`{name}` must have shape {want}, got {got}.")
+
+
+def check_same_shape(a: Any, a_name: str, b: Any, b_name: str) -> None:
+    """``a`` and ``b`` must have the same shape."""
+    if jnp.shape(a) != jnp.shape(b):
+        raise ValueError(
+            f"`{a_name}` and `{b_name}` must have the same shape, got {jnp.shape(a)} and {jnp.shape(b)}."
+        )
+
+
+def check_complex_or_real(x: Any, name: str) -> None:
+    """``x`` must have a numeric (real or complex floating / integer) dtype."""
+    dtype = jnp.result_type(x)
+    if not (jnp.issubdtype(dtype, jnp.number)):
+        raise TypeError(f"`{name}` must be numeric, got dtype {dtype}.")
+
+
+def _short(arr: np.ndarray) -> str:
+    if arr.size <= 6:
+        return repr(arr.tolist()) if arr.ndim else repr(arr.item())
+    return f"an array of shape {arr.shape} with min {arr.min()!r}"

@@ -1,0 +1,1 @@
+"""jaxsci.monotone (under construction)."""

@@ -1,0 +1,1 @@
+"""jaxsci.multigrid (under construction)."""

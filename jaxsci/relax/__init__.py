@@ -1,0 +1,1 @@
+"""jaxsci.relax (under construction)."""

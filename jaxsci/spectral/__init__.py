@@ -1,0 +1,1 @@
+"""jaxsci.spectral (under construction)."""

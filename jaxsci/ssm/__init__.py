@@ -1,0 +1,1 @@
+"""jaxsci.ssm (under construction)."""
