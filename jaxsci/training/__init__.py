@@ -1,0 +1,1 @@
+"""jaxsci.training (under construction)."""
