@@ -1,1 +1,23 @@
-"""jaxsci.data (under construction)."""
+"""jaxsci.data: seeded, jit-compiled, vmapped generators of operator-learning data sets (no downloads).
+
+- :func:`grf`: Gaussian random fields ``N(0, sigma^2 (-Laplacian + tau^2 I)^(-alpha))`` by spectral
+  sampling (Fourier modes for periodic fields, a DCT-II cosine basis for Neumann-type fields).
+- :func:`burgers`: the FNO Burgers data set, ``(u0, u(1))`` of 1D viscous Burgers (periodic,
+  ``nu = 0.1``) solved pseudo-spectrally with ETDRK4 (:func:`burgers_solve`).
+- :func:`darcy`: the FNO Darcy data set, ``(a, u)`` for ``-div(a grad u) = 1`` on the unit square with
+  zero Dirichlet data and ``a`` a thresholded GRF taking the values 12 and 3, solved by
+  :mod:`jaxsci.multigrid` (:func:`darcy_solve`).
+
+Generators run in chunks with a tqdm progress bar and cache data sets as ``.npz`` in ``cache_dir``.
+"""
+
+from ._burgers import burgers as burgers
+from ._burgers import burgers_solve as burgers_solve
+from ._burgers import etdrk4_coefficients as etdrk4_coefficients
+from ._darcy import darcy as darcy
+from ._darcy import darcy_coefficient as darcy_coefficient
+from ._darcy import darcy_operator as darcy_operator
+from ._darcy import darcy_solve as darcy_solve
+from ._generate import cache_path as cache_path
+from ._grf import grf as grf
+from ._grf import grf_eigenvalues as grf_eigenvalues

@@ -1,1 +1,28 @@
-"""jaxsci.training (under construction)."""
+"""jaxsci.training: losses, an optax training loop, evaluation, checkpoints and run records for
+operator learning with single-sample models (``model(x)``, channels first; batches by ``jax.vmap``).
+
+- Losses (one sample): :func:`relative_l2`, :func:`relative_h1` (finite-difference or spectral
+  gradients), :func:`mse`.
+- :func:`fit`: an optax loop (deterministic given the key), data-parallel over local devices through a
+  batch-sharded ``NamedSharding``, a tqdm bar with the loss, a JSON run record (config, losses per epoch,
+  test errors, real-parameter count, time, device, jax version); :func:`make_optimizer` (Adam with the
+  FNO step decay or cosine decay); :func:`make_train_step`.
+- :func:`evaluate`, :func:`resolution_transfer` (a model trained on one grid evaluated on others).
+- :func:`save_checkpoint` / :func:`load_checkpoint` (``eqx.tree_serialise_leaves`` + JSON).
+- :func:`num_real_parameters` (complex leaves count twice); :class:`Normalizer` / :class:`Normalized`
+  (fixed Gaussian input/output normalisation, as in the FNO scripts).
+"""
+
+from ._checkpoint import load_checkpoint as load_checkpoint
+from ._checkpoint import save_checkpoint as save_checkpoint
+from ._fit import evaluate as evaluate
+from ._fit import fit as fit
+from ._fit import make_optimizer as make_optimizer
+from ._fit import make_train_step as make_train_step
+from ._losses import mse as mse
+from ._losses import relative_h1 as relative_h1
+from ._losses import relative_l2 as relative_l2
+from ._normalize import Normalized as Normalized
+from ._normalize import Normalizer as Normalizer
+from ._params import num_real_parameters as num_real_parameters
+from ._transfer import resolution_transfer as resolution_transfer
