@@ -1,0 +1,106 @@
+"""Running learners: against a precomputed cost table (``replay``) or live (``run_online``)."""
+
+from collections.abc import Callable
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+from jax import lax
+from jaxtyping import Array, ArrayLike, Float, Int, PRNGKeyArray
+
+from .._solution import Solution
+
+
+def _contextual(learner) -> bool:
+    from ._learners import ChebCB, TsallisINFCB
+
+    return isinstance(learner, (ChebCB, TsallisINFCB))
+
+
+def replay(
+    learner,
+    costs: Float[ArrayLike, "T d"],
+    key: PRNGKeyArray,
+    contexts: Float[ArrayLike, " T"] | None = None,
+) -> tuple[Int[Array, " T"], Float[Array, " T"]]:
+    """Play ``learner`` against a table of costs: ``costs[t, i]`` is the cost of instance t at arm i.
+
+    Exact for solvers whose cost depends only on (instance, arm) — e.g. SOR iteration counts — and far
+    cheaper than solving live. One ``lax.scan`` over T rounds (jit- and vmap-able over trials/keys).
+    Returns ``(arms, paid)`` with ``paid[t] == costs[t, arms[t]]``.
+    """
+    costs = jnp.asarray(costs)
+    if costs.ndim != 2 or costs.shape[1] != learner.num_arms:
+        raise ValueError(
+            f"`costs` must have shape (T, {learner.num_arms}) (num_arms of the learner), got {costs.shape}."
+        )
+    needs = _contextual(learner)
+    if needs and contexts is None:
+        raise ValueError(f"`contexts` (shape (T,)) is required by {type(learner).__name__}.")
+    if contexts is not None and jnp.shape(contexts) != costs.shape[:1]:
+        raise ValueError(f"`contexts` must have shape ({costs.shape[0]},), got {jnp.shape(contexts)}.")
+    ctx = jnp.zeros(costs.shape[0]) if contexts is None else jnp.asarray(contexts)
+
+    def step(state, inp):
+        row, c = inp
+        c = c if needs else None
+        arm, state = learner.sample(state, c)
+        paid = row[arm]
+        return learner.update(state, arm, paid, c), (arm, paid)
+
+    _, (arms, paid) = lax.scan(step, learner.init(key), (costs, ctx))
+    return arms, paid
+
+
+def run_online(
+    learner,
+    instances: Any,
+    solver: Callable,
+    key: PRNGKeyArray,
+    *,
+    omegas: Float[ArrayLike, " d"] | None = None,
+    contexts: Float[ArrayLike, " T"] | None = None,
+    carry: Any = None,
+):
+    """Solve a sequence of systems in turn, each with the ω the learner picks, learning from the cost.
+
+    ``instances``: a pytree whose leaves have a leading axis T (e.g. ``(A_stack, b_stack)`` or
+    ``(shifts, rhs)``). ``solver(instance, omega)`` returns a :class:`Solution` (cost =
+    ``stats["iterations"]``) or a scalar cost. With ``carry`` (e.g. the previous time step of a
+    simulation, for warm starts), ``solver(carry, instance, omega)`` returns ``(carry, Solution or cost)``.
+    ``omegas`` is the arm grid (default ``linspace(1, 1.95, num_arms)``, the paper's). A ``lax.scan``:
+    jit-able, vmap-able over keys. Returns ``(arms, costs)`` (and the final carry when ``carry`` is given).
+    """
+    d = learner.num_arms
+    grid = jnp.linspace(1.0, 1.95, d) if omegas is None else jnp.asarray(omegas)
+    if grid.shape != (d,):
+        raise ValueError(f"`omegas` must have shape ({d},) (num_arms of the learner), got {grid.shape}.")
+    leaves = jax.tree.leaves(instances)
+    if not leaves:
+        raise ValueError("`instances` must be a pytree of arrays with a leading axis T.")
+    T = leaves[0].shape[0]
+    needs = _contextual(learner)
+    if needs and contexts is None:
+        raise ValueError(f"`contexts` (shape (T,)) is required by {type(learner).__name__}.")
+    ctx = jnp.zeros(T) if contexts is None else jnp.asarray(contexts)
+    if ctx.shape != (T,):
+        raise ValueError(f"`contexts` must have shape ({T},), got {ctx.shape}.")
+
+    def cost_of(out):
+        return out.stats["iterations"] if isinstance(out, Solution) else out
+
+    def step(c, inp):
+        state, sim = c
+        inst, cx = inp
+        cx = cx if needs else None
+        arm, state = learner.sample(state, cx)
+        if carry is None:
+            cost = cost_of(solver(inst, grid[arm]))
+        else:
+            sim, out = solver(sim, inst, grid[arm])
+            cost = cost_of(out)
+        cost = jnp.asarray(cost, grid.dtype)
+        return (learner.update(state, arm, cost, cx), sim), (arm, cost)
+
+    (_, sim), (arms, costs) = lax.scan(step, (learner.init(key), carry), (instances, ctx))
+    return (arms, costs) if carry is None else (arms, costs, sim)
