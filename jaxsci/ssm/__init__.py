@@ -1,8 +1,35 @@
-"""jaxsci.ssm: diagonal state-space models (S4D, S5).
+"""jaxsci.ssm: diagonal state-space models (S4D, S5) in JAX.
 
-- Kernels: :func:`vandermonde` (the fused, tiled Vandermonde product with a recomputing custom VJP).
+- Kernels: :func:`vandermonde` (the fused, tiled Vandermonde product ``2 Re sum_n W_n exp(l z_n)`` with a
+  recomputing custom VJP; O(H (N + L)) memory), :func:`s4d_kernel`, :func:`discretize` (ZOH via expm1,
+  bilinear), :func:`causal_conv` (rfft, causal or bidirectional, D skip).
+- Recurrences: :func:`diagonal_scan` (parallel associative scan), :func:`s4d_scan` / :func:`s4d_step` (SISO,
+  per channel), :func:`s5_scan` / :func:`s5_step` / :func:`discretize_s5` (MIMO); conv == scan == step.
+- Initialisations (float64 NumPy, host): :func:`hippo` (LegS, LegT, FouT), :func:`hippo_nplr`,
+  :func:`s4d_init` (Lin, Inv, LegS, Real), :func:`s5_init` (block-diagonal HiPPO-N), :func:`ptd_legs` (PTD),
+  :func:`init_dt` (log-uniform), :func:`dense_ssm_kernel` (float64 reference kernel of a dense SSM).
 """
 
+from ._discretize import discretize as discretize
+from ._discretize import phi1 as phi1
+from ._init import NPLR as NPLR
+from ._init import PTD as PTD
+from ._init import dense_ssm_kernel as dense_ssm_kernel
+from ._init import hippo as hippo
+from ._init import hippo_nplr as hippo_nplr
+from ._init import init_dt as init_dt
+from ._init import ptd_legs as ptd_legs
+from ._init import s4d_init as s4d_init
+from ._init import s5_init as s5_init
+from ._kernel import causal_conv as causal_conv
+from ._kernel import fast_fft_length as fast_fft_length
+from ._kernel import s4d_kernel as s4d_kernel
+from ._scan import diagonal_scan as diagonal_scan
+from ._scan import discretize_s5 as discretize_s5
+from ._scan import s4d_scan as s4d_scan
+from ._scan import s4d_step as s4d_step
+from ._scan import s5_scan as s5_scan
+from ._scan import s5_step as s5_step
 from ._vandermonde import vandermonde as vandermonde
 from ._vandermonde import vandermonde_naive as vandermonde_naive
 from ._vandermonde import vandermonde_split as vandermonde_split

@@ -1,0 +1,210 @@
+"""Recurrent views of diagonal SSMs: a parallel associative scan (S5 style) and one-step streaming."""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+from jax import lax
+from jaxtyping import Array, ArrayLike, Complex, Float
+
+from .._checks import check_choice, check_positive
+from ._discretize import _dt_for, discretize, phi1
+
+__all__ = ["diagonal_scan", "s4d_scan", "s4d_step", "s5_scan", "s5_step"]
+
+
+def _combine(left, right):
+    a_i, b_i = left
+    a_j, b_j = right
+    return a_j * a_i, a_j * b_i + b_j
+
+
+def diagonal_scan(
+    Abar: Complex[ArrayLike, "*state"],
+    Bu: Complex[ArrayLike, "l *state"],
+    x0: Complex[ArrayLike, "*state"] | None = None,
+    *,
+    reverse: bool = False,
+) -> Complex[Array, "l *state"]:
+    r"""All states of ``x_k = Abar * x_{k-1} + Bu_k`` (``x_{-1} = x0``, default 0), by ``lax.associative_scan``.
+
+    ``Abar`` is diagonal and constant in time (shape ``state``), ``Bu`` is the input term for every step with
+    time on axis 0. The operator ``(a_i, b_i) . (a_j, b_j) = (a_j a_i, a_j b_i + b_j)`` gives work
+    ``O(L numel(state))`` and depth ``O(log L)`` (Smith, Warrington, Linderman, "Simplified State Space Layers"
+    (S5), ICLR 2023); memory ``O(L numel(state))``. ``reverse=True`` runs from the end (``x_{L}=x0``).
+    """
+    Abar = jnp.asarray(Abar)
+    Bu = jnp.asarray(Bu)
+    if Bu.shape[1:] != Abar.shape:
+        raise ValueError(f"`Bu` must have shape (L, *{Abar.shape}) to match `Abar`, got {Bu.shape}.")
+    if x0 is not None:
+        x0 = jnp.asarray(x0)
+        if x0.shape != Abar.shape:
+            raise ValueError(f"`x0` must have shape {Abar.shape}, got {x0.shape}.")
+        first = -1 if reverse else 0
+        Bu = Bu.at[first].add(Abar * x0)
+    a = jnp.broadcast_to(Abar, Bu.shape)
+    _, xs = lax.associative_scan(_combine, (a, Bu), reverse=reverse, axis=0)
+    return xs
+
+
+def _check_ssm(A, B, C, u, dt):
+    A, B, C, u = (jnp.asarray(x) for x in (A, B, C, u))
+    if jnp.ndim(A) != 2:
+        raise ValueError(f"`A` must have shape (H, N), got {jnp.shape(A)}.")
+    for x, name in ((B, "B"), (C, "C")):
+        if x.shape != A.shape:
+            raise ValueError(f"`A` and `{name}` must have the same shape, got {A.shape} and {x.shape}.")
+    if u.ndim != 2 or u.shape[0] != A.shape[0]:
+        raise ValueError(f"`u` must have shape ({A.shape[0]}, L), got {u.shape}.")
+    return A, B, C, u, _dt_for(A, dt)
+
+
+def s4d_scan(
+    A: Complex[ArrayLike, "h n"],
+    B: Complex[ArrayLike, "h n"],
+    C: Complex[ArrayLike, "h n"],
+    dt: Float[ArrayLike, "h"],
+    u: Float[ArrayLike, "h l"],
+    D: Float[ArrayLike, "h"] | None = None,
+    *,
+    method: str = "zoh",
+    x0: Complex[ArrayLike, "h n"] | None = None,
+) -> tuple[Float[Array, "h l"], Complex[Array, "h n"]]:
+    r"""The S4D layer (one SISO diagonal SSM per channel) in recurrent form, by a parallel scan.
+
+    ``x_k = Abar x_{k-1} + Bbar u_k``, ``y_k = 2 Re(C . x_k) + D u_k`` per channel, with ``(Abar, Bbar) =``
+    :func:`discretize` ``(A, B, dt, method)`` and initial state ``x0`` (default 0). With ``x0 = 0`` this equals
+    :func:`causal_conv` ``(u, s4d_kernel(A, B, C, dt, L), D)``. Returns ``(y, x_final)``. Cost ``O(H N L)``
+    work, ``O(log L)`` depth, ``O(H N L)`` memory (the state trajectory).
+    """
+    check_choice(method, "method", ("zoh", "bilinear"))
+    A, B, C, u, dt = _check_ssm(A, B, C, u, dt)
+    Abar, Bbar = discretize(A, B, dt, method)
+    Bu = Bbar[None] * jnp.moveaxis(u, 1, 0)[..., None]  # (L, H, N)
+    xs = diagonal_scan(Abar, Bu, None if x0 is None else jnp.asarray(x0, Abar.dtype))
+    y = 2 * jnp.real(jnp.einsum("hn,lhn->hl", C.astype(Abar.dtype), xs))
+    if D is not None:
+        y = y + jnp.asarray(D)[:, None] * u
+    return y.astype(jnp.result_type(u, jnp.real(Abar))), xs[-1]
+
+
+def s4d_step(
+    Abar: Complex[ArrayLike, "h n"],
+    Bbar: Complex[ArrayLike, "h n"],
+    C: Complex[ArrayLike, "h n"],
+    x: Complex[ArrayLike, "h n"],
+    u: Float[ArrayLike, "h"],
+    D: Float[ArrayLike, "h"] | None = None,
+) -> tuple[Float[Array, "h"], Complex[Array, "h n"]]:
+    r"""One streaming step of the S4D recurrence from an explicit state: ``x' = Abar x + Bbar u``,
+    ``y = 2 Re(sum_n C x') + D u``. Takes discretised parameters (call :func:`discretize` once); returns
+    ``(y, x')``. Cost ``O(H N)``. Scan it with ``lax.scan`` for autoregressive decoding."""
+    Abar, Bbar, C, x, u = (jnp.asarray(a) for a in (Abar, Bbar, C, x, u))
+    for a, name in ((Bbar, "Bbar"), (C, "C"), (x, "x")):
+        if a.shape != Abar.shape:
+            raise ValueError(f"`Abar` and `{name}` must have the same shape, got {Abar.shape} and {a.shape}.")
+    if u.shape != Abar.shape[:-1]:
+        raise ValueError(f"`u` must have shape {Abar.shape[:-1]}, got {u.shape}.")
+    x = Abar * x + Bbar * u[..., None]
+    y = 2 * jnp.real(jnp.sum(C * x, axis=-1))
+    if D is not None:
+        y = y + jnp.asarray(D) * u
+    return y, x
+
+
+def _check_s5(Lambda, B, C, u):
+    Lambda, B, C, u = (jnp.asarray(a) for a in (Lambda, B, C, u))
+    if Lambda.ndim != 1:
+        raise ValueError(f"`Lambda` must have shape (P,), got {Lambda.shape}.")
+    P = Lambda.shape[0]
+    if B.ndim != 2 or B.shape[0] != P:
+        raise ValueError(f"`B` must have shape ({P}, H), got {B.shape}.")
+    H = B.shape[1]
+    if C.shape != (H, P):
+        raise ValueError(f"`C` must have shape ({H}, {P}), got {C.shape}.")
+    if u.ndim != (2 if u.ndim == 2 else 1) or u.shape[0] != H:
+        raise ValueError(f"`u` must have shape ({H}, L) (or ({H},) for a step), got {u.shape}.")
+    return Lambda, B, C, u
+
+
+def s5_scan(
+    Lambda: Complex[ArrayLike, "p"],
+    B: Complex[ArrayLike, "p h"],
+    C: Complex[ArrayLike, "h p"],
+    dt: Float[ArrayLike, "#p"],
+    u: Float[ArrayLike, "h l"],
+    D: Float[ArrayLike, "h"] | None = None,
+    *,
+    method: str = "zoh",
+    x0: Complex[ArrayLike, "p"] | None = None,
+    conj_sym: bool = True,
+) -> tuple[Float[Array, "h l"], Complex[Array, "p"]]:
+    r"""The S5 layer: one MIMO diagonal SSM over all ``H`` channels, by a parallel scan.
+
+    ``x_k = Lbar x_{k-1} + Bbar u_k`` (``x`` has ``P`` complex modes), ``y_k = c Re(C x_k) + D u_k`` with
+    ``c = 2`` when ``conj_sym`` (only one mode of each conjugate pair is stored) and ``c = 1`` otherwise.
+    ``(Lbar, Bbar)`` are the diagonal :func:`discretize` of ``(Lambda, B)`` row by row; ``dt`` is a scalar or
+    ``(P,)``. Shapes: ``u`` ``(H, L)`` → ``y`` ``(H, L)``; returns ``(y, x_final)``. Cost ``O(L P H)`` work,
+    ``O(log L)`` depth, ``O(L P)`` memory. Reference: Smith et al., S5, ICLR 2023.
+    """
+    check_choice(method, "method", ("zoh", "bilinear"))
+    Lambda, B, C, u = _check_s5(Lambda, B, C, u)
+    Lbar, Bbar = _discretize_mimo(Lambda, B, dt, method)
+    Bu = jnp.einsum("ph,hl->lp", Bbar, u.astype(Bbar.dtype))
+    xs = diagonal_scan(Lbar, Bu, None if x0 is None else jnp.asarray(x0, Lbar.dtype))
+    y = jnp.real(jnp.einsum("hp,lp->hl", C.astype(Lbar.dtype), xs)) * (2 if conj_sym else 1)
+    if D is not None:
+        y = y + jnp.asarray(D)[:, None] * u
+    return y.astype(jnp.result_type(u, jnp.real(Lbar))), xs[-1]
+
+
+def _discretize_mimo(Lambda, B, dt, method):
+    check_positive(dt, "dt")
+    dt = jnp.asarray(dt)
+    if dt.shape not in ((), Lambda.shape):
+        raise ValueError(f"`dt` must be a scalar or have shape {Lambda.shape}, got {dt.shape}.")
+    cdtype = jnp.result_type(Lambda, B, dt, 1j)
+    Lambda, B = Lambda.astype(cdtype), B.astype(cdtype)
+    dtL = dt * Lambda
+    if method == "zoh":
+        return jnp.exp(dtL), (dt * phi1(dtL))[:, None] * B
+    den = 1 - dtL / 2
+    return (1 + dtL / 2) / den, (dt / den)[:, None] * B
+
+
+def s5_step(
+    Lbar: Complex[ArrayLike, "p"],
+    Bbar: Complex[ArrayLike, "p h"],
+    C: Complex[ArrayLike, "h p"],
+    x: Complex[ArrayLike, "p"],
+    u: Float[ArrayLike, "h"],
+    D: Float[ArrayLike, "h"] | None = None,
+    *,
+    conj_sym: bool = True,
+) -> tuple[Float[Array, "h"], Complex[Array, "p"]]:
+    """One streaming step of S5 from an explicit state: ``x' = Lbar x + Bbar u``, ``y = c Re(C x') + D u``.
+    Use :func:`discretize_s5` once for ``(Lbar, Bbar)``. Returns ``(y, x')``; cost ``O(P H)``."""
+    Lbar, Bbar, C, u = _check_s5(Lbar, Bbar, C, u)
+    x = jnp.asarray(x)
+    if x.shape != Lbar.shape:
+        raise ValueError(f"`x` must have shape {Lbar.shape}, got {x.shape}.")
+    x = Lbar * x + Bbar @ u.astype(Bbar.dtype)
+    y = jnp.real(C @ x) * (2 if conj_sym else 1)
+    if D is not None:
+        y = y + jnp.asarray(D) * u
+    return y, x
+
+
+def discretize_s5(Lambda, B, dt, method: str = "zoh"):
+    """Discretise S5's MIMO system: ``Lambda`` ``(P,)``, ``B`` ``(P, H)``, ``dt`` scalar or ``(P,)`` →
+    ``(Lbar (P,), Bbar (P, H))`` by :func:`discretize` applied row by row."""
+    check_choice(method, "method", ("zoh", "bilinear"))
+    Lambda, B = jnp.asarray(Lambda), jnp.asarray(B)
+    if Lambda.ndim != 1 or B.ndim != 2 or B.shape[0] != Lambda.shape[0]:
+        raise ValueError(f"`Lambda` must be (P,) and `B` (P, H), got {Lambda.shape} and {B.shape}.")
+    return _discretize_mimo(Lambda, B, dt, method)
+
+
+__all__ += ["discretize_s5"]
+_ = jax  # keep import for type checkers

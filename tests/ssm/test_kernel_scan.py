@@ -1,0 +1,186 @@
+"""discretize, s4d_kernel, causal_conv, scans and steps: references, equivalences, grads, bad input."""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+import scipy.linalg
+from jax.test_util import check_grads
+
+from jaxsci import ssm
+
+H, N, L = 3, 4, 24
+
+
+@pytest.fixture
+def params():
+    rng = np.random.default_rng(0)
+    A = -rng.uniform(0.1, 1.0, (H, N)) + 3j * rng.normal(size=(H, N))
+    B = rng.normal(size=(H, N)) + 1j * rng.normal(size=(H, N))
+    C = rng.normal(size=(H, N)) + 1j * rng.normal(size=(H, N))
+    dt = np.array([1e-3, 0.1, 1.0])
+    u = rng.normal(size=(H, L))
+    D = rng.normal(size=H)
+    return A, B, C, dt, u, D
+
+
+def test_discretize_matches_matrix_exponential(params):
+    A, B, _, dt, _, _ = params
+    Ab, Bb = ssm.discretize(A, B, dt, "zoh")
+    for h in range(H):
+        M = np.zeros((N + 1, N + 1), complex)
+        M[:N, :N] = dt[h] * np.diag(A[h])
+        M[:N, N] = dt[h] * B[h]
+        X = scipy.linalg.expm(M)
+        np.testing.assert_allclose(np.asarray(Ab[h]), np.diag(X[:N, :N]), rtol=1e-12)
+        np.testing.assert_allclose(np.asarray(Bb[h]), X[:N, N], rtol=1e-10)
+    Ab, Bb = ssm.discretize(A, B, dt, "bilinear")
+    I = np.eye(N)
+    for h in range(H):
+        Ar = np.linalg.solve(I - dt[h] / 2 * np.diag(A[h]), I + dt[h] / 2 * np.diag(A[h]))
+        np.testing.assert_allclose(np.asarray(Ab[h]), np.diag(Ar), rtol=1e-12)
+
+
+def test_zoh_accurate_as_dtA_to_zero():
+    A = np.array([-1e-9 + 0j, 1e-12j, 0j, -0.5 + 1e-7j, -2 + 3j])
+    dt = 1e-6
+    _, Bb = ssm.discretize(A, np.ones(5), dt)
+    exact = np.array([dt * float(np.expm1(dt * a.real) / (dt * a.real)) if a.real else dt for a in A])
+    ref = [np.complex128(dt * (1 + dt * a / 2 + (dt * a) ** 2 / 6)) for a in A]
+    assert np.all(np.isfinite(np.asarray(Bb)))
+    np.testing.assert_allclose(np.asarray(Bb), ref, rtol=1e-14)
+    assert exact.shape == (5,)
+    g = jax.grad(lambda a: jnp.real(ssm.phi1(a)))(jnp.asarray(0.0 + 0j))
+    assert np.isfinite(g) and abs(np.real(g) - 0.5) < 1e-12
+
+
+@pytest.mark.parametrize("method", ["zoh", "bilinear"])
+def test_kernel_vs_powers_and_conv_scan_step(params, method):
+    A, B, C, dt, u, D = params
+    K = ssm.s4d_kernel(A, B, C, dt, L, method=method)
+    for h in range(H):
+        # powers of the discretised (diagonal, full conjugate-pair) state matrix, float64 host
+        Afull = np.diag(np.concatenate([A[h], A[h].conj()]))
+        Bfull = np.concatenate([B[h], B[h].conj()])
+        Cfull = np.concatenate([C[h], C[h].conj()])
+        ref = ssm.dense_ssm_kernel(Afull, Bfull, Cfull, dt[h], L, method)
+        np.testing.assert_allclose(np.asarray(K[h]), ref.real, rtol=1e-9, atol=1e-11)
+    y_conv = ssm.causal_conv(u, K, D)
+    y_ref = np.stack([np.convolve(u[h], np.asarray(K[h]))[:L] for h in range(H)]) + D[:, None] * u
+    np.testing.assert_allclose(np.asarray(y_conv), y_ref, rtol=1e-10, atol=1e-10)
+    y_scan, x_last = ssm.s4d_scan(A, B, C, dt, u, D, method=method)
+    np.testing.assert_allclose(np.asarray(y_scan), y_ref, rtol=1e-10, atol=1e-10)
+    Ab, Bb = ssm.discretize(A, B, dt, method)
+    step = jax.jit(ssm.s4d_step)
+    x = jnp.zeros((H, N), complex)
+    ys = []
+    for t in range(L):
+        y, x = step(Ab, Bb, C, x, u[:, t], D)
+        ys.append(y)
+    np.testing.assert_allclose(np.stack(ys, 1), y_ref, rtol=1e-10, atol=1e-10)
+    np.testing.assert_allclose(np.asarray(x), np.asarray(x_last), rtol=1e-10, atol=1e-12)
+    # streaming in two chunks with the state carried = one pass
+    y1, x1 = ssm.s4d_scan(A, B, C, dt, u[:, :10], D, method=method)
+    y2, x2 = ssm.s4d_scan(A, B, C, dt, u[:, 10:], D, method=method, x0=x1)
+    np.testing.assert_allclose(np.concatenate([y1, y2], 1), y_ref, rtol=1e-10, atol=1e-10)
+    np.testing.assert_allclose(np.asarray(x2), np.asarray(x_last), rtol=1e-10, atol=1e-12)
+
+
+def test_bidirectional_conv():
+    rng = np.random.default_rng(1)
+    u = rng.normal(size=(2, 9))
+    K = rng.normal(size=(2, 2, 9))
+    y = ssm.causal_conv(u, K, np.ones(2), bidirectional=True)
+    ref = np.zeros((2, 9))
+    for h in range(2):
+        for t in range(9):
+            ref[h, t] = sum(K[0, h, t - s] * u[h, s] for s in range(t + 1))
+            ref[h, t] += sum(K[1, h, s - t - 1] * u[h, s] for s in range(t + 1, 9))
+    np.testing.assert_allclose(np.asarray(y), ref + u, rtol=1e-10, atol=1e-12)
+
+
+def test_s5_scan_equals_dense_and_step():
+    Lam, Bt, Ct, V = ssm.s5_init(8, 3, blocks=2, seed=0)
+    rng = np.random.default_rng(2)
+    u = rng.normal(size=(3, 15))
+    D = rng.normal(size=3)
+    dt = ssm.init_dt(0, shape=(4,), seed=1)
+    y, xl = ssm.s5_scan(Lam, Bt, Ct, dt, u, D)
+    Lb, Bb = ssm.discretize_s5(Lam, Bt, dt)
+    x = jnp.zeros(4, complex)
+    ys = []
+    for t in range(15):
+        yt, x = ssm.s5_step(Lb, Bb, Ct, x, u[:, t], D)
+        ys.append(yt)
+    np.testing.assert_allclose(np.stack(ys, 1), np.asarray(y), rtol=1e-10, atol=1e-12)
+    # MIMO via per-mode convolution: y = sum_p 2 Re(C_p Bbar_p u * Lbar_p^l) + D u
+    Kp = np.asarray(Lb)[:, None] ** np.arange(15)  # (P, L)
+    ref = np.zeros((3, 15))
+    for p in range(4):
+        for h in range(3):
+            for g in range(3):
+                kern = 2 * np.real(Ct[h, p] * Bb[p, g] * Kp[p])
+                ref[h] += np.convolve(u[g], kern)[:15]
+    np.testing.assert_allclose(np.asarray(y), ref + D[:, None] * u, rtol=1e-9, atol=1e-10)
+
+
+def test_kernel_grads_jit_vmap(params):
+    A, B, C, dt, u, D = params
+    f = lambda A, B, C, dt: ssm.s4d_kernel(A, B, C, dt, 16)
+    args = tuple(jnp.asarray(x) for x in (A, B, C, dt))
+    check_grads(f, args, order=1, modes=["rev"], atol=1e-5, rtol=1e-5, eps=1e-6)
+    jitted = jax.jit(f)(*args)
+    vm = jax.vmap(lambda a, b, c, d: ssm.s4d_kernel(a[None], b[None], c[None], d[None], 16)[0])(*args)
+    np.testing.assert_allclose(np.asarray(jitted), np.asarray(f(*args)), rtol=1e-12, atol=1e-13)
+    np.testing.assert_allclose(np.asarray(vm), np.asarray(f(*args)), rtol=1e-12, atol=1e-13)
+    g = lambda u, K: ssm.causal_conv(u, K, D)
+    check_grads(g, (jnp.asarray(u), jnp.asarray(f(*args)[:, :1].repeat(L, 1))), order=1, modes=["rev"])
+    vc = jax.vmap(lambda uu: ssm.causal_conv(uu, jitted, None))(jnp.stack([u[:, :16], u[:, 8:]]))
+    np.testing.assert_allclose(np.asarray(vc[1]), np.asarray(ssm.causal_conv(u[:, 8:], jitted)), atol=1e-12)
+
+
+def test_fast_fft_length():
+    for n in [1, 2, 7, 97, 2049, 20000]:
+        m = ssm.fast_fft_length(n)
+        assert m >= n
+        k = m
+        for p in (2, 3, 5):
+            while k % p == 0:
+                k //= p
+        assert k == 1
+        assert all(not _is_smooth(j) for j in range(n, m))
+
+
+def _is_smooth(k):
+    for p in (2, 3, 5):
+        while k % p == 0:
+            k //= p
+    return k == 1
+
+
+def test_bad_inputs(params):
+    A, B, C, dt, u, D = params
+    with pytest.raises(ValueError, match="`dt`"):
+        ssm.s4d_kernel(A, B, C, np.array([0.1, 0.0, 1.0]), 8)
+    with pytest.raises(ValueError, match="`dt`"):
+        ssm.discretize(A, B, -1.0)
+    with pytest.raises(ValueError, match="`dt`"):
+        ssm.s4d_kernel(A, B, C, np.ones(2), 8)
+    with pytest.raises(ValueError, match="`L`"):
+        ssm.s4d_kernel(A, B, C, dt, 0)
+    with pytest.raises(ValueError, match="`C`"):
+        ssm.s4d_kernel(A, B, C[:, :2], dt, 8)
+    with pytest.raises(ValueError, match="`method`"):
+        ssm.s4d_kernel(A, B, C, dt, 8, method="euler")
+    with pytest.raises(ValueError, match="`K`"):
+        ssm.causal_conv(u, np.ones((H, L - 1)))
+    with pytest.raises(ValueError, match="`K`"):
+        ssm.causal_conv(u, np.ones((H, L)), bidirectional=True)
+    with pytest.raises(ValueError, match="`D`"):
+        ssm.causal_conv(u, np.ones((H, L)), np.ones(H + 1))
+    with pytest.raises(ValueError, match="`u`"):
+        ssm.s4d_scan(A, B, C, dt, u[:2], D)
+    with pytest.raises(ValueError, match="`x0`"):
+        ssm.s4d_scan(A, B, C, dt, u, D, x0=np.zeros((H, N + 1)))
+    with pytest.raises(ValueError, match="`x`"):
+        ssm.s4d_step(A, B, C, np.zeros((H, 1)), u[:, 0])
