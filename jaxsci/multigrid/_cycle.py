@@ -1,0 +1,223 @@
+"""Smoothers, the level hierarchy and the V/W/F cycles and full multigrid (FMG).
+
+Everything here is a pure function of arrays with static structure (number of levels, sweeps,
+smoother), so it traces once and runs under ``jit``/``vmap``. The number of levels is fixed at trace
+time from the grid shape; a cycle is unrolled over levels (W-cycles repeat the coarse visit with a
+``lax.fori_loop`` so the traced program stays linear in the number of levels).
+
+Cost of one V(nu1, nu2) cycle from a zero guess: about ``2 (nu1 + nu2)`` stencil passes for red-black
+Gauss-Seidel (each half-sweep applies the full stencil once, masked), one residual and two transfers
+per level, times ``2^d / (2^d - 1)`` for the coarse levels; memory ``O(N)``.
+"""
+
+from __future__ import annotations
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jaxtyping import Array
+
+from ._operator import DiffusionOperator
+from ._transfer import coarse_shape, coarsen, prolong, restrict
+
+SMOOTHERS = ("rbgs", "jacobi", "chebyshev")
+CYCLES = ("V", "W", "F", "fmg")
+DENSE_COARSE_MAX = 4096
+
+
+class Level(eqx.Module):
+    op: DiffusionOperator
+    dinv: Array  # 1 / diag(A): a scalar for constant coefficients, else grid-shaped
+
+
+class Hierarchy(eqx.Module):
+    """Operators ``A_0 (fine) ... A_L (coarsest)`` with inverse diagonals, and the coarsest solver.
+
+    ``coarse_inverse`` is the dense (pseudo-)inverse of ``A_L`` (``None`` when the coarsest grid has
+    more than ``DENSE_COARSE_MAX`` unknowns; then the coarsest level is smoothed 20 times instead).
+    """
+
+    levels: tuple[Level, ...]
+    coarse_inverse: Array | None
+
+    @property
+    def depth(self) -> int:
+        return len(self.levels)
+
+
+def _compact_diagonal(op: DiffusionOperator) -> Array:
+    if all(jnp.ndim(w) == 0 for w in op.weights) and jnp.ndim(op.c) == 0:
+        return op.c + sum(2 * w / h**2 for w, h in zip(op.weights, op.h))
+    return op.diagonal()
+
+
+def level_shapes(shape, bcs, max_levels: int | None, coarse_max: int) -> list[tuple[int, ...]]:
+    shapes = [tuple(shape)]
+    while max_levels is None or len(shapes) < max_levels:
+        s = shapes[-1]
+        if min(s) < 3 or int(np.prod(s)) <= coarse_max:
+            break
+        shapes.append(coarse_shape(s, bcs))
+    return shapes
+
+
+def build_hierarchy(
+    op: DiffusionOperator, *, max_levels: int | None = None, coarse_max: int = 64, dtype=None
+) -> Hierarchy:
+    """Coarsen ``op`` until the grid has at most ``coarse_max`` unknowns (or ``max_levels`` levels)."""
+    shapes = level_shapes(op.shape, op.bc, max_levels, coarse_max)
+    ops = [op]
+    for _ in shapes[1:]:
+        ops.append(coarsen(ops[-1]))
+    dtype = dtype or op.dtype
+    levels = tuple(Level(o, (1.0 / _compact_diagonal(o)).astype(dtype)) for o in ops)
+    coarse = ops[-1]
+    inverse = None
+    if coarse.size <= DENSE_COARSE_MAX:
+        mat = coarse.as_matrix().astype(jnp.promote_types(dtype, jnp.float32))
+        inverse = jnp.linalg.pinv(mat, hermitian=True) if coarse.singular else jnp.linalg.inv(mat)
+        inverse = inverse.astype(dtype)
+    return Hierarchy(levels, inverse)
+
+
+def _red_mask(shape: tuple[int, ...]) -> Array:
+    parity = sum(jax.lax.broadcasted_iota(jnp.int32, shape, d) for d in range(len(shape)))
+    return (parity % 2) == 0
+
+
+def smooth(
+    level: Level,
+    u: Array,
+    f: Array,
+    *,
+    sweeps: int,
+    smoother: str,
+    omega: float,
+    reverse: bool = False,
+    zero_guess: bool = False,
+) -> Array:
+    """``sweeps`` smoothing steps on ``A u = f``.
+
+    - ``"jacobi"``: ``u <- u + omega D^{-1}(f - A u)``.
+    - ``"rbgs"``: red-black Gauss-Seidel; colour = parity of the index sum (2D checkerboard, 3D
+      analogue); each half-sweep updates one colour with the full stencil, masked. ``reverse`` runs
+      black before red (the adjoint sweep, used for post-smoothing so the cycle is symmetric).
+    - ``"chebyshev"``: Chebyshev polynomial of degree ``sweeps`` in ``D^{-1}A`` on the interval
+      ``[1/d, 2]`` (the upper end is the Gershgorin bound; the lower one covers the high frequencies
+      of the ``d``-dimensional Laplacian).
+    """
+    op, dinv = level.op, level.dinv.astype(u.dtype)
+    if sweeps == 0:
+        return u
+    if smoother == "jacobi":
+        for s in range(sweeps):
+            if zero_guess and s == 0:
+                u = omega * dinv * f
+            else:
+                u = u + omega * dinv * (f - op.mv(u))
+        return u
+    if smoother == "rbgs":
+        red = _red_mask(op.shape)
+        colours = (False, True) if reverse else (True, False)
+        first = True
+        for _ in range(sweeps):
+            for colour in colours:
+                mask = red if colour else ~red
+                if zero_guess and first:
+                    u = jnp.where(mask, dinv * f, 0).astype(u.dtype)
+                else:
+                    u = u + jnp.where(mask, dinv * (f - op.mv(u)), 0).astype(u.dtype)
+                first = False
+        return u
+    if smoother == "chebyshev":
+        lmax, lmin = 2.0, 1.0 / op.ndim
+        theta, delta = 0.5 * (lmax + lmin), 0.5 * (lmax - lmin)
+        sigma = theta / delta
+        rho = 1.0 / sigma
+        r = dinv * f if zero_guess else dinv * (f - op.mv(u))
+        d = r / theta
+        u = d if zero_guess else u + d
+        for _ in range(sweeps - 1):
+            r = dinv * (f - op.mv(u))
+            rho_new = 1.0 / (2 * sigma - rho)
+            d = rho_new * rho * d + (2 * rho_new / delta) * r
+            u = u + d
+            rho = rho_new
+        return u
+    raise ValueError(f"`smoother` must be one of {SMOOTHERS}, got {smoother!r}.")
+
+
+class CycleConfig(eqx.Module):
+    """Static configuration of a cycle."""
+
+    cycle: str = eqx.field(static=True, default="V")
+    smoother: str = eqx.field(static=True, default="rbgs")
+    pre: int = eqx.field(static=True, default=1)
+    post: int = eqx.field(static=True, default=1)
+    omega: float = eqx.field(static=True, default=0.8)
+    # Post-smoothing in the adjoint order (black before red) makes the cycle a symmetric operator, as
+    # CG requires; the plain cycle keeps red-before-black, which converges faster (0.11 vs 0.26/cycle).
+    symmetric: bool = eqx.field(static=True, default=False)
+
+
+def coarse_solve(h: Hierarchy, f: Array, cfg: CycleConfig) -> Array:
+    level = h.levels[-1]
+    if h.coarse_inverse is None:
+        u = smooth(level, jnp.zeros_like(f), f, sweeps=20, smoother=cfg.smoother,
+                   omega=cfg.omega, zero_guess=True)
+        return u
+    inv = h.coarse_inverse.astype(f.dtype)
+    return (inv @ f.reshape(-1)).reshape(f.shape)
+
+
+def cycle(h: Hierarchy, l: int, u: Array, f: Array, cfg: CycleConfig, *, kind: str | None = None,
+          zero_guess: bool = False) -> Array:
+    """One multigrid cycle of type ``kind`` (``cfg.cycle`` by default) on level ``l`` for ``A_l u = f``.
+
+    ``zero_guess=True`` promises ``u == 0`` and skips the first residual (saves one stencil pass).
+    """
+    kind = kind or cfg.cycle
+    if l == h.depth - 1:
+        return coarse_solve(h, f, cfg)
+    level = h.levels[l]
+    op = level.op
+    u = smooth(level, u, f, sweeps=cfg.pre, smoother=cfg.smoother, omega=cfg.omega,
+               zero_guess=zero_guess)
+    if zero_guess and cfg.pre == 0:
+        r = f
+    else:
+        r = f - op.mv(u)
+    rc = restrict(r, op.bc)
+    zc = jnp.zeros_like(rc)
+    if kind == "V" or l + 1 == h.depth - 1:
+        ec = cycle(h, l + 1, zc, rc, cfg, kind=kind, zero_guess=True)
+    elif kind == "W":
+        # Two coarse visits in a loop: the program is traced once per level, not 2^l times.
+        ec = jax.lax.fori_loop(0, 2, lambda i, e: cycle(h, l + 1, e, rc, cfg, kind="W"), zc)
+    elif kind == "F":
+        ec = cycle(h, l + 1, zc, rc, cfg, kind="F", zero_guess=True)
+        ec = cycle(h, l + 1, ec, rc, cfg, kind="V")
+    else:
+        raise ValueError(f"`cycle` must be one of {CYCLES}, got {kind!r}.")
+    u = u + prolong(ec, op.shape, op.bc)
+    if op.singular:
+        u = u - jnp.mean(u)
+    return smooth(level, u, f, sweeps=cfg.post, smoother=cfg.smoother, omega=cfg.omega,
+                  reverse=cfg.symmetric)
+
+
+def fmg(h: Hierarchy, f: Array, cfg: CycleConfig, *, cycles_per_level: int = 1) -> Array:
+    """Full multigrid: restrict ``f`` to every level, solve the coarsest, then on each finer level
+    interpolate (bi/trilinear) and run ``cycles_per_level`` cycles. Cost ~ (1 + 2^-d + ...) cycles."""
+    fs = [f]
+    for level in h.levels[:-1]:
+        fs.append(restrict(fs[-1], level.op.bc))
+    u = coarse_solve(h, fs[-1], cfg)
+    for l in range(h.depth - 2, -1, -1):
+        op = h.levels[l].op
+        u = prolong(u, op.shape, op.bc)
+        kind = "V" if cfg.cycle == "fmg" else cfg.cycle
+        for _ in range(cycles_per_level):
+            u = cycle(h, l, u, fs[l], cfg, kind=kind)
+    return u
