@@ -8,6 +8,8 @@
 - Initialisations (float64 NumPy, host): :func:`hippo` (LegS, LegT, FouT), :func:`hippo_nplr`,
   :func:`s4d_init` (Lin, Inv, LegS, Real), :func:`s5_init` (block-diagonal HiPPO-N), :func:`ptd_legs` (PTD),
   :func:`init_dt` (log-uniform), :func:`dense_ssm_kernel` (float64 reference kernel of a dense SSM).
+- Equinox: :class:`S4DLayer`, :class:`S5Layer` (real parameters, streaming `step`), :class:`SSMModel`, and
+  :func:`ssm_param_labels` for `optax.multi_transform` (own learning rate, no weight decay for A, B, dt).
 """
 
 from ._discretize import discretize as discretize
@@ -33,3 +35,12 @@ from ._scan import s5_step as s5_step
 from ._vandermonde import vandermonde as vandermonde
 from ._vandermonde import vandermonde_naive as vandermonde_naive
 from ._vandermonde import vandermonde_split as vandermonde_split
+from ._layers import SSM_PARAM_NAMES as SSM_PARAM_NAMES
+from ._layers import S4DLayer as S4DLayer
+from ._layers import S5Layer as S5Layer
+from ._layers import SSMModel as SSMModel
+from ._layers import ssm_param_labels as ssm_param_labels
+from ._tasks import batch_mesh as batch_mesh
+from ._tasks import delayed_recall as delayed_recall
+from ._tasks import make_train_step as make_train_step
+from ._tasks import shard_batch as shard_batch
