@@ -167,27 +167,28 @@ def sheared_mv(offdiag, diag_s, valid_s, y):
     return jnp.where(valid_s, diag_s * y + offdiag * nb, 0)
 
 
+def _wavefront_update(omega, offdiag, prev, cur, nxt, d, bb, v):
+    zero = jnp.zeros((1,), cur.dtype)
+    up = jnp.concatenate([zero, prev[:-1]])  # (i−1, j): column s−1, row i−1
+    down = jnp.concatenate([nxt[1:], zero])  # (i+1, j): column s+1, row i+1
+    nb = ((up + prev) + down) + nxt  # (i−1,j) + (i,j−1) + (i+1,j) + (i,j+1)
+    return jnp.where(v, (1 - omega) * cur + omega * (bb - offdiag * nb) / d, 0)
+
+
 def sheared_sor_sweep(offdiag, diag_s, valid_s, b_s, y, omega, reverse: bool = False):
     """One lexicographic (column-major) SOR sweep: wavefronts s = 0, 1, ... in order (``reverse``:
     the backward sweep, s descending). Each point reads the current values of its neighbours, so the
-    same step serves both directions."""
+    same update serves both directions. A ``fori_loop`` over the
+    nx+ny−1 wavefronts with dynamic column slices (unrolling makes XLA duplicate the column chain)."""
     nx, w = y.shape
     yp = jnp.pad(y, ((0, 0), (1, 1)))
 
     def step(k, yp):
         s = w - 1 - k if reverse else k
-        prev = lax.dynamic_slice_in_dim(yp, s, 1, axis=1)[:, 0]  # column s−1 (already updated)
-        cur = lax.dynamic_slice_in_dim(yp, s + 1, 1, axis=1)[:, 0]
-        nxt = lax.dynamic_slice_in_dim(yp, s + 2, 1, axis=1)[:, 0]  # column s+1 (old)
-        zero = jnp.zeros((1,), yp.dtype)
-        up = jnp.concatenate([zero, prev[:-1]])  # (i−1, j): column s−1, row i−1 (new)
-        down = jnp.concatenate([nxt[1:], zero])  # (i+1, j): column s+1, row i+1 (old)
-        nb = ((up + prev) + down) + nxt  # (i−1,j) + (i,j−1) + (i+1,j) + (i,j+1)
-        d = lax.dynamic_slice_in_dim(diag_s, s, 1, axis=1)[:, 0]
-        bb = lax.dynamic_slice_in_dim(b_s, s, 1, axis=1)[:, 0]
-        v = lax.dynamic_slice_in_dim(valid_s, s, 1, axis=1)[:, 0]
-        new = (1 - omega) * cur + omega * (bb - offdiag * nb) / d
-        return lax.dynamic_update_slice_in_dim(yp, jnp.where(v, new, 0)[:, None], s + 1, axis=1)
+        col = lambda a, j: lax.dynamic_slice_in_dim(a, j, 1, axis=1)[:, 0]
+        new = _wavefront_update(omega, offdiag, col(yp, s), col(yp, s + 1), col(yp, s + 2),
+                                col(diag_s, s), col(b_s, s), col(valid_s, s))
+        return lax.dynamic_update_slice_in_dim(yp, new[:, None], s + 1, axis=1)
 
     yp = lax.fori_loop(0, w, step, yp)
     return yp[:, 1:-1]
