@@ -1,0 +1,241 @@
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+import scipy.linalg as sl
+from jax.experimental import sparse
+
+import jaxsci.relax as R
+from jaxsci import RESULTS
+
+OMEGAS = np.array([0.6, 1.0, 1.4, 1.8])
+
+
+def np_sor(A, b, w, *, symmetric=False, rtol=1e-8, max_iters=10000):
+    """float64 reference: x += (D/ω + L)⁻¹ r (and the backward half for SSOR)."""
+    d = np.diag(A)
+    Wl = np.tril(A, -1) + np.diag(d / w)
+    Wu = np.triu(A, 1) + np.diag(d / w)
+    x = np.zeros_like(b)
+    r = b - A @ x
+    n0 = np.linalg.norm(r)
+    k = 0
+    while np.linalg.norm(r) > rtol * n0 and k < max_iters:
+        x = x + sl.solve_triangular(Wl, r, lower=True)
+        if symmetric:
+            x = x + sl.solve_triangular(Wu, b - A @ x, lower=False)
+        r = b - A @ x
+        k += 1
+    return k, x
+
+
+def np_pcg(A, b, w, x0, ordering, rtol=1e-8):
+    d = np.diag(A)
+    Wl = np.tril(A, -1) + np.diag(d / w)
+    Wu = np.triu(A, 1) + np.diag(d / w)
+    fac = (2 - w) / w
+    if ordering == "matlab":  # M = (D+ωU)D⁻¹(D+ωL)/(ω(2−ω))
+        M = (np.diag(d) + w * np.triu(A, 1)) @ np.diag(1 / d) @ (np.diag(d) + w * np.tril(A, -1))
+    else:
+        M = (np.diag(d) + w * np.tril(A, -1)) @ np.diag(1 / d) @ (np.diag(d) + w * np.triu(A, 1))
+    M = M / (w * (2 - w))
+    del Wl, Wu, fac
+    x = x0.copy()
+    r = b - A @ x
+    z = np.linalg.solve(M, r)
+    p = z.copy()
+    rz = r @ z
+    k = 0
+    while np.linalg.norm(r) > rtol * np.linalg.norm(b):
+        Ap = A @ p
+        a = rz / (p @ Ap)
+        x, r = x + a * p, r - a * Ap
+        z = np.linalg.solve(M, r)
+        rz, rz_old = r @ z, rz
+        p = z + rz / rz_old * p
+        k += 1
+    return k, x
+
+
+@pytest.fixture(scope="module")
+def spd():
+    rng = np.random.default_rng(0)
+    B = rng.standard_normal((12, 12))
+    A = B @ B.T + 12 * np.eye(12)
+    return A, rng.standard_normal(12)
+
+
+@pytest.fixture(scope="module")
+def lap():
+    G = R.numgrid("S", 8)  # 6×6 interior
+    A = R.delsq(G) + 0.1 * np.eye(36)
+    b = np.random.default_rng(1).standard_normal(36)
+    return G, A, b
+
+
+def test_sor_counts_equal_numpy_reference(spd, lap):
+    for A, b in (spd, lap[1:]):
+        got = jax.jit(jax.vmap(lambda w: R.sor(A, b, w).stats["iterations"]))(OMEGAS)
+        want = [np_sor(A, b, w)[0] for w in OMEGAS]
+        np.testing.assert_array_equal(np.asarray(got), want)
+        sol = R.sor(A, b, 1.4)
+        np.testing.assert_allclose(sol.value, np.linalg.solve(A, b), rtol=1e-6, atol=1e-7)
+        assert sol.result == RESULTS.successful
+
+
+def test_sor_sparse_and_stencil_match_dense(lap):
+    G, A, b = lap
+    As = sparse.BCOO.fromdense(A)
+    op = R.numgrid_stencil(G, shift=0.1)
+    bg = R.vector_to_grid(G, b)
+    f_sp = jax.jit(jax.vmap(lambda w: R.sor(As, b, w).stats["iterations"]))
+    f_st = jax.jit(jax.vmap(lambda w: R.sor(op, bg, w).stats["iterations"]))
+    want = [np_sor(A, b, w)[0] for w in OMEGAS]
+    np.testing.assert_array_equal(np.asarray(f_sp(OMEGAS)), want)
+    np.testing.assert_array_equal(np.asarray(f_st(OMEGAS)), want)
+    x = R.grid_to_vector(G, R.sor(op, bg, 1.5).value)
+    np.testing.assert_allclose(x, np.linalg.solve(A, b), atol=1e-7)
+
+
+def test_sor_l_shaped_stencil_matches_delsq():
+    G = R.numgrid("L", 8)
+    A = R.delsq(G)
+    op = R.numgrid_stencil(G)
+    np.testing.assert_array_equal(np.asarray(op.as_dense()), A)
+    b = np.random.default_rng(2).standard_normal(A.shape[0])
+    got = R.sor(op, R.vector_to_grid(G, b), 1.5).stats["iterations"]
+    assert int(got) == np_sor(A, b, 1.5)[0]
+
+
+def test_ssor_counts_equal_reference(spd, lap):
+    G, A, b = lap
+    got = jax.jit(jax.vmap(lambda w: R.ssor(A, b, w).stats["iterations"]))(OMEGAS)
+    np.testing.assert_array_equal(np.asarray(got), [np_sor(A, b, w, symmetric=True)[0] for w in OMEGAS])
+    op = R.numgrid_stencil(G, shift=0.1)
+    st = R.ssor(op, R.vector_to_grid(G, b), 1.4).stats["iterations"]
+    sp = R.ssor(sparse.BCOO.fromdense(A), b, 1.4).stats["iterations"]
+    assert int(st) == int(sp) == np_sor(A, b, 1.4, symmetric=True)[0]
+
+
+@pytest.mark.parametrize("ordering", ["matlab", "textbook"])
+def test_ssor_pcg_matches_reference(lap, ordering):
+    G, A, b = lap
+    x0 = np.full_like(b, 0.1)
+    sol = R.ssor_pcg(A, b, 1.3, x0=x0, ordering=ordering)
+    k, x = np_pcg(A, b, 1.3, x0, ordering)
+    assert int(sol.stats["iterations"]) == k
+    np.testing.assert_allclose(sol.value, x, rtol=1e-6, atol=1e-8)
+    sp = R.ssor_pcg(sparse.BCOO.fromdense(A), b, 1.3, x0=x0, ordering=ordering)
+    assert int(sp.stats["iterations"]) == k
+    # warm start at the solution: zero iterations
+    exact = np.linalg.solve(A, b)
+    assert int(R.ssor_pcg(A, b, 1.3, x0=exact).stats["iterations"]) == 0
+    # red-black SSOR preconditioner on the stencil converges to the same solution
+    op = R.numgrid_stencil(G, shift=0.1)
+    rb = R.ssor_pcg(op, R.vector_to_grid(G, b), 1.3, ordering=ordering)
+    np.testing.assert_allclose(R.grid_to_vector(G, rb.value), exact, atol=1e-7)
+    assert int(R.cg(A, b).stats["iterations"]) >= k
+
+
+def test_redblack_and_lexicographic_share_asymptotic_rate():
+    op = R.laplacian_stencil((8, 8))
+    b = jnp.asarray(np.random.default_rng(3).standard_normal((8, 8)))
+    beta = np.cos(np.pi / 9)
+
+    def rate(solver, w):
+        k1 = int(solver(op, b, w, rtol=1e-4).stats["iterations"])
+        k2 = int(solver(op, b, w, rtol=1e-10).stats["iterations"])
+        return 10 ** (-6 / (k2 - k1))
+
+    for w in (1.0, 1.3):
+        rho = float(R.sor_spectral_radius(beta, w))
+        lex, rb = rate(R.sor, w), rate(R.redblack_sor, w)
+        assert abs(lex - rho) < 0.02 and abs(rb - rho) < 0.02, (w, lex, rb, rho)
+    x = R.redblack_ssor(op, b, 1.5).value
+    np.testing.assert_allclose(op.mv(x), b, atol=1e-6)
+
+
+def test_redblack_3d_seven_point():
+    op = R.laplacian_stencil((5, 4, 3), shift=0.5)
+    b = jnp.ones((5, 4, 3))
+    sol = R.redblack_sor(op, b, 1.2)
+    np.testing.assert_allclose(op.mv(sol.value), b, atol=1e-7)
+    A = np.asarray(op.as_dense())
+    np.testing.assert_allclose(A, A.T)
+    assert A[0, 0] == 6.5
+
+
+def test_young_omega_against_brute_force():
+    A = R.delsq(R.numgrid("S", 10))
+    d = np.diag(A)
+    grid = np.linspace(1.0, 1.99, 199)
+
+    def rho(w):
+        W = np.tril(A, -1) + np.diag(d / w)
+        return np.max(np.abs(np.linalg.eigvals(np.eye(len(d)) - np.linalg.solve(W, A))))
+
+    brute = grid[np.argmin([rho(w) for w in grid])]
+    ystar = float(R.young_omega(A))
+    assert abs(ystar - brute) < 0.01
+    assert abs(ystar - 2 / (1 + np.sin(np.pi / 9))) < 1e-10
+
+
+def test_vmap_over_instances_and_jvp(lap):
+    _, A, b = lap
+    B = np.stack([b, 2 * b, -b])
+    many = jax.vmap(lambda bb: R.sor(A, bb, 1.5).value)(B)
+    for i in range(3):
+        np.testing.assert_allclose(many[i], R.sor(A, B[i], 1.5).value, rtol=1e-12)
+    # forward-mode derivative through the while loop: d x / d b · v = A⁻¹ v
+    v = np.ones_like(b)
+    _, tangent = jax.jvp(lambda bb: R.sor(A, bb, 1.5, rtol=1e-12).value, (b,), (v,))
+    np.testing.assert_allclose(tangent, np.linalg.solve(A, v), rtol=1e-6)
+
+
+def test_failure_reporting(lap):
+    _, A, b = lap
+    sol = R.sor(A, b, 1.0, max_iters=3, throw=False)
+    assert sol.result == RESULTS.max_steps_reached and int(sol.stats["iterations"]) == 3
+    with pytest.raises(Exception, match="budget"):
+        R.sor(A, b, 1.0, max_iters=3)
+    # a traced ω outside (0, 2) is not caught at trace time: the iteration reports divergence
+    res = jax.vmap(lambda w: R.sor(A, b, w, throw=False).result._value)(jnp.array([1.0, 2.5]))
+    assert int(res[0]) == RESULTS.successful._value and int(res[1]) == RESULTS.diverged._value
+    assert int(R.sor(A, np.zeros_like(b), 1.3).stats["iterations"]) == 0
+
+
+@pytest.mark.parametrize("solver", [R.sor, R.ssor, R.ssor_pcg])
+def test_bad_inputs(solver, lap):
+    _, A, b = lap
+    for w in (0.0, 2.0, -1.0, 2.5):
+        with pytest.raises(ValueError, match="omega"):
+            solver(A, b, w)
+    with pytest.raises(ValueError, match="`A`.*square"):
+        solver(A[:, :-1], b, 1.0)
+    bad = A.copy()
+    bad[3, 3] = -1.0
+    with pytest.raises(ValueError, match="`A`.*positive diagonal"):
+        solver(bad, b, 1.0)
+    with pytest.raises(ValueError, match="`A`.*positive diagonal"):
+        solver(sparse.BCOO.fromdense(bad), b, 1.0)
+    with pytest.raises(ValueError, match="`b`"):
+        solver(A, b[:-1], 1.0)
+    with pytest.raises(ValueError, match="`x0`"):
+        solver(A, b, 1.0, x0=b[:-2])
+    with pytest.raises(ValueError, match="rtol"):
+        solver(A, b, 1.0, rtol=-1.0)
+
+
+def test_bad_stencil_inputs(lap):
+    _, A, b = lap
+    with pytest.raises(TypeError, match="`A`"):
+        R.redblack_sor(A, b, 1.0)
+    op = R.laplacian_stencil((4, 4))
+    with pytest.raises(ValueError, match="`b`"):
+        R.redblack_sor(op, jnp.ones((3, 4)), 1.0)
+    with pytest.raises(ValueError, match="omega"):
+        R.redblack_ssor(op, jnp.ones((4, 4)), 2.0)
+    with pytest.raises(ValueError, match="diag"):
+        R.StencilOperator((4, 4), -1.0, -1.0)
+    with pytest.raises(ValueError, match="`A`.*2D"):
+        R.sor(R.laplacian_stencil((3, 3, 3)), jnp.ones((3, 3, 3)), 1.0)
