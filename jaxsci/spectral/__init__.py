@@ -7,6 +7,14 @@ Core functions (pure, one sample, jit/vmap/grad-able):
   separate real and imaginary float arrays of shape ``(2^(d-1), C_in, C_out, *modes)``, Hermitian-correct
   inverse, output at another resolution (``out_shape=``), an FFT path and a truncated-DFT-as-matmul path.
 
+- :func:`solve_periodic` — FFT solve of ``-Δu + k u = f`` on a periodic grid (spectral or FD symbol),
+  returning a :class:`jaxsci.Solution` (the zero mean of ``f`` for ``k = 0`` is projected or required).
+- :func:`solve_dirichlet` — DST-I solve of ``-Δu + k u = f`` with zero Dirichlet data on the interior
+  nodes ``j h``, ``h = L/(n+1)``; ``stencil="fd"`` is the exact inverse of the 3/5/7-point Laplacian.
+- :func:`dst1`, :func:`dstn`, :func:`idstn` — DST-I (as ``scipy.fft.dst(type=1)``), built on ``rfft``.
+- :func:`spectral_derivative`, :func:`spectral_gradient`, :func:`spectral_laplacian` — derivatives of
+  periodic fields on ``[0, L)^d``; :func:`wavenumbers`.
+
 Equinox modules:
 
 - :class:`SpectralConv` — a spectral convolution layer holding its weights.
@@ -20,3 +28,13 @@ from ._fno import FNO as FNO
 from ._fno import SpectralConv as SpectralConv
 from ._fno import grid_coordinates as grid_coordinates
 from ._fno import num_real_parameters as num_real_parameters
+from ._derivatives import spectral_derivative as spectral_derivative
+from ._derivatives import spectral_gradient as spectral_gradient
+from ._derivatives import spectral_laplacian as spectral_laplacian
+from ._solve import dirichlet_eigenvalues as dirichlet_eigenvalues
+from ._solve import solve_dirichlet as solve_dirichlet
+from ._solve import solve_periodic as solve_periodic
+from ._transforms import dst1 as dst1
+from ._transforms import dstn as dstn
+from ._transforms import idstn as idstn
+from ._transforms import wavenumbers as wavenumbers

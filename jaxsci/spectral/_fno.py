@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools as ft
 import math
 from collections.abc import Callable, Sequence
 
@@ -22,17 +23,43 @@ def num_real_parameters(model: PyTree) -> int:
 
     jaxsci stores every complex weight as two real arrays (``w_re``, ``w_im``), so this count already
     counts a complex weight twice, as the FNO papers' ``count_params`` does; a complex leaf, if a user
-    model has one, is counted twice here too. (A plain ``numel`` sum over complex tensors, as in
+    model has one, is counted twice here too. Works on ``jax.eval_shape`` outputs (no allocation).
+    Static fields and non-float leaves are not counted. (A plain ``numel`` sum over complex tensors, as in
     PyTorch, counts it once: the Darcy FNO2d has 2,368,001 real scalars but 1,188,353 "numel".)
     """
     total = 0
-    for leaf in jax.tree.leaves(eqx.filter(model, eqx.is_inexact_array)):
-        total += int(np.prod(leaf.shape)) * (2 if jnp.iscomplexobj(leaf) else 1)
+    for leaf in jax.tree.leaves(model):
+        # arrays, and ShapeDtypeStructs so that `jax.eval_shape(make_model, key)` can be counted
+        dtype = getattr(leaf, "dtype", None)
+        if dtype is None or not hasattr(leaf, "shape") or not jnp.issubdtype(dtype, jnp.inexact):
+            continue
+        total += int(np.prod(leaf.shape)) * (2 if jnp.issubdtype(dtype, jnp.complexfloating) else 1)
     return total
 
 
-def _uniform(key, shape, bound, dtype):
-    return jax.random.uniform(key, shape, dtype, minval=-bound, maxval=bound)
+@ft.partial(jax.jit, static_argnames=("specs", "dtype"))
+def _draw(key, specs, dtype):
+    """Draw all initial arrays in one compiled program from two flat (1-D) draws.
+
+    Eager per-array draws compile one kernel per shape, and XLA's compile time of a random draw grows
+    with its rank (seconds for a 5-D weight on CPU); flat draws reshaped afterwards avoid both.
+    ``specs``: tuple of (kind, shape, scale), kind "normal" (std = scale) or "uniform" (U(-scale, scale)).
+    """
+    sizes = [int(np.prod(shape)) for _, shape, _ in specs]
+    k_normal, k_uniform = jax.random.split(key)
+    n_normal = sum(n for n, (kind, _, _) in zip(sizes, specs) if kind == "normal")
+    n_uniform = sum(sizes) - n_normal
+    normal = jax.random.normal(k_normal, (n_normal,), dtype)
+    uniform = jax.random.uniform(k_uniform, (n_uniform,), dtype, minval=-1.0, maxval=1.0)
+    out, i_n, i_u = [], 0, 0
+    for n, (kind, shape, scale) in zip(sizes, specs):
+        if kind == "normal":
+            out.append(scale * normal[i_n : i_n + n].reshape(shape))
+            i_n += n
+        else:
+            out.append(scale * uniform[i_u : i_u + n].reshape(shape))
+            i_u += n
+    return out
 
 
 def _pointwise(w: Array, b: Array | None, x: Array) -> Array:
@@ -73,9 +100,8 @@ class SpectralConv(eqx.Module):
         self.method = method
         shape = (num_blocks(ndim), in_channels, out_channels, *self.modes)
         std = math.sqrt(2.0 / (in_channels + out_channels)) / math.sqrt(2.0)
-        k1, k2 = jax.random.split(key)
-        self.w_re = std * jax.random.normal(k1, shape, dtype)
-        self.w_im = std * jax.random.normal(k2, shape, dtype)
+        self.w_re, self.w_im = _draw(key, (("normal", shape, std), ("normal", shape, std)),
+                                     jnp.dtype(dtype))
 
     def __call__(self, x: Float[Array, "c_in *spatial"], *,
                  out_shape: Sequence[int] | None = None) -> Float[Array, "c_out *out_spatial"]:
@@ -174,23 +200,21 @@ class FNO(eqx.Module):
         self.padding = float(padding)
         self.activation = activation
         c = in_channels + (d if grid_features else 0)
-        keys = jax.random.split(key, 4 + 3 * depth)
-        b = 1 / math.sqrt(c)
-        self.lift_w = _uniform(keys[0], (width, c), b, dtype)
-        self.lift_b = _uniform(keys[1], (width,), b, dtype)
-        bw = 1 / math.sqrt(width)
+        key_spectral, key_pointwise = jax.random.split(key)
         self.spectral = tuple(
-            SpectralConv(width, width, modes, method=method, dtype=dtype, key=keys[4 + 3 * i])
-            for i in range(depth)
+            SpectralConv(width, width, modes, method=method, dtype=dtype, key=k)
+            for k in jax.random.split(key_spectral, depth)
         )
-        self.skip_w = tuple(_uniform(keys[5 + 3 * i], (width, width), bw, dtype) for i in range(depth))
-        self.skip_b = tuple(_uniform(keys[6 + 3 * i], (width,), bw, dtype) for i in range(depth))
-        k1, k2, k3, k4 = jax.random.split(keys[2], 4)
-        self.proj1_w = _uniform(k1, (projection_width, width), bw, dtype)
-        self.proj1_b = _uniform(k2, (projection_width,), bw, dtype)
-        bp = 1 / math.sqrt(projection_width)
-        self.proj2_w = _uniform(k3, (out_channels, projection_width), bp, dtype)
-        self.proj2_b = _uniform(k4, (out_channels,), bp, dtype)
+        bc, bw, bp = 1 / math.sqrt(c), 1 / math.sqrt(width), 1 / math.sqrt(projection_width)
+        specs = [("uniform", (width, c), bc), ("uniform", (width,), bc)]
+        specs += [("uniform", (width, width), bw), ("uniform", (width,), bw)] * depth
+        specs += [("uniform", (projection_width, width), bw), ("uniform", (projection_width,), bw),
+                  ("uniform", (out_channels, projection_width), bp), ("uniform", (out_channels,), bp)]
+        arrays = _draw(key_pointwise, tuple(specs), jnp.dtype(dtype))
+        self.lift_w, self.lift_b = arrays[0], arrays[1]
+        self.skip_w = tuple(arrays[2 : 2 + 2 * depth : 2])
+        self.skip_b = tuple(arrays[3 : 3 + 2 * depth : 2])
+        self.proj1_w, self.proj1_b, self.proj2_w, self.proj2_b = arrays[2 + 2 * depth :]
 
     @property
     def ndim(self) -> int:
