@@ -56,3 +56,7 @@ from ._sor import (
     ssor_pcg as ssor_pcg,
 )
 from ._stencil import laplacian_stencil as laplacian_stencil, StencilOperator as StencilOperator
+from ._table import (
+    shifted_laplacian_cost_table as shifted_laplacian_cost_table,
+    sor_counts_batched as sor_counts_batched,
+)

@@ -99,20 +99,24 @@ def shifted_laplacian_cost_table(
 ) -> np.ndarray:
     """``costs[t, i]`` = lexicographic SOR iterations for ``A_t = delsq(G) + c_t I``, ``b_t``, ω_i.
 
+    ``omegas``: a grid ``(d,)`` shared by all instances, or per-instance values ``(T, d)`` (e.g. the
+    instance-optimal ω*(A_t)). ``chunk`` trades memory (chunk·N floats per array) for padding.
+
     All (t, i) pairs are sorted by the asymptotic prediction log(rtol)/log ρ(C_ω) (Young's formula)
     and solved in chunks of ``chunk`` systems, so each chunk loops about as long as its own members
     need. Returns a host (T, d) int array. Counts equal :func:`sor`'s (same arithmetic)."""
     from ._comparators import sor_spectral_radius
 
-    omegas = np.asarray(omegas, float)
     c = np.asarray(seq.shifts)
-    T, d = c.size, omegas.size
+    omegas = np.asarray(omegas, float)
+    omegas = np.broadcast_to(omegas if omegas.ndim == 2 else omegas[None, :], (c.size, omegas.shape[-1]))
+    T, d = omegas.shape
     G = seq.G
     inner = G[1:-1, 1:-1]
     mask = None if (inner > 0).all() else inner > 0
     rho0 = np.max(np.abs(np.linalg.eigvalsh(4 * np.eye(seq.rhs.shape[1]) - seq.base_matrix())))
     beta = rho0 / (4 + c)
-    rho = np.asarray(sor_spectral_radius(beta[:, None], omegas[None, :]))
+    rho = np.asarray(sor_spectral_radius(beta[:, None], omegas))
     pred = np.log(rtol) / np.log(np.clip(rho, 1e-12, 1 - 1e-12))
     order = np.argsort(pred.ravel())
     tt, ii = np.divmod(order, d)
@@ -126,6 +130,6 @@ def shifted_laplacian_cost_table(
         pad = chunk - t_sel.size
         t_p = np.concatenate([t_sel, np.repeat(t_sel[-1:], pad)])
         i_p = np.concatenate([i_sel, np.repeat(i_sel[-1:], pad)])
-        counts = f(jnp.asarray(4 + c[t_p]), bgrid[t_p], jnp.asarray(omegas[i_p]))
+        counts = f(jnp.asarray(4 + c[t_p]), bgrid[t_p], jnp.asarray(omegas[t_p, i_p]))
         out[order[sel]] = np.asarray(counts)[: t_sel.size]
     return out.reshape(T, d)

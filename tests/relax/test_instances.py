@@ -1,0 +1,63 @@
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+import jaxsci.relax as R
+from jaxsci.relax._table import shifted_laplacian_cost_table
+
+
+def test_numgrid_numbering_is_column_major():
+    G = R.numgrid("S", 5)
+    np.testing.assert_array_equal(G[1:-1, 1:-1], [[1, 4, 7], [2, 5, 8], [3, 6, 9]])
+    assert (G[0] == 0).all() and (G[:, -1] == 0).all()
+    L = R.numgrid("L", 6)  # the lower-left quadrant (x <= 0, y <= 0) is removed
+    np.testing.assert_array_equal(
+        L[1:-1, 1:-1], [[1, 3, 5, 9], [2, 4, 6, 10], [0, 0, 7, 11], [0, 0, 8, 12]])
+    with pytest.raises(ValueError, match="region"):
+        R.numgrid("X", 5)
+
+
+def test_delsq_matches_stencil_and_spectrum():
+    G = R.numgrid("S", 12)
+    A = R.delsq(G)
+    assert A.shape == (100, 100) and np.allclose(A, A.T) and (np.diag(A) == 4).all()
+    lam = np.linalg.eigvalsh(A)
+    assert abs(lam[0] - (4 - 4 * np.cos(np.pi / 11))) < 1e-12  # ≈ 0.162
+    As = R.delsq(G, sparse=True)
+    np.testing.assert_array_equal(np.asarray(As.todense()), A)
+    np.testing.assert_array_equal(np.asarray(R.numgrid_stencil(G).as_dense()), A)
+
+
+def test_shifted_laplacian_sequence():
+    for variance, (lo, hi) in (("low", (-0.15, 0.45)), ("high", (0.0, 0.6))):
+        seq = R.shifted_laplacian_sequence(jax.random.key(0), 64, variance=variance)
+        assert seq.rhs.shape == (64, 100)
+        assert float(seq.shifts.min()) >= lo and float(seq.shifts.max()) <= hi
+        assert float(jnp.linalg.norm(seq.rhs, axis=1).max()) <= 10.0
+    w = seq.young_omega()
+    np.testing.assert_allclose(w[0], R.young_omega(seq.matrix(0)), rtol=1e-10)
+
+
+def test_cost_table_kernel_equals_sor():
+    seq = R.shifted_laplacian_sequence(jax.random.key(1), 3)
+    omegas = jnp.array([1.0, 1.5, 1.9])
+    table = shifted_laplacian_cost_table(seq, omegas, chunk=4)
+    f = jax.jit(jax.vmap(lambda A, b, w: R.sor(A, b, w).stats["iterations"], (None, None, 0)))
+    for t in range(3):
+        np.testing.assert_array_equal(table[t], f(seq.matrix(t), seq.rhs[t], omegas))
+
+
+def test_heat_equation_cn_step_and_cost_table():
+    prob = R.HeatEquation(6, num_steps=3, dt=1e-2)
+    u0 = prob.initial()
+    assert u0.shape == (5, 5) and abs(float(u0[2, 2]) - 1.0) < 1e-12  # bump peak at the centre
+    costs, u = R.heat_cost_table(prob, jnp.array([1.0, 1.5]))
+    assert costs.shape == (3, 2) and (costs > 0).all()
+    # check the final state against a direct Crank–Nicolson integration with dense solves
+    v = u0
+    for k in range(3):
+        A = np.asarray(prob.operator(k).as_dense())
+        v = np.linalg.solve(A, np.asarray(prob.rhs(v, k)).ravel(order="F")).reshape(5, 5, order="F")
+    np.testing.assert_allclose(u, v, atol=1e-7)
+    np.testing.assert_allclose(prob.contexts(), R.default_kappa((jnp.arange(3) + 0.5) * 1e-2))
