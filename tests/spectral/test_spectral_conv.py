@@ -193,3 +193,19 @@ def test_bad_inputs_name_the_argument():
         spectral_conv(x, w_re.astype(complex), w_im, (3, 3))
     with pytest.raises(ValueError, match="method"):
         spectral_conv(x, w_re, w_im, (3, 3), method="matmul")
+
+
+def test_peak_memory_is_linear_in_the_field():
+    # docstring: O(C_in N + C_out N_out + 2^(d-1)(C_in + C_out) M) temporaries; no dense per-mode weight
+    # or full-spectrum contraction is materialised (XLA's compiled memory analysis, float32)
+    c, n, m = 8, 64, 8
+    x = jnp.zeros((c, n, n), jnp.float32)
+    w = jnp.zeros((2, c, c, m, m), jnp.float32)
+    for method in ("fft", "dft"):
+        compiled = jax.jit(lambda x, a, b: spectral_conv(x, a, b, (m, m), method=method)).trace(
+            x, w, w).lower().compile()
+        analysis = compiled.memory_analysis()
+        if analysis is None:  # pragma: no cover - backend without memory analysis
+            pytest.skip("no memory analysis on this backend")
+        # rfft spectrum + output spectrum, each ~ (n/2+1)/n * 2 * field bytes
+        assert analysis.temp_size_in_bytes <= 4 * x.nbytes, (method, analysis.temp_size_in_bytes)
