@@ -8,6 +8,7 @@ from collections.abc import Callable, Sequence
 import equinox as eqx
 import jax
 import jax.numpy as jnp
+import numpy as np
 from jaxtyping import Array, Float, PRNGKeyArray
 
 __all__ = ["MgConv", "MgNO", "mgno_num_parameters"]
@@ -17,13 +18,21 @@ _PAD_MODES = {"zeros": "constant", "reflect": "reflect", "edge": "edge", "replic
 DARCY_ITERATIONS = ((1, 0), (1, 0), (1, 0), (1, 0), (1, 0), (2, 0))
 
 
-def _uniform(key, shape, fan_in, dtype):
+def _rng(key) -> np.random.Generator:
+    """A NumPy generator seeded by a JAX key: initialisation draws every weight on the host in one go
+    (eager per-shape ``jax.random`` calls would compile dozens of tiny programs)."""
+    if isinstance(key, jax.Array) and jnp.issubdtype(key.dtype, jax.dtypes.prng_key):
+        key = jax.random.key_data(key)
+    return np.random.default_rng(np.asarray(key).astype(np.uint32).ravel().tolist())
+
+
+def _uniform(rng, shape, fan_in, dtype):
     bound = 1.0 / math.sqrt(fan_in)  # PyTorch's default Conv init (kaiming_uniform with a=sqrt(5))
-    return jax.random.uniform(key, shape, dtype, -bound, bound)
+    return jnp.asarray(rng.uniform(-bound, bound, size=shape), dtype=dtype)
 
 
-def _conv_weight(key, c_out, c_in, ndim, dtype, size=3):
-    return _uniform(key, (c_out, c_in) + (size,) * ndim, c_in * size**ndim, dtype)
+def _conv_weight(rng, c_out, c_in, ndim, dtype, size=3):
+    return _uniform(rng, (c_out, c_in) + (size,) * ndim, c_in * size**ndim, dtype)
 
 
 def _pad(x, width: int, mode: str):
@@ -91,19 +100,19 @@ class MgConv(eqx.Module):
         dtype = jnp.zeros(()).dtype if dtype is None else dtype
         cf, cu, nd = int(in_channels), int(out_channels), int(num_spatial_dims)
         levels = len(num_iterations)
-        keys = iter(jax.random.split(key, 4 * sum(sum(it) for it in num_iterations) + 4 * levels + 4))
-        self.init_smoother = _conv_weight(next(keys), cu, cf, nd, dtype)
-        pair = lambda: (_conv_weight(next(keys), cf, cu, nd, dtype),  # noqa: E731
-                        _conv_weight(next(keys), cu, cf, nd, dtype))
+        rng = key if isinstance(key, np.random.Generator) else _rng(key)
+        self.init_smoother = _conv_weight(rng, cu, cf, nd, dtype)
+        pair = lambda: (_conv_weight(rng, cf, cu, nd, dtype),  # noqa: E731
+                        _conv_weight(rng, cu, cf, nd, dtype))
         self.pre = [[pair() for _ in range(it[0] - (1 if l == 0 else 0))]
                     for l, it in enumerate(num_iterations)]
         self.post = [[pair() for _ in range(it[1])] for it in num_iterations]
-        self.restrict_u = [_conv_weight(next(keys), cu, cu, nd, dtype) for _ in range(levels - 1)]
-        self.restrict_f = [_conv_weight(next(keys), cf, cf, nd, dtype) for _ in range(levels - 1)]
-        self.residual_op = ([_conv_weight(next(keys), cf, cu, nd, dtype) for _ in range(levels - 1)]
+        self.restrict_u = [_conv_weight(rng, cu, cu, nd, dtype) for _ in range(levels - 1)]
+        self.restrict_f = [_conv_weight(rng, cf, cf, nd, dtype) for _ in range(levels - 1)]
+        self.residual_op = ([_conv_weight(rng, cf, cu, nd, dtype) for _ in range(levels - 1)]
                             if use_res else [])
         # PyTorch ConvTranspose fan_in uses weight.size(1) * k^d = C_u * 4^d.
-        self.prolong = [_conv_weight(next(keys), cu, cu, nd, dtype, size=4) for _ in range(levels - 1)]
+        self.prolong = [_conv_weight(rng, cu, cu, nd, dtype, size=4) for _ in range(levels - 1)]
         self.padding_mode = padding_mode
         self.use_res = bool(use_res)
 
@@ -191,16 +200,16 @@ class MgNO(eqx.Module):
             raise ValueError(f"`num_iterations` needs >= 1 level with >= 1 pre-smoothing step on level 0, "
                              f"got {num_iterations!r}.")
         dtype = jnp.zeros(()).dtype if dtype is None else dtype
-        keys = jax.random.split(key, 3 * num_layers + 1)
+        rng = _rng(key)
         self.convs, self.linears, self.biases = [], [], []
         for i in range(num_layers):
             c_in = in_channels if i == 0 else width
             self.convs.append(MgConv(c_in, width, its, num_spatial_dims=num_spatial_dims,
                                      padding_mode=padding_mode, use_res=use_res, dtype=dtype,
-                                     key=keys[3 * i]))
-            self.linears.append(_uniform(keys[3 * i + 1], (width, c_in), c_in, dtype))
-            self.biases.append(_uniform(keys[3 * i + 2], (width,), c_in, dtype))
-        self.projection = _uniform(keys[-1], (out_channels, width), width, dtype)
+                                     key=rng))
+            self.linears.append(_uniform(rng, (width, c_in), c_in, dtype))
+            self.biases.append(_uniform(rng, (width,), c_in, dtype))
+        self.projection = _uniform(rng, (out_channels, width), width, dtype)
         self.activation = activation
 
     def __call__(self, x: Float[Array, "c_in *spatial"], *, key=None) -> Float[Array, "c_out *spatial"]:
