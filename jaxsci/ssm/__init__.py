@@ -43,4 +43,5 @@ from ._layers import ssm_param_labels as ssm_param_labels
 from ._tasks import batch_mesh as batch_mesh
 from ._tasks import delayed_recall as delayed_recall
 from ._tasks import make_train_step as make_train_step
+from ._tasks import replicate as replicate
 from ._tasks import shard_batch as shard_batch

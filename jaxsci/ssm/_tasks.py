@@ -12,7 +12,7 @@ from jaxtyping import Array, Float, Int, PRNGKeyArray
 
 from .._checks import check_positive_int, check_range
 
-__all__ = ["batch_mesh", "delayed_recall", "make_train_step", "shard_batch"]
+__all__ = ["batch_mesh", "delayed_recall", "make_train_step", "replicate", "shard_batch"]
 
 
 def batch_mesh(axis: str = "batch", devices=None) -> jax.sharding.Mesh:
@@ -47,6 +47,15 @@ def shard_batch(batch, mesh: jax.sharding.Mesh, axis: str = "batch"):
     """Place every array of ``batch`` with its leading axis split over ``mesh`` axis ``axis``."""
     sharding = NamedSharding(mesh, P(axis))
     return jax.tree.map(lambda a: jax.device_put(a, sharding), batch)
+
+
+def replicate(tree, mesh: jax.sharding.Mesh):
+    """Place every array leaf of ``tree`` (a model, an optimiser state) fully replicated on ``mesh``.
+
+    Doing this once before training keeps the input shardings of the train step identical from step to step,
+    so it compiles once."""
+    sharding = NamedSharding(mesh, P())
+    return jax.tree.map(lambda a: jax.device_put(a, sharding) if eqx.is_array(a) else a, tree)
 
 
 def make_train_step(optimizer: optax.GradientTransformation):
