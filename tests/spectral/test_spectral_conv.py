@@ -7,6 +7,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from jax.test_util import check_grads
 
 from jaxsci.spectral import num_blocks, spectral_conv
@@ -210,3 +212,31 @@ def test_peak_memory_is_linear_in_the_field():
             pytest.skip("no memory analysis on this backend")
         # rfft spectrum + output spectrum, each ~ (n/2+1)/n * 2 * field bytes
         assert analysis.temp_size_in_bytes <= 4 * x.nbytes, (method, analysis.temp_size_in_bytes)
+
+
+@st.composite
+def _conv_case(draw):
+    d = draw(st.integers(1, 3))
+    spatial = tuple(draw(st.integers(2, 7)) for _ in range(d))
+    modes = tuple(
+        draw(st.integers(1, n // 2 + 1 if a == d - 1 else max(n // 2, 1)))
+        for a, n in enumerate(spatial)
+    )
+    if any(m > n // 2 for m, n in zip(modes[:-1], spatial[:-1])):
+        spatial = tuple(max(n, 2 * m) for n, m in zip(spatial[:-1], modes[:-1])) + spatial[-1:]
+    out = draw(st.one_of(st.none(), st.tuples(*[
+        st.integers(2 * m if a < d - 1 else max(2 * m - 2, 1), 9) for a, m in enumerate(modes)])))
+    return spatial, modes, out, draw(st.integers(1, 3)), draw(st.integers(1, 3))
+
+
+@settings(max_examples=5, deadline=None, derandomize=True)
+@given(_conv_case())
+def test_property_random_shapes_match_reference(case):
+    # odd/even grids, modes up to the limits, random output resolutions, any C_in/C_out
+    spatial, modes, out_shape, c_in, c_out = case
+    rng = np.random.default_rng(0)
+    x, w_re, w_im = _random(rng, c_in, c_out, spatial, modes)
+    ref = reference(x, w_re, w_im, modes, out_shape)
+    for method in ("fft", "dft"):
+        y = spectral_conv(x, w_re, w_im, modes, out_shape=out_shape, method=method)
+        np.testing.assert_allclose(np.asarray(y), ref, atol=1e-12 * max(np.abs(ref).max(), 1.0))
