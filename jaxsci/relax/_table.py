@@ -17,34 +17,36 @@ from jaxtyping import Array, Float, Int
 from ._stencil import Sheared
 
 
-def _shift(y, di, ds):
-    nx, w = y.shape[:2]
+# Layout: y[s, i, k] = u_k[i, s − i] — wavefront s leading, grid row i, batch k last (contiguous).
+
+
+def _shift(y, ds, di):
+    """z[s, i] = y[s + ds, i + di] (zeros outside)."""
+    w, nx = y.shape[:2]
     y = jnp.pad(y, ((1, 1), (1, 1), (0, 0)))
-    return lax.slice(y, (1 + di, 1 + ds, 0), (1 + di + nx, 1 + ds + w, y.shape[2]))
+    return lax.slice(y, (1 + ds, 1 + di, 0), (1 + ds + w, 1 + di + nx, y.shape[2]))
 
 
 def _sweep(y, b, diag, offdiag, omega, valid):
-    nx, w, B = y.shape
-    yp = jnp.pad(y, ((0, 0), (1, 1), (0, 0)))
-    zero = jnp.zeros((1, B), y.dtype)
+    """One lexicographic SOR sweep as a ``lax.scan`` over wavefronts: the carry is the freshly
+    updated previous wavefront, the inputs are the old current/next wavefronts (no in-place updates)."""
+    nxt_old = jnp.concatenate([y[1:], jnp.zeros_like(y[:1])])
+    zero = jnp.zeros_like(y[0, :1])
 
-    def step(s, yp):
-        prev = lax.dynamic_slice_in_dim(yp, s, 1, axis=1)[:, 0]
-        cur = lax.dynamic_slice_in_dim(yp, s + 1, 1, axis=1)[:, 0]
-        nxt = lax.dynamic_slice_in_dim(yp, s + 2, 1, axis=1)[:, 0]
-        bb = lax.dynamic_slice_in_dim(b, s, 1, axis=1)[:, 0]
-        v = lax.dynamic_slice_in_dim(valid, s, 1, axis=1)[:, 0]
+    def step(prev, inp):
+        cur, nxt, bb, v = inp
         up = jnp.concatenate([zero, prev[:-1]])
         down = jnp.concatenate([nxt[1:], zero])
         nb = ((up + prev) + down) + nxt
         new = jnp.where(v[:, None], (1 - omega) * cur + omega * (bb - offdiag * nb) / diag, 0)
-        return lax.dynamic_update_slice_in_dim(yp, new[:, None], s + 1, axis=1)
+        return new, new
 
-    return lax.fori_loop(0, w, step, yp)[:, 1:-1]
+    _, out = lax.scan(step, jnp.zeros_like(y[0]), (y, nxt_old, b, valid))
+    return out
 
 
 def _residual_norm(y, b, diag, offdiag, valid):
-    nb = _shift(y, -1, -1) + _shift(y, 1, 1) + _shift(y, 0, -1) + _shift(y, 0, 1)
+    nb = _shift(y, -1, -1) + _shift(y, 1, 1) + _shift(y, -1, 0) + _shift(y, 1, 0)
     r = b - jnp.where(valid[..., None], diag * y + offdiag * nb, 0)
     return jnp.sqrt(jnp.sum(r * r, axis=(0, 1)))
 
@@ -70,7 +72,8 @@ def sor_counts_batched(
     if mask is not None:
         valid = valid & sh.shear(jnp.asarray(mask))
     bs = jax.vmap(sh.shear)(b)  # (B, nx, w)
-    bs = jnp.moveaxis(jnp.where(valid, bs, 0), 0, -1)  # (nx, w, B)
+    bs = jnp.transpose(jnp.where(valid, bs, 0), (2, 1, 0))  # (w, nx, B)
+    valid = valid.T
     y = jnp.zeros_like(bs)
     r0 = jnp.sqrt(jnp.sum(bs * bs, axis=(0, 1)))
     tol = rtol * r0
@@ -94,8 +97,21 @@ def sor_counts_batched(
     return count
 
 
+_counts_jit = jax.jit(
+    sor_counts_batched, static_argnames=("shape", "offdiag", "rtol", "max_iters", "block")
+)
+
+
 def shifted_laplacian_cost_table(
-    seq, omegas, *, rtol: float = 1e-8, max_iters: int = 10000, chunk: int = 2048, block: int = 4
+    seq,
+    omegas,
+    *,
+    rtol: float = 1e-8,
+    max_iters: int = 10000,
+    chunk: int = 4096,
+    min_chunk: int = 256,
+    spread: float = 1.3,
+    block: int = 4,
 ) -> np.ndarray:
     """``costs[t, i]`` = lexicographic SOR iterations for ``A_t = delsq(G) + c_t I``, ``b_t``, ω_i.
 
@@ -103,7 +119,8 @@ def shifted_laplacian_cost_table(
     instance-optimal ω*(A_t)). ``chunk`` trades memory (chunk·N floats per array) for padding.
 
     All (t, i) pairs are sorted by the asymptotic prediction log(rtol)/log ρ(C_ω) (Young's formula)
-    and solved in chunks of ``chunk`` systems, so each chunk loops about as long as its own members
+    and solved in chunks (at most ``chunk`` systems, predicted costs within a factor ``spread``,
+    padded to a power of two >= ``min_chunk``), so each chunk loops about as long as its own members
     need. Returns a host (T, d) int array. Counts equal :func:`sor`'s (same arithmetic)."""
     from ._comparators import sor_spectral_radius
 
@@ -121,15 +138,23 @@ def shifted_laplacian_cost_table(
     order = np.argsort(pred.ravel())
     tt, ii = np.divmod(order, d)
     bgrid = seq.rhs_grid()
-    f = jax.jit(lambda dg, bb, w: sor_counts_batched(inner.shape, dg, -1.0, bb, w, mask=mask,
-                                                       rtol=rtol, max_iters=max_iters, block=block))
+    mask = None if mask is None else jnp.asarray(mask)
+    f = lambda dg, bb, w: _counts_jit(inner.shape, dg, -1.0, bb, w, mask=mask, rtol=rtol,
+                                      max_iters=max_iters, block=block)
     out = np.empty(T * d, dtype=np.int64)
-    for start in range(0, order.size, chunk):
-        sel = slice(start, min(start + chunk, order.size))
-        t_sel, i_sel = tt[sel], ii[sel]
-        pad = chunk - t_sel.size
+    ps = pred.ravel()[order]
+    start = 0
+    while start < order.size:
+        # a chunk spans predicted costs within a factor `spread` (at least `min_chunk` systems), and is
+        # padded to a power of two so that only a few shapes are compiled
+        stop = int(np.searchsorted(ps, spread * ps[start], side="right"))
+        stop = min(max(stop, start + min_chunk), start + chunk, order.size)
+        size = max(min_chunk, 1 << int(np.ceil(np.log2(stop - start))))
+        t_sel, i_sel = tt[start:stop], ii[start:stop]
+        pad = size - t_sel.size
         t_p = np.concatenate([t_sel, np.repeat(t_sel[-1:], pad)])
         i_p = np.concatenate([i_sel, np.repeat(i_sel[-1:], pad)])
         counts = f(jnp.asarray(4 + c[t_p]), bgrid[t_p], jnp.asarray(omegas[t_p, i_p]))
-        out[order[sel]] = np.asarray(counts)[: t_sel.size]
+        out[order[start:stop]] = np.asarray(counts)[: t_sel.size]
+        start = stop
     return out.reshape(T, d)

@@ -1,0 +1,202 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+# ---
+
+# %% [markdown]
+# # Learning to relax: SOR whose ω is tuned online by bandits
+#
+# Reproduces, with `jaxsci.relax`, figures of Khodak, Chow, Balcan & Talwalkar, *Learning to Relax:
+# Setting Solver Parameters Across a Sequence of Linear System Instances* (ICLR 2024):
+#
+# - **Figure 2 (centre-left) / Figure 5 (left)**: "instances remaining" against cumulative SOR
+#   iterations on the shifted-Laplacian sequence `A_t = delsq(numgrid('S', 12)) + c_t I`,
+#   `c_t = −0.15 + 0.6·Beta(2, 6)`, truncated-Gaussian `b_t`, for Tsallis-INF, Tsallis-INF-CB,
+#   ChebCB, the best fixed ω in hindsight, the instance-optimal ω*(A_t) and ω = 1 (T = 5000, mean of
+#   the trials).
+# - **Figure 5 (centre)**: Tsallis-INF against fixed ω ∈ {1.0, 1.2, 1.4, 1.6, 1.8}.
+# - **Figure 2 (centre-right / right), Figure 6**: the 2D heat equation (Crank–Nicolson, κ(t) =
+#   max(0.1 sin 2πt, −10 sin 2πt)) solved by warm-started SSOR-PCG, for n_x ∈ {25, 50, 100}:
+#   total iterations per method and the cost landscape cost(t, ω) with the learners' choices.
+#
+# The **cost-table trick**: an instance's cost depends only on ω, so each trial's `(T, 20)` table of
+# SOR iteration counts is computed once (batched solves) and the learners are *replayed* against it
+# (`jaxsci.relax.replay`, one `lax.scan`, vmapped over trials). For the heat equation the table is
+# computed along one trajectory (all arms agree to the 1e−8 solver tolerance).
+#
+# Size knob: `JAXSCI_NOTEBOOK_SIZE=small` (tests, < 60 s) or `paper` (default).
+# `JAXSCI_RELAX_TRIALS` and `JAXSCI_RELAX_HEAT_STEPS` override the number of trials / heat steps.
+
+# %%
+import os
+import pathlib
+import time
+
+import jax
+
+jax.config.update("jax_enable_x64", True)
+import jax.numpy as jnp
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+import numpy as np
+
+import jaxsci.relax as R
+
+SIZE = os.environ.get("JAXSCI_NOTEBOOK_SIZE", "paper")
+FIGDIR = pathlib.Path(os.environ.get("JAXSCI_FIGURE_DIR", "figures"))
+FIGDIR.mkdir(parents=True, exist_ok=True)
+SMALL = SIZE == "small"
+T = 150 if SMALL else 5000
+TRIALS = int(os.environ.get("JAXSCI_RELAX_TRIALS", 2 if SMALL else 40))
+HEAT_NX = (6, 10) if SMALL else (25, 50, 100)
+HEAT_STEPS = int(os.environ.get("JAXSCI_RELAX_HEAT_STEPS", 40 if SMALL else 5000))
+D = 20
+OMEGAS = jnp.linspace(1.0, 1.95, D)  # the paper's grid
+print(f"size={SIZE}: T={T}, trials={TRIALS}, heat n_x={HEAT_NX}, heat steps={HEAT_STEPS}")
+
+# %% [markdown]
+# ## Shifted Laplacian: cost tables (batched lexicographic SOR, exact MATLAB ordering)
+
+# %%
+t0 = time.perf_counter()
+tables, opt_costs, shifts = [], [], []
+for trial in range(TRIALS):
+    seq = R.shifted_laplacian_sequence(jax.random.key(trial), T, variance="low")
+    wstar = np.asarray(seq.young_omega())
+    both = np.concatenate([np.broadcast_to(np.asarray(OMEGAS), (T, D)), wstar[:, None]], axis=1)
+    table = R.shifted_laplacian_cost_table(seq, both, chunk=1024 if SMALL else 4096)
+    tables.append(table[:, :D])
+    opt_costs.append(table[:, D])
+    shifts.append(np.asarray(seq.shifts))
+tables = jnp.asarray(np.stack(tables), float)  # (trials, T, D)
+opt_costs = np.stack(opt_costs)  # SOR at the exact instance-optimal ω*(A_t)
+shifts = jnp.asarray(np.stack(shifts))
+table_time = time.perf_counter() - t0
+print(f"cost tables: {TRIALS} x {T} x {D + 1} SOR solves in {table_time:.1f} s")
+
+# %% [markdown]
+# ## Replay the learners (vmapped over trials)
+
+# %%
+learners = {
+    "Tsallis-INF": R.TsallisINF(D),
+    "Tsallis-INF-CB": R.TsallisINFCB(D, num_bins=5, context_range=(-0.15, 0.65)),
+    "ChebCB": R.ChebCB(D, context_range=(-0.15, 0.65)),
+}
+t0 = time.perf_counter()
+paid = {}
+keys = jax.random.split(jax.random.key(1234), TRIALS)
+for name, learner in learners.items():
+    run = jax.jit(jax.vmap(lambda c, k, x, learner=learner: R.replay(learner, c, k, x)[1]))
+    paid[name] = np.asarray(run(tables, keys, shifts))
+print(f"replay of {len(learners)} learners x {TRIALS} trials: {time.perf_counter() - t0:.1f} s")
+tab = np.asarray(tables)
+best_arm = np.argmin(tab.sum(1), axis=1)  # best fixed ω in hindsight per trial
+paid["best fixed ω"] = tab[np.arange(TRIALS), :, best_arm]
+paid["instance-optimal ω*"] = opt_costs
+paid["ω = 1"] = tab[:, :, 0]
+print("best fixed ω per trial:", np.asarray(OMEGAS)[best_arm])
+
+
+# %%
+def remaining_plot(ax, curves, title):
+    for name, costs in curves.items():
+        cum = np.cumsum(costs, axis=-1).mean(0)
+        ax.plot(cum, T - np.arange(1, T + 1), label=name)
+    ax.set_xlabel("total iterations (cumulative)")
+    ax.set_ylabel("instances remaining")
+    ax.set_title(title)
+    ax.legend(fontsize=8)
+
+
+fig, axes = plt.subplots(1, 2, figsize=(11, 4))
+remaining_plot(axes[0], paid, f"shifted Laplacian, Beta(2,6) shifts, mean of {TRIALS} trials")
+fixed = {f"ω = {w:.1f}": tab[:, :, int(round((w - 1) / 0.05))] for w in (1.0, 1.2, 1.4, 1.6, 1.8)}
+remaining_plot(axes[1], {"Tsallis-INF": paid["Tsallis-INF"], **fixed}, "Tsallis-INF vs fixed ω")
+axes[0].set_xscale("log")
+axes[1].set_xscale("log")
+fig.tight_layout()
+fig.savefig(FIGDIR / "relax_fig2_fig5_shifted_laplacian.png", dpi=110)
+
+# %% [markdown]
+# ### Total cost of Tsallis-INF relative to the best fixed ω and to ω = 1
+
+# %%
+for Tn in (1000, 2000, 5000):
+    if Tn > T:
+        continue
+    tot = {k: v[:, :Tn].sum(1).mean() for k, v in paid.items()}
+    best_T = tab[:, :Tn].sum(1).min(1).mean()  # best fixed ω in hindsight over the first Tn
+    print(f"T={Tn}: Tsallis-INF / best-fixed = {tot['Tsallis-INF'] / best_T:.3f}, "
+          f"ω=1 / Tsallis-INF = {tot['ω = 1'] / tot['Tsallis-INF']:.2f}, "
+          f"ChebCB / best-fixed = {tot['ChebCB'] / best_T:.3f}, "
+          f"Tsallis-INF-CB / best-fixed = {tot['Tsallis-INF-CB'] / best_T:.3f}, "
+          f"instance-optimal / best-fixed = {tot['instance-optimal ω*'] / best_T:.3f}")
+print(f"T={T} (all): " + ", ".join(f"{k}: {v.sum(1).mean():.0f}" for k, v in paid.items()))
+
+# %% [markdown]
+# ## Heat equation: warm-started SSOR-PCG (red-black SSOR preconditioner), context κ(t)
+
+# %%
+heat = {}
+for nx in HEAT_NX:
+    t0 = time.perf_counter()
+    prob = R.HeatEquation(nx, num_steps=HEAT_STEPS)
+    costs, _ = jax.jit(lambda p=prob: R.heat_cost_table(p, OMEGAS))()
+    costs = jnp.asarray(costs, float)
+    ctx = prob.contexts()
+    lo, hi = float(ctx.min()), float(ctx.max()) + 1e-9
+    heat_learners = {
+        "Tsallis-INF": R.TsallisINF(D),
+        "Tsallis-INF-CB": R.TsallisINFCB(D, num_bins=6, context_range=(lo, hi)),
+        "ChebCB": R.ChebCB(D, context_range=(lo, hi)),
+    }
+    hk = jax.random.split(jax.random.key(0), 3)
+    res = {}
+    for name, learner in heat_learners.items():
+        arms, p = jax.vmap(lambda k, learner=learner: R.replay(learner, costs, k, ctx))(hk)
+        res[name] = (np.asarray(p).sum(1).mean(), np.asarray(arms[0]))
+    cn = np.asarray(costs)
+    cg_iters = jax.jit(lambda p=prob: jax.lax.scan(
+        lambda u, k: (lambda s: (s.value, s.stats["iterations"]))(
+            R.cg(p.operator(k), p.rhs(u, k), x0=u)), p.initial(), jnp.arange(p.num_steps))[1])()
+    res["ω = 1"] = (cn[:, 0].sum(), None)
+    res["ω = 1.5"] = (cn[:, 10].sum(), None)
+    res["best fixed ω"] = (cn.sum(0).min(), None)
+    res["instance-optimal (grid)"] = (cn.min(1).sum(), None)
+    res["vanilla CG"] = (float(np.sum(cg_iters)), None)
+    heat[nx] = (res, cn, np.asarray(ctx))
+    print(f"n_x={nx}: {time.perf_counter() - t0:.1f} s; " +
+          ", ".join(f"{k}: {v[0]:.0f}" for k, v in res.items()))
+
+# %%
+fig, axes = plt.subplots(1, 3, figsize=(15, 4))
+ns = np.array([(nx - 1) ** 2 for nx in HEAT_NX])
+for name in heat[HEAT_NX[0]][0]:
+    axes[0].loglog(ns, [heat[nx][0][name][0] for nx in HEAT_NX], "o-", label=name)
+axes[0].set_xlabel("n (unknowns)")
+axes[0].set_ylabel(f"total iterations over {HEAT_STEPS} steps")
+axes[0].legend(fontsize=7)
+axes[0].set_title("heat equation: total SSOR-PCG iterations")
+res, cn, ctx = heat[HEAT_NX[-1]]
+tt = np.arange(cn.shape[0]) * 1e-3
+im = axes[1].pcolormesh(tt, np.asarray(OMEGAS), np.log10(cn.T), shading="auto")
+fig.colorbar(im, ax=axes[1], label="log10 iterations")
+axes[1].plot(tt, np.asarray(OMEGAS)[res["ChebCB"][1]], "w.", ms=1, label="ChebCB ω_t")
+axes[1].plot(tt, np.asarray(OMEGAS)[cn.argmin(1)], "r-", lw=0.8, label="instance-optimal")
+axes[1].set_xlabel("t")
+axes[1].set_ylabel("ω")
+axes[1].legend(fontsize=7)
+axes[1].set_title(f"cost(t, ω), n_x = {HEAT_NX[-1]}")
+axes[2].plot(tt, ctx)
+axes[2].set_xlabel("t")
+axes[2].set_ylabel("κ(t + Δt/2)")
+axes[2].set_title("diffusivity (the context)")
+fig.tight_layout()
+fig.savefig(FIGDIR / "relax_fig2_fig6_heat.png", dpi=110)
