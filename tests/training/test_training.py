@@ -1,0 +1,173 @@
+"""Training: losses, parameter counts, overfitting FNO and MgNO, determinism, data parallelism,
+checkpoints, run records, resolution transfer, optimizer schedule, bad inputs."""
+
+import json
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+import pytest
+
+from jaxsci.data import grf
+from jaxsci.multigrid import MgNO
+from jaxsci.spectral import FNO
+from jaxsci.training import (
+    Normalized,
+    Normalizer,
+    evaluate,
+    fit,
+    load_checkpoint,
+    make_optimizer,
+    num_real_parameters,
+    relative_h1,
+    relative_l2,
+    resolution_transfer,
+    save_checkpoint,
+)
+
+F32 = jnp.float32
+
+
+@pytest.fixture(scope="module")
+def pairs():
+    """4 samples of a fixed linear operator on 16 x 16 GRFs (float32, like real training data)."""
+    x = grf(jax.random.key(0), 4, (16, 16), alpha=2.0, tau=3.0, sigma=9.0).astype(F32)[:, None]
+    y = 0.5 * x + 0.2 * jnp.roll(x, 1, axis=-1)
+    return np.asarray(x), np.asarray(y)
+
+
+def _mgno(key=1):
+    return MgNO(1, 1, width=8, num_layers=2, num_iterations=((1, 0), (1, 0)), dtype=F32,
+                key=jax.random.key(key))
+
+
+def _leaves(m):
+    return jax.tree.leaves(eqx.filter(m, eqx.is_array))
+
+
+def test_losses_against_references():
+    rng = np.random.default_rng(0)
+    p, t = rng.standard_normal((2, 1, 8, 8))
+    np.testing.assert_allclose(relative_l2(p, t), np.linalg.norm(p - t) / np.linalg.norm(t), rtol=1e-12)
+    n, eps = 64, 1e-2
+    x = np.arange(n) / n
+    target = np.cos(2 * np.pi * x)[None]
+    pred = target + eps * np.sin(2 * np.pi * x)[None]
+    # |e|^2 + |e'|^2 = eps^2 (1 + 4 pi^2) N/2 and the same for the target without eps: ratio eps
+    np.testing.assert_allclose(relative_h1(pred, target, method="spectral"), eps, rtol=1e-10)
+    np.testing.assert_allclose(relative_h1(pred, target, method="fd"), eps, rtol=3e-2)
+    with pytest.raises(ValueError, match="method"):
+        relative_h1(pred, target, method="sobolev")
+    with pytest.raises(ValueError, match="pred"):
+        relative_l2(pred, target[:, :4])
+
+
+def test_num_real_parameters_counts_complex_twice_and_skips_normalizers(pairs):
+    tree = {"w": jnp.ones((3, 2), jnp.complex64), "b": jnp.ones(4), "n": jnp.arange(3)}
+    assert num_real_parameters(tree) == 16
+    model = _mgno()
+    from jaxsci.multigrid._mgno import mgno_num_parameters
+
+    expected = mgno_num_parameters(1, 1, width=8, num_layers=2, num_iterations=((1, 0), (1, 0)))
+    assert num_real_parameters(model) == expected
+    x, y = pairs
+    wrapped = Normalized(model, Normalizer.from_data(x), Normalizer.from_data(y, pointwise=False))
+    assert num_real_parameters(wrapped) == expected
+
+
+@pytest.mark.parametrize("name", ["mgno", "fno"])
+def test_tiny_models_overfit_a_handful_of_samples(pairs, name):
+    if name == "mgno":
+        model = _mgno()
+    else:
+        model = FNO(1, 1, modes=(6, 6), width=8, depth=2, projection_width=16, dtype=F32,
+                    key=jax.random.key(1))
+    epochs = 300
+    opt = optax.adam(optax.cosine_decay_schedule(1e-2, epochs))
+    _, record = fit(model, opt, pairs, epochs=epochs, batch_size=4, key=jax.random.key(2),
+                    data_parallel=False, progress=False)
+    first, last = record["history"][0]["train_loss"], record["history"][-1]["train_loss"]
+    assert last < first / 100, (first, last)
+
+
+def test_training_is_deterministic_and_data_parallel_matches(pairs):
+    assert jax.local_device_count() == 8
+    x = np.concatenate([pairs[0]] * 2)  # 8 samples: one per fake device
+    y = np.concatenate([pairs[1]] * 2)
+    opt = make_optimizer(1e-3, steps_per_epoch=1, epochs=2)
+    kw = dict(epochs=2, batch_size=8, progress=False)
+    m1, r1 = fit(_mgno(), opt, (x, y), key=jax.random.key(3), data_parallel=False, **kw)
+    m2, r2 = fit(_mgno(), opt, (x, y), key=jax.random.key(3), data_parallel=False, **kw)
+    for a, b in zip(_leaves(m1), _leaves(m2)):
+        np.testing.assert_array_equal(a, b)
+    assert [h["train_loss"] for h in r1["history"]] == [h["train_loss"] for h in r2["history"]]
+    m3, r3 = fit(_mgno(), opt, (x, y), key=jax.random.key(3), data_parallel=True, **kw)
+    assert r3["config"]["data_parallel"]
+    for a, b in zip(_leaves(m1), _leaves(m3)):
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6)
+    np.testing.assert_allclose(r3["final_train_loss"], r1["final_train_loss"], rtol=1e-5)
+
+
+def test_record_checkpoint_and_evaluation(pairs, tmp_path):
+    x, y = pairs
+    model = Normalized(_mgno(), Normalizer.from_data(x, pointwise=False), None)
+    opt = make_optimizer(1e-3, steps_per_epoch=2, epochs=2, schedule="cosine")
+    trained, record = fit(model, opt, (x, y), epochs=2, batch_size=2, key=jax.random.key(4),
+                          test_data=(x, y), eval_every=1, data_parallel=False, progress=False,
+                          record_path=tmp_path / "run.json", checkpoint_path=tmp_path / "model.eqx",
+                          config={"model": "mgno"})
+    saved = json.loads((tmp_path / "run.json").read_text())
+    for field in ("config", "history", "test", "num_real_parameters", "train_time_s", "device"):
+        assert field in saved
+    assert saved["config"]["model"] == "mgno" and len(saved["history"]) == 2
+    assert "test" in saved["history"][0] and saved["device"]["jax_version"] == jax.__version__
+    # the normaliser's statistics are data, not parameters: unchanged by training
+    np.testing.assert_array_equal(trained.x_normalizer.mean, model.x_normalizer.mean)
+    loaded, meta = load_checkpoint(tmp_path / "model.eqx", model)
+    for a, b in zip(_leaves(trained), _leaves(loaded)):
+        np.testing.assert_array_equal(a, b)
+    assert meta["record"]["num_real_parameters"] == record["num_real_parameters"]
+    save_checkpoint(tmp_path / "again.eqx", loaded, metadata={"note": "x"})
+    assert json.loads((tmp_path / "again.eqx.json").read_text())["note"] == "x"
+    metrics = evaluate(loaded, (x, y), batch_size=3)  # last batch padded
+    np.testing.assert_allclose(metrics["relative_l2"], record["test"]["relative_l2"], rtol=1e-6)
+    identity = evaluate(lambda v: v, (y, y))
+    assert identity["relative_l2"] == 0.0 and identity["num_samples"] == 4
+
+
+def test_resolution_transfer_evaluates_every_grid(pairs):
+    coarse = pairs
+    fine_x = grf(jax.random.key(0), 2, (32, 32), alpha=2.0, tau=3.0, sigma=9.0).astype(F32)[:, None]
+    fine = (np.asarray(fine_x), np.asarray(0.5 * fine_x + 0.2 * jnp.roll(fine_x, 1, axis=-1)))
+    model = FNO(1, 1, modes=(4, 4), width=4, depth=1, projection_width=8, dtype=F32, key=jax.random.key(0))
+    out = resolution_transfer(model, {16: coarse, 32: fine})
+    assert set(out) == {16, 32} and all(np.isfinite(v["relative_l2"]) for v in out.values())
+    with pytest.raises(TypeError, match="datasets"):
+        resolution_transfer(model, [])
+
+
+def test_step_schedule_halves_the_learning_rate():
+    opt = make_optimizer(1.0, steps_per_epoch=1, epochs=4, step_epochs=2, gamma=0.5, weight_decay=0.0)
+    params = jnp.zeros(())
+    state = opt.init(params)
+    sizes = []
+    for _ in range(4):
+        upd, state = opt.update(jnp.ones(()), state, params)
+        sizes.append(float(-upd))
+    np.testing.assert_allclose(sizes, [1.0, 1.0, 0.5, 0.5], rtol=1e-6)
+
+
+def test_bad_inputs_name_the_argument(pairs):
+    opt = optax.adam(1e-3)
+    with pytest.raises(ValueError, match="batch_size"):
+        fit(_mgno(), opt, pairs, epochs=1, batch_size=5, key=jax.random.key(0))
+    with pytest.raises(ValueError, match="loss"):
+        fit(_mgno(), opt, pairs, epochs=1, batch_size=2, key=jax.random.key(0), loss="l1")
+    with pytest.raises(TypeError, match="train_data"):
+        fit(_mgno(), opt, pairs[0], epochs=1, batch_size=2, key=jax.random.key(0))
+    with pytest.raises(ValueError, match="batch_size"):
+        fit(_mgno(), opt, pairs, epochs=1, batch_size=3, key=jax.random.key(0), data_parallel=True)
+    with pytest.raises(ValueError, match="schedule"):
+        make_optimizer(steps_per_epoch=1, epochs=1, schedule="linear")
