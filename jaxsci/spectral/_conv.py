@@ -98,11 +98,6 @@ def _c(j: np.ndarray, n: int) -> np.ndarray:
     return np.where((j == 0) | ((n % 2 == 0) & (j == n // 2)), 1.0, 2.0)
 
 
-def _real_dtype(*arrays):
-    dt = jnp.result_type(*arrays)
-    return dt
-
-
 def _complex_weight(w_re, w_im, dtype):
     cdt = jnp.result_type(dtype, jnp.complex64)
     return (w_re.astype(dtype) + 1j * w_im.astype(dtype)).astype(cdt)
@@ -209,7 +204,8 @@ def spectral_conv(
       ``O(C N sum_a m_a + 2^(d-1) C_in C_out M)``; faster for few modes on matrix hardware). Both
       compute the same map (tested to round-off).
 
-    **Returns:** real array ``(C_out, *out_shape)``, dtype of ``x``/weights promoted.
+    **Returns:** real array ``(C_out, *out_shape)``, dtype of ``x``/weights promoted. float16 and
+    bfloat16 inputs (XLA has no half-precision FFT) are computed in float32 and cast back.
 
     **Memory:** ``O(C_in N + C_out N_out + 2^(d-1)(C_in + C_out) M)`` plus the weights, ``M = prod(modes)``.
 
@@ -218,9 +214,10 @@ def spectral_conv(
     """
     check_choice(method, "method", ("fft", "dft"))
     d, modes, in_spatial, out_spatial = _validate(x, w_re, w_im, modes, out_shape)
-    dtype = _real_dtype(x, w_re, w_im)
-    if not jnp.issubdtype(dtype, jnp.floating):
-        dtype = jnp.float32
+    out_dtype = jnp.result_type(x, w_re, w_im)
+    # XLA has no half-precision FFT (jax #17954): float16/bfloat16 inputs are transformed in float32
+    # and the result is cast back, on both paths.
+    dtype = jnp.float32 if jnp.finfo(out_dtype).bits < 32 else out_dtype
     x = jnp.asarray(x, dtype)
     w = _complex_weight(jnp.asarray(w_re), jnp.asarray(w_im), dtype)
     cdtype = w.dtype
@@ -255,7 +252,7 @@ def spectral_conv(
         Y = Y.transpose(perm).reshape((co,) + tuple(2 * m for m in modes[:-1]) + (modes[-1],))
         for E in inv:
             Y = jnp.tensordot(Y, E, axes=([1], [1]))
-        return jnp.real(Y).astype(dtype)
+        return jnp.real(Y).astype(out_dtype)
 
     X = jnp.fft.rfftn(x, axes=tuple(range(1, d + 1)), norm="forward")
     Xb = _gather_blocks(X, modes).astype(cdtype)
@@ -273,4 +270,4 @@ def spectral_conv(
     keep_imag = ~((k == 0) | ((n_out_d % 2 == 0) & (k == n_out_d // 2)))
     Z = jnp.where(jnp.asarray(keep_imag), Z, jnp.real(Z).astype(Z.dtype))
     y = jnp.fft.irfft(Z, n=n_out_d, axis=-1, norm="forward")
-    return y.astype(dtype)
+    return y.astype(out_dtype)

@@ -170,6 +170,17 @@ def test_float32():
         np.testing.assert_allclose(y, ref, atol=2e-5 * np.abs(ref).max())
 
 
+def test_half_precision_inputs():
+    rng = np.random.default_rng(8)
+    x, w_re, w_im = _random(rng, 2, 2, (8, 8), (3, 3))
+    ref = reference(x, w_re, w_im, (3, 3))
+    for method in ("fft", "dft"):
+        y = spectral_conv(jnp.asarray(x, jnp.bfloat16), jnp.asarray(w_re, jnp.bfloat16),
+                          jnp.asarray(w_im, jnp.bfloat16), (3, 3), method=method)
+        assert y.dtype == jnp.bfloat16
+        np.testing.assert_allclose(np.asarray(y, np.float32), ref, atol=0.05 * np.abs(ref).max())
+
+
 def test_bad_inputs_name_the_argument():
     rng = np.random.default_rng(7)
     x, w_re, w_im = _random(rng, 2, 2, (8, 8), (3, 3))
