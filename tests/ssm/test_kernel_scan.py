@@ -11,6 +11,13 @@ from jaxsci import ssm
 
 H, N, L = 3, 4, 24
 
+# jitted entry points for the correctness tests (bad-input tests call the plain functions: their value checks
+# on dt run on concrete inputs)
+discretize = jax.jit(ssm.discretize, static_argnums=3)
+s4d_kernel = jax.jit(ssm.s4d_kernel, static_argnums=4, static_argnames="method")
+causal_conv = jax.jit(ssm.causal_conv, static_argnames="bidirectional")
+s4d_scan = jax.jit(ssm.s4d_scan, static_argnames="method")
+
 
 @pytest.fixture
 def params():
@@ -26,7 +33,7 @@ def params():
 
 def test_discretize_matches_matrix_exponential(params):
     A, B, _, dt, _, _ = params
-    Ab, Bb = ssm.discretize(A, B, dt, "zoh")
+    Ab, Bb = discretize(A, B, dt, "zoh")
     for h in range(H):
         M = np.zeros((N + 1, N + 1), complex)
         M[:N, :N] = dt[h] * np.diag(A[h])
@@ -34,7 +41,7 @@ def test_discretize_matches_matrix_exponential(params):
         X = scipy.linalg.expm(M)
         np.testing.assert_allclose(np.asarray(Ab[h]), np.diag(X[:N, :N]), rtol=1e-12)
         np.testing.assert_allclose(np.asarray(Bb[h]), X[:N, N], rtol=1e-10)
-    Ab, Bb = ssm.discretize(A, B, dt, "bilinear")
+    Ab, Bb = discretize(A, B, dt, "bilinear")
     I = np.eye(N)
     for h in range(H):
         Ar = np.linalg.solve(I - dt[h] / 2 * np.diag(A[h]), I + dt[h] / 2 * np.diag(A[h]))
@@ -44,20 +51,20 @@ def test_discretize_matches_matrix_exponential(params):
 def test_zoh_accurate_as_dtA_to_zero():
     A = np.array([-1e-9 + 0j, 1e-12j, 0j, -0.5 + 1e-7j, -2 + 3j])
     dt = 1e-6
-    _, Bb = ssm.discretize(A, np.ones(5), dt)
+    _, Bb = discretize(A, np.ones(5), dt, "zoh")
     exact = np.array([dt * float(np.expm1(dt * a.real) / (dt * a.real)) if a.real else dt for a in A])
     ref = [np.complex128(dt * (1 + dt * a / 2 + (dt * a) ** 2 / 6)) for a in A]
     assert np.all(np.isfinite(np.asarray(Bb)))
     np.testing.assert_allclose(np.asarray(Bb), ref, rtol=1e-14)
     assert exact.shape == (5,)
-    g = jax.grad(lambda a: jnp.real(ssm.phi1(a)))(jnp.asarray(0.0 + 0j))
+    g = jax.jit(jax.grad(lambda a: jnp.real(ssm.phi1(a))))(jnp.asarray(0.0 + 0j))
     assert np.isfinite(g) and abs(np.real(g) - 0.5) < 1e-12
 
 
 @pytest.mark.parametrize("method", ["zoh", "bilinear"])
 def test_kernel_vs_powers_and_conv_scan_step(params, method):
     A, B, C, dt, u, D = params
-    K = ssm.s4d_kernel(A, B, C, dt, L, method=method)
+    K = s4d_kernel(A, B, C, dt, L, method=method)
     for h in range(H):
         # powers of the discretised (diagonal, full conjugate-pair) state matrix, float64 host
         Afull = np.diag(np.concatenate([A[h], A[h].conj()]))
@@ -65,23 +72,22 @@ def test_kernel_vs_powers_and_conv_scan_step(params, method):
         Cfull = np.concatenate([C[h], C[h].conj()])
         ref = ssm.dense_ssm_kernel(Afull, Bfull, Cfull, dt[h], L, method)
         np.testing.assert_allclose(np.asarray(K[h]), ref.real, rtol=1e-9, atol=1e-11)
-    y_conv = ssm.causal_conv(u, K, D)
+    y_conv = causal_conv(u, K, D)
     y_ref = np.stack([np.convolve(u[h], np.asarray(K[h]))[:L] for h in range(H)]) + D[:, None] * u
     np.testing.assert_allclose(np.asarray(y_conv), y_ref, rtol=1e-10, atol=1e-10)
-    y_scan, x_last = ssm.s4d_scan(A, B, C, dt, u, D, method=method)
+    y_scan, x_last = s4d_scan(A, B, C, dt, u, D, method=method)
     np.testing.assert_allclose(np.asarray(y_scan), y_ref, rtol=1e-10, atol=1e-10)
-    Ab, Bb = ssm.discretize(A, B, dt, method)
-    step = jax.jit(ssm.s4d_step)
-    x = jnp.zeros((H, N), complex)
-    ys = []
-    for t in range(L):
-        y, x = step(Ab, Bb, C, x, u[:, t], D)
-        ys.append(y)
-    np.testing.assert_allclose(np.stack(ys, 1), y_ref, rtol=1e-10, atol=1e-10)
+    Ab, Bb = discretize(A, B, dt, method)
+    def body(x, ut):
+        y, x = ssm.s4d_step(Ab, Bb, C, x, ut, D)
+        return x, y
+
+    x, ys = jax.jit(lambda x0, u: jax.lax.scan(body, x0, u.T))(jnp.zeros((H, N), complex), u)
+    np.testing.assert_allclose(np.asarray(ys.T), y_ref, rtol=1e-10, atol=1e-10)
     np.testing.assert_allclose(np.asarray(x), np.asarray(x_last), rtol=1e-10, atol=1e-12)
     # streaming in two chunks with the state carried = one pass
-    y1, x1 = ssm.s4d_scan(A, B, C, dt, u[:, :10], D, method=method)
-    y2, x2 = ssm.s4d_scan(A, B, C, dt, u[:, 10:], D, method=method, x0=x1)
+    y1, x1 = s4d_scan(A, B, C, dt, u[:, :10], D, method=method)
+    y2, x2 = s4d_scan(A, B, C, dt, u[:, 10:], D, method=method, x0=x1)
     np.testing.assert_allclose(np.concatenate([y1, y2], 1), y_ref, rtol=1e-10, atol=1e-10)
     np.testing.assert_allclose(np.asarray(x2), np.asarray(x_last), rtol=1e-10, atol=1e-12)
 
@@ -90,7 +96,7 @@ def test_bidirectional_conv():
     rng = np.random.default_rng(1)
     u = rng.normal(size=(2, 9))
     K = rng.normal(size=(2, 2, 9))
-    y = ssm.causal_conv(u, K, np.ones(2), bidirectional=True)
+    y = causal_conv(u, K, np.ones(2), bidirectional=True)
     ref = np.zeros((2, 9))
     for h in range(2):
         for t in range(9):
@@ -105,14 +111,20 @@ def test_s5_scan_equals_dense_and_step():
     u = rng.normal(size=(3, 15))
     D = rng.normal(size=3)
     dt = ssm.init_dt(0, shape=(4,), seed=1)
-    y, xl = ssm.s5_scan(Lam, Bt, Ct, dt, u, D)
-    Lb, Bb = ssm.discretize_s5(Lam, Bt, dt)
-    x = jnp.zeros(4, complex)
-    ys = []
-    for t in range(15):
-        yt, x = ssm.s5_step(Lb, Bb, Ct, x, u[:, t], D)
-        ys.append(yt)
-    np.testing.assert_allclose(np.stack(ys, 1), np.asarray(y), rtol=1e-10, atol=1e-12)
+    y, xl = jax.jit(ssm.s5_scan)(Lam, Bt, Ct, dt, u, D)
+    Lb, Bb = jax.jit(ssm.discretize_s5)(Lam, Bt, dt)
+
+    @jax.jit
+    def stream(x0, u):
+        def body(x, ut):
+            yt, x = ssm.s5_step(Lb, Bb, Ct, x, ut, D)
+            return x, yt
+
+        return jax.lax.scan(body, x0, u.T)
+
+    x, ys = stream(jnp.zeros(4, complex), u)
+    np.testing.assert_allclose(np.asarray(ys.T), np.asarray(y), rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(np.asarray(x), np.asarray(xl), rtol=1e-10, atol=1e-12)
     # MIMO via per-mode convolution: y = sum_p 2 Re(C_p Bbar_p u * Lbar_p^l) + D u
     Kp = np.asarray(Lb)[:, None] ** np.arange(15)  # (P, L)
     ref = np.zeros((3, 15))
@@ -126,17 +138,17 @@ def test_s5_scan_equals_dense_and_step():
 
 def test_kernel_grads_jit_vmap(params):
     A, B, C, dt, u, D = params
-    f = lambda A, B, C, dt: ssm.s4d_kernel(A, B, C, dt, 16)
+    f = lambda A, B, C, dt: s4d_kernel(A, B, C, dt, 16)
     args = tuple(jnp.asarray(x) for x in (A, B, C, dt))
     check_grads(f, args, order=1, modes=["rev"], atol=1e-5, rtol=1e-5, eps=1e-6)
     jitted = jax.jit(f)(*args)
-    vm = jax.vmap(lambda a, b, c, d: ssm.s4d_kernel(a[None], b[None], c[None], d[None], 16)[0])(*args)
+    vm = jax.vmap(lambda a, b, c, d: s4d_kernel(a[None], b[None], c[None], d[None], 16)[0])(*args)
     np.testing.assert_allclose(np.asarray(jitted), np.asarray(f(*args)), rtol=1e-12, atol=1e-13)
     np.testing.assert_allclose(np.asarray(vm), np.asarray(f(*args)), rtol=1e-12, atol=1e-13)
-    g = lambda u, K: ssm.causal_conv(u, K, D)
+    g = lambda u, K: causal_conv(u, K, D)
     check_grads(g, (jnp.asarray(u), jnp.asarray(f(*args)[:, :1].repeat(L, 1))), order=1, modes=["rev"])
-    vc = jax.vmap(lambda uu: ssm.causal_conv(uu, jitted, None))(jnp.stack([u[:, :16], u[:, 8:]]))
-    np.testing.assert_allclose(np.asarray(vc[1]), np.asarray(ssm.causal_conv(u[:, 8:], jitted)), atol=1e-12)
+    vc = jax.vmap(lambda uu: causal_conv(uu, jitted, None))(jnp.stack([u[:, :16], u[:, 8:]]))
+    np.testing.assert_allclose(np.asarray(vc[1]), np.asarray(causal_conv(u[:, 8:], jitted)), atol=1e-12)
 
 
 def test_fast_fft_length():
