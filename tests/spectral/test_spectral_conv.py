@@ -159,6 +159,17 @@ def test_gradients_wrt_x_and_weights():
                 order=1, modes=("rev",), atol=1e-6, rtol=1e-6)
 
 
+def test_linear_transpose_is_the_adjoint():
+    # spectral_conv is linear in x: jax.linear_transpose works and satisfies <ct, A x> = <A^T ct, x>
+    rng = np.random.default_rng(9)
+    x, w_re, w_im = _random(rng, 2, 3, (8, 6), (3, 4))
+    ct = rng.standard_normal((3, 12, 10))
+    for method in ("fft", "dft"):
+        f = lambda v: spectral_conv(v, w_re, w_im, (3, 4), out_shape=(12, 10), method=method)
+        (xt,) = jax.linear_transpose(f, x)(ct)
+        np.testing.assert_allclose(np.vdot(ct, f(x)), np.vdot(xt, x), rtol=1e-12)
+
+
 def test_float32():
     rng = np.random.default_rng(6)
     x, w_re, w_im = _random(rng, 3, 2, (16, 12), (5, 4))
