@@ -124,3 +124,15 @@ def test_bad_inputs_name_the_argument(small):
         MgNO(1, 1, num_spatial_dims=4, key=jax.random.key(0))
     with pytest.raises(ValueError, match="`x`"):
         small(jnp.ones((3, 8, 8)))
+
+
+@pytest.mark.parametrize("mode", ["zeros", "circular"])
+def test_subpixel_prolongation_matches_the_input_dilated_convolution(mode):
+    from jaxsci.multigrid._mgno import _pad
+
+    rng = np.random.default_rng(1)
+    x = jnp.asarray(rng.standard_normal((2, 4, 3)))
+    w = jnp.asarray(rng.standard_normal((3, 2, 4, 4)))
+    ref = jax.lax.conv_general_dilated(_pad(x, 1, mode)[None], w, (1, 1), [(0, 0)] * 2,
+                                       lhs_dilation=(2, 2))[0][:, :7, :5]
+    np.testing.assert_allclose(_prolong(x, w, mode, (7, 5)), ref, atol=1e-12)
