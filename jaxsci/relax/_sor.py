@@ -13,6 +13,9 @@ vectorised steps).
 
 from typing import Any
 
+import functools
+
+import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -112,10 +115,16 @@ class _Sparse:
         return self._solve(self.bwd, r, omega)
 
 
-def _kernel(A, b, x0, *, vector_name="b"):
-    """Validate (A, b, x0) at trace time and return (kernel, b, x0) for dense or BCOO ``A``."""
+def _check_inputs(A, b, x0):
+    """Trace-time checks (shapes always; the diagonal when A is concrete), naming the argument."""
+    if isinstance(A, StencilOperator):
+        if np.shape(b) != A.shape:
+            raise ValueError(f"`b` must have the grid shape {A.shape}, got {np.shape(b)}.")
+        if x0 is not None and np.shape(x0) != A.shape:
+            raise ValueError(f"`x0` must have the grid shape {A.shape}, got {np.shape(x0)}.")
+        return
     n = matrix_shape(A, "A")
-    check_vector(b, vector_name, n)
+    check_vector(b, "b", n)
     if x0 is not None:
         check_vector(x0, "x0", n)
     if isinstance(A, jsparse.BCOO):
@@ -125,21 +134,41 @@ def _kernel(A, b, x0, *, vector_name="b"):
             d = np.zeros(n)
             np.add.at(d, idx[:, 0], np.where(idx[:, 0] == idx[:, 1], data, 0))
             check_positive_diagonal(d)
-        kern = _Sparse(A, n)
+        return
+    dtype = jnp.result_type(A)
+    if not (jnp.issubdtype(dtype, jnp.floating) or jnp.issubdtype(dtype, jnp.integer)):
+        raise TypeError(f"`A` must be a real matrix, got dtype {dtype}.")
+    Ac = concrete_or_none(A)
+    if Ac is not None:
+        check_positive_diagonal(np.diagonal(Ac))
+
+
+def _kernel(A, b, x0):
+    """(kernel, b, x0) for dense or BCOO ``A``."""
+    if isinstance(A, jsparse.BCOO):
+        kern = _Sparse(A, A.shape[0])
         dtype = jnp.result_type(A.data, b)
     else:
-        if not jnp.issubdtype(jnp.result_type(A), jnp.inexact) and not jnp.issubdtype(
-            jnp.result_type(A), jnp.integer
-        ):
-            raise TypeError(f"`A` must be a real matrix, got dtype {jnp.result_type(A)}.")
-        Ac = concrete_or_none(A)
-        if Ac is not None:
-            check_positive_diagonal(np.diagonal(Ac))
         dtype = jnp.result_type(float, A, b)
         kern = _Dense(jnp.asarray(A, dtype))
     b = jnp.asarray(b, dtype)
     x0 = jnp.zeros_like(b) if x0 is None else jnp.asarray(x0, dtype)
     return kern, b, x0
+
+
+def _checked(fn):
+    """Public entry point: validate eagerly (concrete values are checked), then run ``fn`` under
+    ``eqx.filter_jit`` with ω as an array (one compilation serves every ω and every same-shaped call)."""
+    jitted = eqx.filter_jit(fn)
+
+    @functools.wraps(fn)
+    def wrapper(A, b, omega, **kwargs):
+        check_omega(omega)
+        check_tolerances(kwargs.get("rtol", 1e-8), kwargs.get("max_iters", 10000))
+        _check_inputs(A, b, kwargs.get("x0"))
+        return jitted(A, b, jnp.asarray(omega), **kwargs)
+
+    return wrapper
 
 
 def _stationary(mv, sweep, b, x0, rtol, max_iters, norm=jnp.linalg.norm):
@@ -164,10 +193,6 @@ def _stationary(mv, sweep, b, x0, rtol, max_iters, norm=jnp.linalg.norm):
 
 
 def _grid_setup(op: StencilOperator, b, x0, name):
-    if np.shape(b) != op.shape:
-        raise ValueError(f"`b` must have the grid shape {op.shape}, got {np.shape(b)}.")
-    if x0 is not None and np.shape(x0) != op.shape:
-        raise ValueError(f"`x0` must have the grid shape {op.shape}, got {np.shape(x0)}.")
     dtype = jnp.result_type(float, op.diag, b)
     b = op.masked(jnp.asarray(b, dtype))
     x0 = jnp.zeros_like(b) if x0 is None else op.masked(jnp.asarray(x0, dtype))
@@ -202,6 +227,7 @@ def _sheared_solve(op: StencilOperator, b, omega, x0, rtol, max_iters, symmetric
 
 
 # ----------------------------------------------------------------------------------------- public
+@_checked
 def sor(
     A: Matrix,
     b: Float[ArrayLike, " n"],
@@ -237,6 +263,7 @@ def sor(
     return finalize(Solution(x, result, stats), throw)
 
 
+@_checked
 def ssor(
     A: Matrix,
     b: Float[ArrayLike, " n"],
@@ -272,6 +299,7 @@ def _check_stencil(A, name="A"):
         raise TypeError(f"`{name}` must be a StencilOperator, got {type(A).__name__}.")
 
 
+@_checked
 def redblack_sor(
     A: StencilOperator,
     b: Float[ArrayLike, "*grid"],
@@ -315,6 +343,7 @@ def redblack_ssor(A: StencilOperator, b, omega, *, rtol=1e-8, max_iters=10000, x
                         symmetric=True)
 
 
+@_checked
 def ssor_pcg(
     A: Matrix,
     b: Float[ArrayLike, " n"],
@@ -394,6 +423,12 @@ def ssor_pcg(
 def cg(A: Matrix, b, *, rtol: float = 1e-8, max_iters: int = 10000, x0=None, throw: bool = True):
     """Plain (unpreconditioned) CG with the same stopping rule as :func:`ssor_pcg` (the baseline)."""
     check_tolerances(rtol, max_iters)
+    _check_inputs(A, b, x0)
+    return _cg_jit(A, b, rtol=rtol, max_iters=max_iters, x0=x0, throw=throw)
+
+
+@eqx.filter_jit
+def _cg_jit(A, b, *, rtol, max_iters, x0, throw):
     if isinstance(A, StencilOperator):
         b, x0 = _grid_setup(A, b, x0, "b")
         mv = A.mv
