@@ -14,6 +14,9 @@ from jax.test_util import check_grads
 from jaxsci.spectral import num_blocks, spectral_conv
 
 
+# jitted once per static configuration: far cheaper in tests than op-by-op dispatch
+conv = jax.jit(spectral_conv, static_argnames=("modes", "out_shape", "method"))
+
 def reference(x, w_re, w_im, modes, out_shape=None):
     """float64 NumPy: full DFT by dense matrices, per-mode complex weights, synthesis by explicit sums.
 
@@ -73,7 +76,7 @@ def test_against_direct_dft(spatial, modes, out_shape):
     x, w_re, w_im = _random(rng, 3, 2, spatial, modes)
     ref = reference(x, w_re, w_im, modes, out_shape)
     for method in ("fft", "dft"):
-        y = spectral_conv(x, w_re, w_im, modes, out_shape=out_shape, method=method)
+        y = conv(x, w_re, w_im, modes, out_shape=out_shape, method=method)
         assert y.dtype == jnp.float64
         assert y.shape == ref.shape
         np.testing.assert_allclose(np.asarray(y), ref, rtol=0, atol=1e-12 * np.abs(ref).max())
@@ -82,7 +85,7 @@ def test_against_direct_dft(spatial, modes, out_shape):
 def test_modes_int_and_c_in_larger_than_c_out():
     rng = np.random.default_rng(1)
     x, w_re, w_im = _random(rng, 4, 1, (8, 8), (3, 3))
-    np.testing.assert_allclose(spectral_conv(x, w_re, w_im, 3), reference(x, w_re, w_im, (3, 3)),
+    np.testing.assert_allclose(conv(x, w_re, w_im, 3), reference(x, w_re, w_im, (3, 3)),
                                atol=1e-12)
 
 
@@ -95,14 +98,14 @@ def test_single_mode_mapped_exactly_and_real():
     x = np.cos(2 * np.pi * (k1 * s1 + k2 * s2) + phi)[None]
     w = np.zeros((2, 1, 1, *m), complex)
     w[1, 0, 0, k1 + m[0], k2] = a * np.exp(1j * theta)
-    y = spectral_conv(x, w.real, w.imag, m)
+    y = conv(x, w.real, w.imag, m)
     np.testing.assert_allclose(y[0], a * np.cos(2 * np.pi * (k1 * s1 + k2 * s2) + phi + theta),
                                atol=1e-13)
     # A complex weight on the DC column must not produce a non-real or non-Hermitian output: the
     # imaginary part of a DC-column mode pair acts as the Hermitian projection irfft implies.
     rng = np.random.default_rng(2)
     x, w_re, w_im = _random(rng, 2, 2, (8, 8), (4, 5))
-    y = spectral_conv(x, w_re, w_im, (4, 5))
+    y = conv(x, w_re, w_im, (4, 5))
     assert jnp.isrealobj(y)
     # y is the same as the real part of a full complex inverse of the Hermitian-symmetrised spectrum
     np.testing.assert_allclose(y, reference(x, w_re, w_im, (4, 5)), atol=1e-12)
@@ -122,7 +125,7 @@ def test_identity_weights_resample_band_limited_field_exactly():
     w_im = np.zeros_like(w_re)
     x = field(8, 10)[None]
     for out in [(16, 20), (24, 30), (9, 11), (8, 10)]:
-        y = spectral_conv(x, w_re, w_im, m, out_shape=out)
+        y = conv(x, w_re, w_im, m, out_shape=out)
         np.testing.assert_allclose(y[0], field(*out), atol=1e-12)
     # the input's Nyquist content (cos(pi n s)) is carried as that cosine on the finer grid, so the
     # coarse points of the fine output reproduce the input exactly when all modes are kept
@@ -131,7 +134,7 @@ def test_identity_weights_resample_band_limited_field_exactly():
     m = (4, 5)
     w_re = np.zeros((2, 1, 1, *m))
     w_re[:, 0, 0] = 1.0
-    y = spectral_conv(x, w_re, np.zeros_like(w_re), m, out_shape=(16, 16))
+    y = conv(x, w_re, np.zeros_like(w_re), m, out_shape=(16, 16))
     # every frequency on the non-last axis is kept (-4..3), all 5 rfft bins on the last one
     np.testing.assert_allclose(y[0, ::2, ::2], x[0], atol=1e-12)
 
@@ -140,7 +143,7 @@ def test_jit_vmap_consistency():
     rng = np.random.default_rng(4)
     xs = rng.standard_normal((3, 2, 8, 8))
     _, w_re, w_im = _random(rng, 2, 3, (8, 8), (3, 4))
-    f = jax.jit(jax.vmap(lambda x: spectral_conv(x, w_re, w_im, (3, 4))))
+    f = jax.jit(jax.vmap(lambda x: conv(x, w_re, w_im, (3, 4))))
     batched = f(xs)
     for i in range(3):
         np.testing.assert_allclose(batched[i], spectral_conv(xs[i], w_re, w_im, (3, 4)), atol=1e-13)
@@ -166,8 +169,8 @@ def test_linear_transpose_is_the_adjoint():
     ct = rng.standard_normal((3, 12, 10))
     for method in ("fft", "dft"):
         f = lambda v: spectral_conv(v, w_re, w_im, (3, 4), out_shape=(12, 10), method=method)
-        (xt,) = jax.linear_transpose(f, x)(ct)
-        np.testing.assert_allclose(np.vdot(ct, f(x)), np.vdot(xt, x), rtol=1e-12)
+        (xt,) = jax.jit(jax.linear_transpose(f, x))(ct)
+        np.testing.assert_allclose(np.vdot(ct, jax.jit(f)(x)), np.vdot(xt, x), rtol=1e-12)
 
 
 def test_float32():
@@ -175,7 +178,7 @@ def test_float32():
     x, w_re, w_im = _random(rng, 3, 2, (16, 12), (5, 4))
     ref = reference(x, w_re, w_im, (5, 4))
     for method in ("fft", "dft"):
-        y = spectral_conv(x.astype(np.float32), w_re.astype(np.float32), w_im.astype(np.float32),
+        y = conv(x.astype(np.float32), w_re.astype(np.float32), w_im.astype(np.float32),
                           (5, 4), method=method)
         assert y.dtype == jnp.float32
         np.testing.assert_allclose(y, ref, atol=2e-5 * np.abs(ref).max())
@@ -186,7 +189,7 @@ def test_half_precision_inputs():
     x, w_re, w_im = _random(rng, 2, 2, (8, 8), (3, 3))
     ref = reference(x, w_re, w_im, (3, 3))
     for method in ("fft", "dft"):
-        y = spectral_conv(jnp.asarray(x, jnp.bfloat16), jnp.asarray(w_re, jnp.bfloat16),
+        y = conv(jnp.asarray(x, jnp.bfloat16), jnp.asarray(w_re, jnp.bfloat16),
                           jnp.asarray(w_im, jnp.bfloat16), (3, 3), method=method)
         assert y.dtype == jnp.bfloat16
         np.testing.assert_allclose(np.asarray(y, np.float32), ref, atol=0.05 * np.abs(ref).max())
@@ -251,7 +254,7 @@ def _conv_case(draw):
     return spatial, modes, out, draw(st.integers(1, 3)), draw(st.integers(1, 3))
 
 
-@settings(max_examples=5, deadline=None, derandomize=True)
+@settings(max_examples=4, deadline=None, derandomize=True)
 @given(_conv_case())
 def test_property_random_shapes_match_reference(case):
     # odd/even grids, modes up to the limits, random output resolutions, any C_in/C_out
@@ -260,5 +263,5 @@ def test_property_random_shapes_match_reference(case):
     x, w_re, w_im = _random(rng, c_in, c_out, spatial, modes)
     ref = reference(x, w_re, w_im, modes, out_shape)
     for method in ("fft", "dft"):
-        y = spectral_conv(x, w_re, w_im, modes, out_shape=out_shape, method=method)
+        y = conv(x, w_re, w_im, modes, out_shape=out_shape, method=method)
         np.testing.assert_allclose(np.asarray(y), ref, atol=1e-12 * max(np.abs(ref).max(), 1.0))
