@@ -7,8 +7,9 @@ Core functions (pure, one sample, jit/vmap/grad-able):
   separate real and imaginary float arrays of shape ``(2^(d-1), C_in, C_out, *modes)``, Hermitian-correct
   inverse, output at another resolution (``out_shape=``), an FFT path and a truncated-DFT-as-matmul path.
 
-- :func:`solve_periodic` — FFT solve of ``-Δu + k u = f`` on a periodic grid (spectral or FD symbol),
-  returning a :class:`jaxsci.Solution` (the zero mean of ``f`` for ``k = 0`` is projected or required).
+- :func:`solve_periodic` — FFT solve of ``-Δu + k u = f`` (any real ``k``: Poisson, screened Poisson,
+  indefinite Helmholtz) on a periodic grid (spectral or FD symbol), returning a :class:`jaxsci.Solution`;
+  singular modes (the mean for ``k = 0``, resonances for ``k < 0``) are projected out or reported.
 - :func:`solve_dirichlet` — DST-I solve of ``-Δu + k u = f`` with zero Dirichlet data on the interior
   nodes ``j h``, ``h = L/(n+1)``; ``stencil="fd"`` is the exact inverse of the 3/5/7-point Laplacian.
 - :func:`dst1`, :func:`dstn`, :func:`idstn` — DST-I (as ``scipy.fft.dst(type=1)``), built on ``rfft``.

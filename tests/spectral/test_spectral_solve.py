@@ -147,6 +147,32 @@ def test_periodic_mean_is_projected_or_reported():
     assert solve_periodic(f - 3.0, compatibility="require", throw=False).result == RESULTS.successful
 
 
+def test_periodic_indefinite_helmholtz_and_resonance():
+    n = 16
+    x = np.arange(n) / n
+    X, Y = np.meshgrid(x, x, indexing="ij")
+    u = np.sin(2 * np.pi * 3 * X) * np.cos(2 * np.pi * Y)
+    lam = (2 * np.pi) ** 2 * 10
+    # -Δu - ω² u = f, off resonance (ω² = 7 (2π)^2 is not a sum of two squares times (2π)^2)
+    k = -7 * (2 * np.pi) ** 2
+    sol = solve_periodic((lam + k) * u, k=k, compatibility="require")
+    np.testing.assert_allclose(sol.value, u, atol=1e-12)
+    assert int(sol.stats["num_singular_modes"]) == 0
+    # in resonance with the modes |m|^2 = 5: f containing such a mode is incompatible ...
+    k = -5 * (2 * np.pi) ** 2
+    g = np.cos(2 * np.pi * (X + 2 * Y))
+    sol = solve_periodic(u + g, k=k, compatibility="require", throw=False)
+    assert sol.result == RESULTS.incompatible
+    assert int(sol.stats["num_singular_modes"]) > 0
+    # ... "project" drops the resonant component and solves the rest exactly
+    sol = solve_periodic((lam + k) * u + g, k=k)
+    assert sol.result == RESULTS.successful
+    np.testing.assert_allclose(sol.value, u, atol=1e-12)
+    # and a right-hand side orthogonal to the resonant modes passes the check
+    sol = solve_periodic((lam + k) * u, k=k, compatibility="require", throw=False)
+    assert sol.result == RESULTS.successful
+
+
 def test_spectral_derivatives():
     n1, n2, L1, L2 = 16, 11, 2 * np.pi, 3.0
     X, Y = np.meshgrid(np.arange(n1) * L1 / n1, np.arange(n2) * L2 / n2, indexing="ij")
@@ -214,6 +240,8 @@ def test_bad_inputs_name_the_argument():
         solve_dirichlet(f, stencil="9pt")
     with pytest.raises(ValueError, match="`k`"):
         solve_dirichlet(f, k=-1.0)
+    with pytest.raises(ValueError, match="`k`"):
+        solve_periodic(f, k=np.ones(2))
     with pytest.raises(ValueError, match="`f`"):
         solve_dirichlet(np.zeros((2, 2, 2, 2)))
     with pytest.raises(TypeError, match="`f`"):
