@@ -67,9 +67,9 @@ def spd():
 
 @pytest.fixture(scope="module")
 def lap():
-    G = R.numgrid("S", 8)  # 6×6 interior
-    A = R.delsq(G) + 0.1 * np.eye(36)
-    b = np.random.default_rng(1).standard_normal(36)
+    G = R.numgrid("S", 7)  # 5×5 interior
+    A = R.delsq(G) + 0.1 * np.eye(25)
+    b = np.random.default_rng(1).standard_normal(25)
     return G, A, b
 
 
@@ -98,7 +98,7 @@ def test_sor_sparse_and_stencil_match_dense(lap):
 
 
 def test_sor_l_shaped_stencil_matches_delsq():
-    G = R.numgrid("L", 8)
+    G = R.numgrid("L", 7)
     A = R.delsq(G)
     op = R.numgrid_stencil(G)
     np.testing.assert_array_equal(np.asarray(op.as_dense()), A)
@@ -117,14 +117,14 @@ def test_ssor_counts_equal_reference(spd, lap):
     assert int(st) == int(sp) == np_sor(A, b, 1.4, symmetric=True)[0]
 
 
-@pytest.mark.parametrize("ordering", ["matlab", "textbook"])
-def test_ssor_pcg_matches_reference(lap, ordering):
+def test_ssor_pcg_matches_reference(lap):
     G, A, b = lap
     x0 = np.full_like(b, 0.1)
-    sol = R.ssor_pcg(A, b, 1.3, x0=x0, ordering=ordering)
-    k, x = np_pcg(A, b, 1.3, x0, ordering)
-    assert int(sol.stats["iterations"]) == k
-    np.testing.assert_allclose(sol.value, x, rtol=1e-6, atol=1e-8)
+    for ordering in ("matlab", "textbook"):
+        sol = R.ssor_pcg(A, b, 1.3, x0=x0, ordering=ordering)
+        k, x = np_pcg(A, b, 1.3, x0, ordering)
+        assert int(sol.stats["iterations"]) == k
+        np.testing.assert_allclose(sol.value, x, rtol=1e-6, atol=1e-8)
     sp = R.ssor_pcg(sparse.BCOO.fromdense(A), b, 1.3, x0=x0, ordering=ordering)
     assert int(sp.stats["iterations"]) == k
     # warm start at the solution: zero iterations
@@ -132,7 +132,7 @@ def test_ssor_pcg_matches_reference(lap, ordering):
     assert int(R.ssor_pcg(A, b, 1.3, x0=exact).stats["iterations"]) == 0
     # red-black SSOR preconditioner on the stencil converges to the same solution
     op = R.numgrid_stencil(G, shift=0.1)
-    rb = R.ssor_pcg(op, R.vector_to_grid(G, b), 1.3, ordering=ordering)
+    rb = R.ssor_pcg(op, R.vector_to_grid(G, b), 1.3)
     np.testing.assert_allclose(R.grid_to_vector(G, rb.value), exact, atol=1e-7)
     assert int(R.cg(A, b).stats["iterations"]) >= k
 
@@ -156,8 +156,8 @@ def test_redblack_and_lexicographic_share_asymptotic_rate():
 
 
 def test_redblack_3d_seven_point():
-    op = R.laplacian_stencil((5, 4, 3), shift=0.5)
-    b = jnp.ones((5, 4, 3))
+    op = R.laplacian_stencil((4, 3, 3), shift=0.5)
+    b = jnp.ones((4, 3, 3))
     sol = R.redblack_sor(op, b, 1.2)
     np.testing.assert_allclose(op.mv(sol.value), b, atol=1e-7)
     A = np.asarray(op.as_dense())
