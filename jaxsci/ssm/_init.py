@@ -17,6 +17,7 @@ from .._checks import check_choice, check_positive, check_positive_int
 
 __all__ = [
     "NPLR",
+    "dense_ssm_kernel",
     "PTD",
     "hippo",
     "hippo_nplr",
@@ -278,9 +279,8 @@ def _grad_objective(A, E, weight):
     X = np.conj(F) * (V.conj().T @ G_V)
     G_M = Vinv.conj().T @ X @ V.conj().T
     G = np.real(G_M)
-    _, sE, vEh = np.linalg.svd(E)
-    uE = np.linalg.svd(E)[0][:, 0]
-    G = G + weight * np.outer(uE, vEh[0])
+    uE, _, vEh = np.linalg.svd(E)
+    G = G + weight * np.outer(uE[:, 0], vEh[0])  # d||E||_2 = u1 v1^T
     return G
 
 
@@ -313,5 +313,3 @@ def dense_ssm_kernel(A: np.ndarray, B: np.ndarray, C: np.ndarray, dt: float, L: 
         x = Ab @ x
     return out
 
-
-__all__ += ["dense_ssm_kernel"]

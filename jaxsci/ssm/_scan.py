@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import jax
 import jax.numpy as jnp
 from jax import lax
 from jaxtyping import Array, ArrayLike, Complex, Float
@@ -10,7 +9,7 @@ from jaxtyping import Array, ArrayLike, Complex, Float
 from .._checks import check_choice, check_positive
 from ._discretize import _dt_for, discretize, phi1
 
-__all__ = ["diagonal_scan", "s4d_scan", "s4d_step", "s5_scan", "s5_step"]
+__all__ = ["diagonal_scan", "discretize_s5", "s4d_scan", "s4d_step", "s5_scan", "s5_step"]
 
 
 def _combine(left, right):
@@ -123,7 +122,7 @@ def _check_s5(Lambda, B, C, u):
     H = B.shape[1]
     if C.shape != (H, P):
         raise ValueError(f"`C` must have shape ({H}, {P}), got {C.shape}.")
-    if u.ndim != (2 if u.ndim == 2 else 1) or u.shape[0] != H:
+    if u.ndim not in (1, 2) or u.shape[0] != H:
         raise ValueError(f"`u` must have shape ({H}, L) (or ({H},) for a step), got {u.shape}.")
     return Lambda, B, C, u
 
@@ -205,6 +204,3 @@ def discretize_s5(Lambda, B, dt, method: str = "zoh"):
         raise ValueError(f"`Lambda` must be (P,) and `B` (P, H), got {Lambda.shape} and {B.shape}.")
     return _discretize_mimo(Lambda, B, dt, method)
 
-
-__all__ += ["discretize_s5"]
-_ = jax  # keep import for type checkers
