@@ -47,14 +47,15 @@ SIZE = os.environ.get("JAXSCI_NOTEBOOK_SIZE", "paper")
 FIG_DIR = pathlib.Path(os.environ.get("JAXSCI_FIGURE_DIR", "figures"))
 FIG_DIR.mkdir(parents=True, exist_ok=True)
 if SIZE == "small":
-    L, BATCH, STEPS, D_MODEL, STATE, N_EVAL = 64, 8, 4, 8, 8, 64
+    L, BATCH, STEPS, D_MODEL, STATE, N_EVAL, LAYERS = 64, 8, 3, 8, 8, 64, 1
 else:
-    L, BATCH, STEPS, D_MODEL, STATE, N_EVAL = 1024, 32, 200, 32, 32, 512
+    L, BATCH, STEPS, D_MODEL, STATE, N_EVAL, LAYERS = 1024, 32, 200, 32, 32, 512, 2
 N_CLASSES = 8
 key = jax.random.key(0)
 
 # %%
-model = ssm.SSMModel(N_CLASSES + 1, N_CLASSES, d_model=D_MODEL, n_layers=2, state_size=STATE, pool="last",
+model = ssm.SSMModel(N_CLASSES + 1, N_CLASSES, d_model=D_MODEL, n_layers=LAYERS, state_size=STATE,
+                     pool="last",
                      init="legs", dt_min=1e-3, dt_max=1e-1, key=key)
 optimizer = optax.multi_transform(
     {"ssm": optax.adam(2e-3), "other": optax.adamw(5e-3, weight_decay=0.01)}, ssm.ssm_param_labels)
