@@ -96,6 +96,15 @@ def _check_data(data, name):
     return x, y
 
 
+@eqx.filter_jit
+def _metrics(model, xb, yb, h1_method):
+    pred = jax.vmap(model)(xb)
+    yb = yb.astype(pred.dtype)
+    return (jax.vmap(relative_l2)(pred, yb),
+            jax.vmap(lambda p, t: relative_h1(p, t, method=h1_method))(pred, yb),
+            jax.vmap(mse)(pred, yb))
+
+
 def evaluate(model, data, *, batch_size: int = 50, h1_method: str = "fd") -> dict[str, float]:
     """Mean relative L2, relative H1 (``h1_method``) and MSE of ``model`` over ``data = (x, y)``
     (shapes ``(N, C, *spatial)``), evaluated in jitted batches of ``batch_size`` (last one padded)."""
@@ -105,14 +114,6 @@ def evaluate(model, data, *, batch_size: int = 50, h1_method: str = "fd") -> dic
     n = x.shape[0]
     bs = min(batch_size, n)
 
-    @eqx.filter_jit
-    def metrics(model, xb, yb):
-        pred = jax.vmap(model)(xb)
-        yb = yb.astype(pred.dtype)
-        return (jax.vmap(relative_l2)(pred, yb),
-                jax.vmap(lambda p, t: relative_h1(p, t, method=h1_method))(pred, yb),
-                jax.vmap(mse)(pred, yb))
-
     out = [[], [], []]
     for start in range(0, n, bs):
         xb, yb = x[start:start + bs], y[start:start + bs]
@@ -120,7 +121,7 @@ def evaluate(model, data, *, batch_size: int = 50, h1_method: str = "fd") -> dic
         if valid < bs:
             xb = np.concatenate([xb, np.repeat(xb[-1:], bs - valid, 0)])
             yb = np.concatenate([yb, np.repeat(yb[-1:], bs - valid, 0)])
-        for lst, m in zip(out, metrics(model, jnp.asarray(xb), jnp.asarray(yb))):
+        for lst, m in zip(out, _metrics(model, jnp.asarray(xb), jnp.asarray(yb), h1_method)):
             lst.append(np.asarray(m)[:valid])
     rel, h1, err = (np.concatenate(o) for o in out)
     return {"relative_l2": float(rel.mean()), "relative_h1": float(h1.mean()), "mse": float(err.mean()),
