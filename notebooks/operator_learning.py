@@ -41,6 +41,7 @@ import os
 import pathlib
 import time
 
+import equinox as eqx
 import jax
 import jax.numpy as jnp
 import matplotlib
@@ -72,7 +73,7 @@ CACHE_DIR = os.environ.get("JAXSCI_DATA_CACHE")  # optional .npz cache of the ge
 
 CONFIGS = {
     "small": dict(
-        darcy_s=16, darcy_fine_s=31, burgers_n=64, burgers_solve_n=128, burgers_steps=100,
+        darcy_s=16, darcy_fine_s=31, burgers_n=64, burgers_solve_n=64, burgers_steps=50,
         n_train=8, n_test=4, epochs=2, batch=4,
         fno2d=dict(modes=(4, 4), width=8, depth=2, projection_width=16, padding=0.1),
         mgno2d=dict(width=6, num_layers=2, num_iterations=((1, 0), (1, 0), (2, 0))),
@@ -226,11 +227,12 @@ summary = {"size": SIZE, "device": device, "jax_version": jax.__version__, "conf
 # ## Figures: a Darcy test sample and the training curves
 
 # %%
+predict = eqx.filter_jit(lambda model, x: jax.vmap(model)(x))  # one compiled call (eager is slow)
 fig, axes = plt.subplots(1, 5, figsize=(17, 3.2))
 xs, ys = darcy_test
 panels = [(xs[0, 0], "coefficient a"), (ys[0, 0], "solution u")]
 for kind in ("fno", "mgno"):
-    pred = np.asarray(results[("darcy", kind)][0](jnp.asarray(xs[0])))[0]
+    pred = np.asarray(predict(results[("darcy", kind)][0], jnp.asarray(xs[:1])))[0, 0]
     panels.append((pred - ys[0, 0], f"{kind.upper()} error"))
 for ax, (img, title) in zip(axes[:4], panels):
     im = ax.imshow(img, origin="lower", cmap="RdBu_r" if "error" in title else "viridis")
@@ -251,7 +253,8 @@ xb, yb = burgers_test
 grid = np.arange(xb.shape[-1]) / xb.shape[-1]
 ax.plot(grid, yb[0, 0], "k", label="u(1) reference")
 for kind in ("fno", "mgno"):
-    ax.plot(grid, np.asarray(results[("burgers", kind)][0](jnp.asarray(xb[0])))[0], "--", label=kind.upper())
+    pred = np.asarray(predict(results[("burgers", kind)][0], jnp.asarray(xb[:1])))[0, 0]
+    ax.plot(grid, pred, "--", label=kind.upper())
 ax.set_xlabel("x")
 ax.legend()
 fig.tight_layout()
