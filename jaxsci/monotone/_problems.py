@@ -1,0 +1,316 @@
+"""Finite-sum monotone inclusion problems: find z with 0 ∈ F(z) + G(z), F = (1/n) Σ_i F_i.
+
+A problem is an :class:`equinox.Module` (a pytree: jit- and vmap-able, e.g. ``jax.vmap`` over a stack of
+problems built with ``jax.tree.map(jnp.stack, ...)``). It provides
+
+- ``operator(z)``: F(z), a full evaluation (costs n oracle units in the solvers' accounting);
+- ``batch_operator(z, idx)``: (1/b) Σ_{i∈idx} F_i(z), an unbiased estimate of F(z) (costs b units);
+- ``batch_difference(z, z_prev, idx)``: (1/b) Σ_{i∈idx} [F_i(z) − F_i(z_prev)] (costs 2b units; the PAGE /
+  SVRG correction);
+- ``project(z)``: the resolvent of G = ι_C (a projection, see :mod:`._constraints`);
+- ``residual(z)``: the natural residual ‖z − Π_C(z − F(z))‖ (= ‖F(z)‖ when unconstrained); it is zero exactly
+  at solutions and is the computable exit criterion used by the authors (its evaluation is free in the
+  oracle accounting);
+- known constants where available: ``lipschitz`` (L_F, of F), ``average_lipschitz`` (L̄ with
+  E_q ‖F_q(u) − F_q(v)‖² <= L̄²‖u − v‖², Assumption 3 of Cai et al.), ``cocoercivity`` (β with
+  ⟨F(u) − F(v), u − v⟩ >= β‖F(u) − F(v)‖²; 0 for merely monotone problems); NaN where unknown.
+
+Components are the n "samples" F_i with E_i F_i = F (uniform i), i.e. F_i is the n-scaled contribution of
+sample i, exactly as in the authors' code (Cai, Alacaoglu & Diakonikolas, ICLR 2024).
+"""
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jaxtyping import Array, ArrayLike, Float, Int
+
+from .._checks import check_choice, check_ndim
+from ._constraints import AbstractConstraint, Box, Product, Simplex, Unconstrained
+
+__all__ = ["AbstractFiniteSumProblem", "AffineFiniteSum", "BilinearGame", "coordinate_groups"]
+
+
+def _concrete(x):
+    try:
+        return np.asarray(x, dtype=np.float64)
+    except Exception:  # noqa: BLE001 - tracers: constants unknown
+        return None
+
+
+def _nan():
+    return jnp.asarray(np.nan)
+
+
+class AbstractFiniteSumProblem(eqx.Module):
+    """Base class: F = (1/n) Σ_i F_i monotone, G = ι_C with C = ``self.constraint``."""
+
+    constraint: eqx.AbstractVar[AbstractConstraint]
+
+    @property
+    def num_components(self) -> int:
+        """n, the number of components F_i (static)."""
+        raise NotImplementedError
+
+    @property
+    def dim(self) -> int:
+        """Size of the flat variable z (static)."""
+        raise NotImplementedError
+
+    @property
+    def dtype(self):
+        return jnp.result_type(*[x for x in jax.tree.leaves(self) if eqx.is_inexact_array(x)])
+
+    def operator(self, z: Float[Array, " d"]) -> Float[Array, " d"]:
+        raise NotImplementedError
+
+    def batch_operator(self, z: Float[Array, " d"], idx: Int[Array, " b"]) -> Float[Array, " d"]:
+        raise NotImplementedError
+
+    def batch_difference(
+        self, z: Float[Array, " d"], z_prev: Float[Array, " d"], idx: Int[Array, " b"]
+    ) -> Float[Array, " d"]:
+        return self.batch_operator(z, idx) - self.batch_operator(z_prev, idx)
+
+    def project(self, z: Float[Array, " d"]) -> Float[Array, " d"]:
+        return self.constraint.project(z)
+
+    def residual(self, z: Float[Array, " d"]) -> Float[Array, ""]:
+        """‖z − Π(z − F(z))‖₂ (natural residual, step 1); ‖F(z)‖ when unconstrained."""
+        return jnp.linalg.norm(z - self.project(z - self.operator(z)))
+
+    @property
+    def lipschitz(self) -> Float[Array, ""]:
+        return _nan()
+
+    @property
+    def average_lipschitz(self) -> Float[Array, ""]:
+        return _nan()
+
+    @property
+    def cocoercivity(self) -> Float[Array, ""]:
+        return _nan()
+
+
+def coordinate_groups(sizes, num_components: int) -> np.ndarray:
+    """Assign coordinates to components: in each block of ``sizes``, coordinate j goes to component
+    j mod n. Returns an int array (n, g) padded with ``sum(sizes)`` (an index of a zero coordinate).
+
+    For blocks of size n each (the paper's problems) component i owns coordinate i of every block.
+    """
+    n = int(num_components)
+    owned: list[list[int]] = [[] for _ in range(n)]
+    start = 0
+    for s in sizes:
+        for j in range(s):
+            owned[j % n].append(start + j)
+        start += s
+    g = max(1, max(len(o) for o in owned))
+    out = np.full((n, g), start, dtype=np.int32)
+    for i, o in enumerate(owned):
+        out[i, : len(o)] = o
+    return out
+
+
+class AffineFiniteSum(AbstractFiniteSumProblem):
+    """F(z) = M z + q with column-group components F_i(z) = n·M[:, g_i] z[g_i] + q.
+
+    The groups g_i partition the coordinates (default: one coordinate per component, n = d), so
+    (1/n) Σ_i F_i = F. ``M`` need not be symmetric; F is monotone iff M + Mᵀ ⪰ 0 (checked on the host when
+    ``M`` is concrete, raising ``ValueError`` otherwise unless ``check_monotone=False``).
+
+    Constants (float64 NumPy on the host at construction): L_F = ‖M‖₂; L̄ = √n·max_i ‖M[:, g_i]‖₂;
+    cocoercivity β = 1/λ_max(M) for symmetric PSD M, 0 when some z has ⟨Mz, z⟩ = 0 ≠ Mz, NaN otherwise.
+
+    Cost: a full evaluation O(d²); a batch of b components O(b·g·d). Memory: M stored transposed, O(d²).
+    """
+
+    matrix_t: Float[Array, "d+1 d"]  # Mᵀ with an extra zero row (the padding index of `groups`)
+    offset: Float[Array, " d"]
+    groups: Int[Array, "n g"]
+    constraint: AbstractConstraint
+    constants: Float[Array, "3"]
+
+    def __init__(
+        self,
+        matrix: ArrayLike,
+        offset: ArrayLike | None = None,
+        *,
+        groups: ArrayLike | None = None,
+        constraint: AbstractConstraint | None = None,
+        check_monotone: bool = True,
+    ):
+        check_ndim(matrix, "matrix", 2)
+        d = jnp.shape(matrix)[0]
+        if jnp.shape(matrix) != (d, d):
+            raise ValueError(f"`matrix` must be square, got shape {jnp.shape(matrix)}.")
+        if d == 0:
+            raise ValueError("`matrix` must be non-empty (the finite sum has no components).")
+        m = jnp.asarray(matrix)
+        m = m.astype(jnp.result_type(m.dtype, jnp.float32))
+        q = jnp.zeros(d, m.dtype) if offset is None else jnp.asarray(offset, m.dtype)
+        if q.shape != (d,):
+            raise ValueError(f"`offset` must have shape ({d},), got {q.shape}.")
+        if groups is None:
+            groups = np.arange(d, dtype=np.int32)[:, None]
+        groups = np.asarray(groups)
+        if groups.ndim != 2 or groups.shape[0] == 0:
+            raise ValueError(f"`groups` must be a non-empty (n, g) int array, got shape {groups.shape}.")
+        owned = np.sort(groups[groups != d].ravel())
+        if not np.array_equal(owned, np.arange(d)):
+            raise ValueError("`groups` must partition the coordinates 0..d-1 (pad with d).")
+        mt = jnp.concatenate([m.T, jnp.zeros((1, d), m.dtype)], axis=0)
+        self.matrix_t, self.offset, self.groups = mt, q, jnp.asarray(groups, jnp.int32)
+        self.constraint = Unconstrained() if constraint is None else constraint
+        self.constants = jnp.asarray(self._host_constants(m, groups, check_monotone))
+
+    @staticmethod
+    def _host_constants(m, groups, check_monotone):
+        mm = _concrete(m)
+        if mm is None:
+            return np.full(3, np.nan)
+        d = mm.shape[0]
+        sym = 0.5 * (mm + mm.T)
+        ev, evec = np.linalg.eigh(sym)
+        scale = max(np.abs(ev).max(), 1e-300)
+        if check_monotone and ev.min() < -1e-10 * scale:
+            raise ValueError(
+                f"`matrix` must be monotone (M + Mᵀ positive semidefinite); its symmetric part has "
+                f"eigenvalue {ev.min():.3e}."
+            )
+        lip = np.linalg.norm(mm, 2)
+        n = groups.shape[0]
+        padded = np.concatenate([mm, np.zeros((d, 1))], axis=1)
+        lbar = np.sqrt(n) * max(np.linalg.norm(padded[:, g], 2) for g in groups)
+        null = evec[:, ev <= 1e-10 * scale]
+        if null.shape[1] and np.linalg.norm(mm @ null) > 1e-8 * max(lip, 1e-300):
+            coco = 0.0
+        elif np.allclose(mm, mm.T, atol=1e-12 * max(lip, 1e-300)):
+            coco = 1.0 / max(ev.max(), 1e-300)
+        else:
+            coco = np.nan
+        return np.array([lip, lbar, coco])
+
+    @property
+    def num_components(self) -> int:
+        return self.groups.shape[0]
+
+    @property
+    def dim(self) -> int:
+        return self.offset.shape[0]
+
+    def operator(self, z):
+        return z @ self.matrix_t[:-1] + self.offset
+
+    def batch_difference(self, z, z_prev, idx):
+        n, b = self.num_components, idx.shape[0]
+        cols = self.groups[idx].reshape(-1)
+        dz = jnp.concatenate([z - z_prev, jnp.zeros((1,), z.dtype)])
+        return (n / b) * (dz[cols] @ self.matrix_t[cols])
+
+    def batch_operator(self, z, idx):
+        return self.batch_difference(z, jnp.zeros_like(z), idx) + self.offset
+
+    @property
+    def lipschitz(self):
+        return self.constants[0]
+
+    @property
+    def average_lipschitz(self):
+        return self.constants[1]
+
+    @property
+    def cocoercivity(self):
+        return self.constants[2]
+
+
+class BilinearGame(AbstractFiniteSumProblem):
+    """The matrix game min_{x ∈ X} max_{y ∈ Y} yᵀAx, with A of shape (n, m): x ∈ R^m, y ∈ R^n.
+
+    The operator acts on the flat z = concatenate([x, y]) (size m + n):  F(z) = (Aᵀy, −Ax).
+    ``domain="simplex"``: X, Y probability simplices (a matrix game in mixed strategies);
+    ``domain="box"``: X, Y boxes [lower, upper]^m × [lower, upper]^n.
+
+    Components (n = A.shape[0], as in the authors' code): F_i(z) = n·(A[i, :]ᵀ y_i, −Σ_{j ∈ g_i} A[:, j] x_j)
+    with g_i = {j : j mod n = i}; for a square A this is the authors' F_i = n·(A[i,:]ᵀ y_i, −A[:, i] x_i).
+    For m != n each x-coordinate still belongs to exactly one component, so E_i F_i = F.
+
+    Constants: L_F = ‖A‖₂; L̄ = √n·max(max_i ‖A[i, :]‖, max_i ‖A[:, g_i]‖₂); cocoercivity 0 (a bilinear
+    game is monotone but not cocoercive, which is outside Algorithm 1's guarantee).
+    Cost: full evaluation O(mn); a batch of b components O(b(m + n)). Memory: A and Aᵀ, O(mn).
+    """
+
+    matrix: Float[Array, "n m"]
+    matrix_t: Float[Array, "m+1 n"]  # Aᵀ with an extra zero row (padding index of col_groups)
+    col_groups: Int[Array, "n g"]
+    constraint: AbstractConstraint
+    constants: Float[Array, "3"]
+    domain: str = eqx.field(static=True)
+
+    def __init__(self, A: ArrayLike, domain: str = "simplex", *, lower: float = -1.0, upper: float = 1.0):
+        check_ndim(A, "A", 2)
+        check_choice(domain, "domain", ("simplex", "box"))
+        n, m = jnp.shape(A)
+        if n == 0 or m == 0:
+            raise ValueError(f"`A` must be non-empty (the finite sum has no components), got shape {(n, m)}.")
+        a = jnp.asarray(A)
+        a = a.astype(jnp.result_type(a.dtype, jnp.float32))
+        self.matrix = a
+        self.matrix_t = jnp.concatenate([a.T, jnp.zeros((1, n), a.dtype)], axis=0)
+        groups = coordinate_groups([m], n)
+        self.col_groups = jnp.asarray(groups)
+        self.domain = domain
+        if domain == "simplex":
+            self.constraint = Product((Simplex(), Simplex()), (m, n))
+        else:
+            self.constraint = Product((Box(lower, upper), Box(lower, upper)), (m, n))
+        aa = _concrete(a)
+        if aa is None:
+            self.constants = jnp.full(3, jnp.nan)
+        else:
+            padded = np.concatenate([aa, np.zeros((n, 1))], axis=1)
+            col = max(np.linalg.norm(padded[:, g], 2) for g in groups)
+            row = np.linalg.norm(aa, axis=1).max()
+            lip = np.linalg.norm(aa, 2)
+            self.constants = jnp.asarray([lip, np.sqrt(n) * max(row, col), 0.0 if lip > 0 else np.inf])
+
+    @property
+    def num_components(self) -> int:
+        return self.matrix.shape[0]
+
+    @property
+    def dim(self) -> int:
+        return self.matrix.shape[0] + self.matrix.shape[1]
+
+    def split(self, z: Float[Array, " d"]) -> tuple[Float[Array, " m"], Float[Array, " n"]]:
+        """(x, y) from the flat z."""
+        m = self.matrix.shape[1]
+        return z[:m], z[m:]
+
+    def operator(self, z):
+        x, y = self.split(z)
+        return jnp.concatenate([y @ self.matrix, -(self.matrix @ x)])
+
+    def batch_difference(self, z, z_prev, idx):
+        n, b = self.num_components, idx.shape[0]
+        dx, dy = self.split(z - z_prev)
+        gx = (n / b) * (dy[idx] @ self.matrix[idx])
+        cols = self.col_groups[idx].reshape(-1)
+        dxp = jnp.concatenate([dx, jnp.zeros((1,), dx.dtype)])
+        gy = -(n / b) * (dxp[cols] @ self.matrix_t[cols])
+        return jnp.concatenate([gx, gy])
+
+    def batch_operator(self, z, idx):
+        return self.batch_difference(z, jnp.zeros_like(z), idx)
+
+    @property
+    def lipschitz(self):
+        return self.constants[0]
+
+    @property
+    def average_lipschitz(self):
+        return self.constants[1]
+
+    @property
+    def cocoercivity(self):
+        return self.constants[2]
