@@ -39,7 +39,7 @@ def solve_jit():
     return get
 
 
-@pytest.mark.parametrize("n", [63, 127, 255, 511])
+@pytest.mark.parametrize("n", [63, 127, 255, pytest.param(511, marks=pytest.mark.slow)])
 def test_vcycle_rbgs_factor_h_independent(n, solve_jit):
     # V(1,1), red-black Gauss-Seidel, full weighting, bilinear: textbook ~0.1 per cycle.
     sol = solve_jit((n, n), rtol=1e-9, max_cycles=30)(_rhs((n, n)))
@@ -80,6 +80,7 @@ def test_chebyshev_smoother():
     assert float(sol.stats["convergence_factor"]) < 0.2
 
 
+@pytest.mark.slow
 def test_fmg_below_discretisation_error():
     # -Δu = 2π² sin(πx) sin(πy): FMG-V(1,1) gets within the discretisation error in one pass.
     for n in (31, 127):
@@ -112,6 +113,7 @@ def test_coefficient_jumps():
     assert int(sol.stats["iterations"]) <= 60  # measured 32 (box)
 
 
+@pytest.mark.slow
 def test_3d_h_independent():
     factors = []
     for n in (15, 31):
