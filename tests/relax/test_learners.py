@@ -48,6 +48,20 @@ def test_tsallis_stays_on_simplex_where_authors_newton_leaves_it(sor_like_costs)
     adv = jnp.where(jnp.arange(D)[None, :] == (jnp.arange(2000)[:, None] % 3), 1e4, 1.0)
     safe2 = jax.jit(lambda k: _probs_trace(R.TsallisINF(D), adv, k))(jax.random.key(1))
     np.testing.assert_allclose(safe2.sum(-1), 1.0, atol=1e-12)
+    # the normaliser itself is right (renormalising a wrong one would still sum to 1, but then
+    # 2/√p_i − η L_i would not be constant across arms): check the KKT condition in every round
+    learner = R.TsallisINF(D)
+
+    def step(st, row):
+        arm, st = learner.sample(st)
+        eta = learner.eta_scale / jnp.sqrt(st.t + 1.0)
+        rec = (st.probs, st.losses / learner.scale(st), eta)
+        return learner.update(st, arm, row[arm]), rec
+
+    for table in (costs, adv):
+        p, L, eta = jax.jit(lambda c: jax.lax.scan(step, learner.init(jax.random.key(2)), c)[1])(table)
+        const = 2 / jnp.sqrt(p) - eta[:, None] * L
+        np.testing.assert_allclose(const, const[:, :1] * jnp.ones_like(const), rtol=1e-8)
     unsafe = jax.jit(lambda k: _probs_trace(R.TsallisINF(D, safeguarded=False), costs, k))(
         jax.random.key(0))
     assert np.any(np.abs(np.asarray(unsafe.sum(-1)) - 1) > 1e-3)  # the bug this module fixes

@@ -130,11 +130,60 @@ def test_ssor_pcg_matches_reference(lap):
     # warm start at the solution: zero iterations
     exact = np.linalg.solve(A, b)
     assert int(R.ssor_pcg(A, b, 1.3, x0=exact).stats["iterations"]) == 0
-    # red-black SSOR preconditioner on the stencil converges to the same solution
-    op = R.numgrid_stencil(G, shift=0.1)
-    rb = R.ssor_pcg(op, R.vector_to_grid(G, b), 1.3)
-    np.testing.assert_allclose(R.grid_to_vector(G, rb.value), exact, atol=1e-7)
     assert int(R.cg(A, b).stats["iterations"]) >= k
+
+
+def _redblack_permutation(op):
+    """Column-major indices of the red unknowns, then the black ones (the red-black ordering)."""
+    red = np.asarray(op.red()).ravel(order="F")
+    return np.concatenate([np.flatnonzero(red), np.flatnonzero(~red)])
+
+
+@pytest.mark.parametrize("region", ["S", "L"])
+def test_ssor_pcg_stencil_orderings_match_reference(region):
+    """Stencil SSOR-PCG: the lexicographic (default) sweep equals the dense reference in numgrid order;
+    the red-black sweep equals the reference on the red-black permuted matrix (same counts, same x)."""
+    G = R.numgrid(region, 8)
+    op = R.numgrid_stencil(G, shift=0.05)
+    A = np.asarray(op.as_dense())
+    rng = np.random.default_rng(4)
+    b = rng.standard_normal(A.shape[0])
+    x0 = 0.1 * rng.standard_normal(A.shape[0])
+    bg, xg = R.vector_to_grid(G, b), R.vector_to_grid(G, x0)
+    for ordering in ("matlab", "textbook"):
+        for w in (1.0, 1.6):
+            k, x = np_pcg(A, b, w, x0, ordering)
+            lex = R.ssor_pcg(op, bg, w, x0=xg, ordering=ordering)
+            assert int(lex.stats["iterations"]) == k, (ordering, w)
+            np.testing.assert_allclose(R.grid_to_vector(G, lex.value), x, atol=1e-9)
+    if region == "S":  # red-black: permute the unknowns, red first
+        perm = _redblack_permutation(op)
+        Ap = A[np.ix_(perm, perm)]
+        for w in (1.0, 1.6):
+            k, x = np_pcg(Ap, b[perm], w, x0[perm], "matlab")
+            rb = R.ssor_pcg(op, bg, w, x0=xg, sweep="redblack")
+            assert int(rb.stats["iterations"]) == k, w
+            np.testing.assert_allclose(R.grid_to_vector(G, rb.value)[perm], x, atol=1e-9)
+    # vmap over ω equals the loop
+    ws = jnp.array([1.0, 1.4, 1.8])
+    many = jax.vmap(lambda w: R.ssor_pcg(op, bg, w, x0=xg).stats["iterations"])(ws)
+    np.testing.assert_array_equal(many, [int(R.ssor_pcg(op, bg, float(w), x0=xg).stats["iterations"])
+                                         for w in ws])
+
+
+def test_redblack_sor_counts_equal_reference_in_redblack_order(lap):
+    """Red-black SOR/SSOR = the float64 reference run on the matrix permuted to red-black order."""
+    G, A, b = lap
+    op = R.numgrid_stencil(G, shift=0.1)
+    perm = _redblack_permutation(op)
+    Ap, bp = A[np.ix_(perm, perm)], b[perm]
+    bg = R.vector_to_grid(G, b)
+    got = jax.vmap(lambda w: R.redblack_sor(op, bg, w).stats["iterations"])(jnp.asarray(OMEGAS))
+    np.testing.assert_array_equal(got, [np_sor(Ap, bp, w)[0] for w in OMEGAS])
+    k, x = np_sor(Ap, bp, 1.4, symmetric=True)
+    sol = R.redblack_ssor(op, bg, 1.4)
+    assert int(sol.stats["iterations"]) == k
+    np.testing.assert_allclose(R.grid_to_vector(G, sol.value)[perm], x, atol=1e-9)
 
 
 def test_redblack_and_lexicographic_share_asymptotic_rate():
@@ -239,3 +288,11 @@ def test_bad_stencil_inputs(lap):
         R.StencilOperator((4, 4), -1.0, -1.0)
     with pytest.raises(ValueError, match="`A`.*2D"):
         R.sor(R.laplacian_stencil((3, 3, 3)), jnp.ones((3, 3, 3)), 1.0)
+    with pytest.raises(ValueError, match="`A`.*2D"):
+        R.ssor_pcg(R.laplacian_stencil((3, 3, 3)), jnp.ones((3, 3, 3)), 1.0)
+    with pytest.raises(ValueError, match="sweep"):
+        R.ssor_pcg(A, b, 1.0, sweep="redblack")
+    with pytest.raises(ValueError, match="sweep"):
+        R.ssor_pcg(op, jnp.ones((4, 4)), 1.0, sweep="zigzag")
+    sol = R.ssor_pcg(R.laplacian_stencil((3, 3, 3)), jnp.ones((3, 3, 3)), 1.2, sweep="redblack")
+    assert sol.result == RESULTS.successful
