@@ -27,18 +27,22 @@
 # Sizes (`JAXSCI_NOTEBOOK_SIZE`):
 # - `paper`: Darcy 85 x 85 and Burgers 1024 points, 1000 train / 100 test, the papers' models and 500
 #   epochs (Adam 1e-3 halved every 100 epochs); for an accelerator.
-# - `cpu`: a 2-core CPU in well under an hour: Darcy 32 x 32 and Burgers 128 points, 400 / 100 samples,
-#   smaller models, 30 epochs, the same budget (epochs, batch, optimizer) for FNO and MgNO.
+# - `cpu`: a 2-core CPU in under an hour: Darcy 64 x 64 and Burgers 256 points, 1000 / 100 samples,
+#   smaller models and fewer epochs, the same budget (epochs, batch, optimizer) for FNO and MgNO.
 # - `small`: the test run (seconds).
 #
 # Every model sees the same data, the same optimizer and the same number of epochs; the table reports the
 # relative L2 test error, real-scalar parameter counts, training time and the device. Resolution transfer:
-# the Darcy models are also evaluated, without retraining, on a finer grid.
+# the Darcy models are also evaluated, without retraining, on a finer grid (MgNO twice: with its V-cycles
+# anchored to the training grid, `MgNO(grid_shape=...)`, and with the plain V-cycles on the finer grid).
+#
+# `JAXSCI_NOTEBOOK_EPOCHS` overrides the number of epochs of the chosen size (for timing runs).
 
 # %%
 import json
 import os
 import pathlib
+import sys
 import time
 
 import equinox as eqx
@@ -50,7 +54,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
 
-from jaxsci.data import burgers, darcy
+from jaxsci.data import burgers, darcy, darcy_solve
 from jaxsci.multigrid import MgNO
 from jaxsci.spectral import FNO
 from jaxsci.training import (
@@ -59,6 +63,7 @@ from jaxsci.training import (
     fit,
     make_optimizer,
     num_real_parameters,
+    resample,
     resolution_transfer,
 )
 
@@ -81,12 +86,12 @@ CONFIGS = {
         mgno1d=dict(width=6, num_layers=2, num_iterations=((1, 0), (1, 0), (2, 0))),
     ),
     "cpu": dict(
-        darcy_s=32, darcy_fine_s=63, burgers_n=128, burgers_solve_n=1024, burgers_steps=1000,
-        n_train=400, n_test=100, epochs=30, batch=10,
-        fno2d=dict(modes=(8, 8), width=16, depth=4, projection_width=64, padding=0.1),
-        mgno2d=dict(width=12, num_layers=4, num_iterations=((1, 0), (1, 0), (1, 0), (2, 0))),
+        darcy_s=64, darcy_fine_s=127, burgers_n=256, burgers_solve_n=1024, burgers_steps=1000,
+        n_train=1000, n_test=100, epochs=12, batch=10,
+        fno2d=dict(modes=(12, 12), width=16, depth=4, projection_width=64, padding=0.1),
+        mgno2d=dict(width=12, num_layers=4, num_iterations=((1, 0),) * 4 + ((2, 0),)),
         fno1d=dict(modes=(16,), width=32, depth=4, projection_width=64),
-        mgno1d=dict(width=16, num_layers=4, num_iterations=((1, 0), (1, 0), (1, 0), (1, 0), (2, 0))),
+        mgno1d=dict(width=16, num_layers=4, num_iterations=((1, 0),) * 5 + ((2, 0),)),
     ),
     "paper": dict(
         darcy_s=85, darcy_fine_s=169, burgers_n=1024, burgers_solve_n=8192, burgers_steps=2000,
@@ -99,7 +104,10 @@ CONFIGS = {
 }
 if SIZE not in CONFIGS:
     raise ValueError(f"JAXSCI_NOTEBOOK_SIZE must be one of {tuple(CONFIGS)}, got {SIZE!r}.")
-C = CONFIGS[SIZE]
+C = dict(CONFIGS[SIZE])
+if os.environ.get("JAXSCI_NOTEBOOK_EPOCHS"):
+    C["epochs"] = int(os.environ["JAXSCI_NOTEBOOK_EPOCHS"])
+T_START = time.perf_counter()
 DTYPE = jnp.float32
 print(f"size={SIZE}, device={jax.devices()[0].device_kind}, jax {jax.__version__}")
 
@@ -134,7 +142,8 @@ print(f"data generated in {data_time:.1f} s: Darcy {a.shape}, fine {a_fine.shape
 # %% [markdown]
 # ## Models and training
 # FNO (`jaxsci.spectral.FNO`, grid features, domain padding for the non-periodic Darcy problem) and MgNO
-# (`jaxsci.multigrid.MgNO`, zero padding for Dirichlet Darcy, circular padding for periodic Burgers).
+# (`jaxsci.multigrid.MgNO`, zero padding for Dirichlet Darcy, circular padding for periodic Burgers,
+# `grid_shape` = the training grid so that on other grids its V-cycles keep their spacing).
 # Inputs and outputs are normalised by per-channel Gaussian statistics of the training set
 # (`Normalizer(pointwise=False)`, resolution-free so that the transfer test is meaningful). Relative L2
 # training loss, Adam 1e-3 with weight decay 1e-4, halved every `epochs/5` epochs.
@@ -146,10 +155,12 @@ def build(kind, problem, key):
     if problem == "darcy":
         if kind == "fno":
             return FNO(1, 1, dtype=DTYPE, grid_endpoint=True, key=key, **C["fno2d"])
-        return MgNO(1, 1, padding_mode="zeros", dtype=DTYPE, key=key, **C["mgno2d"])
+        return MgNO(1, 1, padding_mode="zeros", grid_shape=(C["darcy_s"],) * 2, dtype=DTYPE, key=key,
+                    **C["mgno2d"])
     if kind == "fno":
         return FNO(1, 1, dtype=DTYPE, key=key, **C["fno1d"])
-    return MgNO(1, 1, num_spatial_dims=1, padding_mode="circular", dtype=DTYPE, key=key, **C["mgno1d"])
+    return MgNO(1, 1, num_spatial_dims=1, padding_mode="circular", grid_shape=(C["burgers_n"],),
+                dtype=DTYPE, key=key, **C["mgno1d"])
 
 
 def train(kind, problem, train_data, test_data):
@@ -178,14 +189,41 @@ for problem, (tr, te) in {"darcy": (darcy_train, darcy_test), "burgers": (burger
 
 # %% [markdown]
 # ## Resolution transfer (Darcy)
-# The models trained at `s` are evaluated on an independent test set at `2s - 1` nodes per axis.
+# The models trained at `s` are evaluated on an independent test set at `2s - 1` nodes per axis (nested:
+# the even nodes are the training grid's). MgNO is evaluated with its V-cycles anchored to the training
+# grid (as trained, `grid_shape=(s, s)`) and, as an ablation, with the plain V-cycles run on the finer
+# grid (`with_grid_shape(None)`: the same 3x3 stencils at half the spacing and a hierarchy that stops one
+# level finer). Two reference numbers: "coarse + interp", each model run on the injected input
+# `a[::2, ::2]` at `s` with its output linearly interpolated to `2s - 1`; and the discretisation floor,
+# the relative L2 distance between the fine-grid solutions and the `s`-grid solutions of the injected
+# coefficients interpolated to the fine grid (what a perfect `s`-grid operator followed by interpolation
+# would score).
 
 # %%
+s_fine = C["darcy_fine_s"]
+interp_fine = eqx.filter_jit(lambda m, x: jax.vmap(lambda z: resample(m(z[:, ::2, ::2]), (s_fine,) * 2))(x))
+
+
+def rel_l2(pred, ref):
+    pred, ref = np.asarray(pred, np.float64), np.asarray(ref, np.float64)
+    n = ref.shape[0]
+    return float(np.mean(np.linalg.norm((pred - ref).reshape(n, -1), axis=1)
+                         / np.linalg.norm(ref.reshape(n, -1), axis=1)))
+
+
 transfer = {}
 for kind in ("fno", "mgno"):
     model = results[("darcy", kind)][0]
-    out = resolution_transfer(model, {C["darcy_s"]: darcy_test, C["darcy_fine_s"]: darcy_fine})
+    out = resolution_transfer(model, {C["darcy_s"]: darcy_test, s_fine: darcy_fine})
     transfer[kind] = {str(k): v["relative_l2"] for k, v in out.items()}
+    transfer[kind]["coarse_interp"] = rel_l2(interp_fine(model, jnp.asarray(darcy_fine[0])), darcy_fine[1])
+    if kind == "mgno":
+        plain = eqx.tree_at(lambda m: m.model, model, model.model.with_grid_shape(None))
+        transfer[kind]["plain_vcycle"] = resolution_transfer(plain, {s_fine: darcy_fine})[s_fine]["relative_l2"]
+with jax.enable_x64(True):
+    u_coarse = jax.jit(jax.vmap(darcy_solve))(jnp.asarray(np.asarray(a_fine)[:, ::2, ::2], jnp.float64))
+    u_interp = jax.vmap(lambda z: resample(z[None], (s_fine,) * 2)[0])(u_coarse)
+    transfer["discretisation_floor"] = rel_l2(u_interp, np.asarray(u_fine))
 print(transfer)
 
 # %% [markdown]
@@ -202,26 +240,53 @@ for (problem, kind), (model, record) in results.items():
            "real_parameters": num_real_parameters(model), "train_time_s": record["train_time_s"],
            "device": device}
     if problem == "darcy":
-        row["relative_l2_at_fine"] = transfer[kind][str(C["darcy_fine_s"])]
+        row["relative_l2_at_fine"] = transfer[kind][str(s_fine)]
     rows.append(row)
 
 header = ("| problem | model | grid | train/test | epochs | rel. L2 | rel. H1 | real params | "
-          "train time | rel. L2 at 2s-1 |")
-lines = [header, "|" + "---|" * 10]
+          "train time | device | rel. L2 at 2s-1 |")
+lines = [header, "|" + "---|" * 11]
 for r in rows:
     fine = f"{r['relative_l2_at_fine']:.4f}" if "relative_l2_at_fine" in r else "-"
     lines.append(f"| {r['problem']} | {r['model']} | {r['resolution']} | {r['train/test']} | {r['epochs']} | "
                  f"{r['relative_l2']:.4f} | {r['relative_h1']:.4f} | {r['real_parameters']:,} | "
-                 f"{r['train_time_s']:.0f} s | {fine} |")
+                 f"{r['train_time_s']:.0f} s | {r['device']} | {fine} |")
 table = "\n".join(lines)
+t = transfer
+transfer_table = "\n".join([
+    f"| Darcy model trained at {C['darcy_s']} | rel. L2 at {C['darcy_s']} | at {s_fine}, zero-shot | "
+    f"at {s_fine}, coarse + interp |",
+    "|---|---|---|---|",
+    f"| FNO | {t['fno'][str(C['darcy_s'])]:.4f} | {t['fno'][str(s_fine)]:.4f} | {t['fno']['coarse_interp']:.4f} |",
+    f"| MgNO, V-cycles anchored to the training grid | {t['mgno'][str(C['darcy_s'])]:.4f} | "
+    f"{t['mgno'][str(s_fine)]:.4f} | {t['mgno']['coarse_interp']:.4f} |",
+    f"| MgNO, plain V-cycles on the finer grid | {t['mgno'][str(C['darcy_s'])]:.4f} | "
+    f"{t['mgno']['plain_vcycle']:.4f} | - |",
+    f"| discretisation floor (exact {C['darcy_s']}-grid solve + interp) | 0 | - | "
+    f"{t['discretisation_floor']:.4f} |",
+])
 print(table)
+print(transfer_table)
+wall = time.perf_counter() - T_START
+ENV_KNOBS = ("JAXSCI_NOTEBOOK_SIZE", "JAXSCI_NOTEBOOK_EPOCHS", "JAXSCI_FIGURE_DIR", "JAXSCI_RESULTS_DIR",
+             "JAXSCI_DATA_CACHE")
+command = " ".join([f"{k}={os.environ[k]}" for k in ENV_KNOBS if k in os.environ]
+                   + ["python", pathlib.Path(sys.argv[0]).name if sys.argv and sys.argv[0] else "?"])
+load = os.getloadavg() if hasattr(os, "getloadavg") else None
 summary = {"size": SIZE, "device": device, "jax_version": jax.__version__, "config": C,
-           "data_generation_s": data_time, "rows": rows, "transfer": transfer}
+           "data_generation_s": data_time, "wall_s_before_figures": wall, "load_average": load,
+           "cpu_count": os.cpu_count(), "command": command, "rows": rows, "transfer": transfer}
 (RESULTS_DIR / f"operator_learning_{SIZE}.json").write_text(json.dumps(summary, indent=1, default=str))
 (RESULTS_DIR / f"operator_learning_{SIZE}.md").write_text(
     f"# Operator learning, size `{SIZE}` on {device} (jax {jax.__version__})\n\n"
     "Published reference (relative L2, 85x85 Darcy, 1000/100): FNO 0.0108; MgNO claims better with 0.57M "
-    "parameters. Burgers (8192 points): FNO 0.0139.\n\n" + table + "\n")
+    "parameters. Burgers (8192 points): FNO 0.0139.\n\n" + table + "\n\n"
+    f"Equal budgets: the same data, {C['epochs']} epochs, batch {C['batch']}, Adam 1e-3 (weight decay 1e-4, "
+    f"halved every {max(1, C['epochs'] // 5)} epochs), relative-L2 loss, for both models. Data generation "
+    f"{data_time:.0f} s; wall time to this table {wall:.0f} s on {os.cpu_count()} CPU core(s)"
+    + (f", load average at the end {load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f} (1/5/15 min)" if load else "")
+    + f".\n\nCommand (from `notebooks/`, with `PYTHONPATH=..`):\n\n```\n{command}\n```\n\n"
+    "## Resolution transfer (Darcy, no retraining)\n\n" + transfer_table + "\n")
 
 # %% [markdown]
 # ## Figures: a Darcy test sample and the training curves

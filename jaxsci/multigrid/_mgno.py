@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Callable, Sequence
 
@@ -81,6 +82,40 @@ def _prolong(x, w, mode: str, shape: tuple[int, ...]):
     perm = [0] + [q for axis in range(nd) for q in (1 + nd + axis, 1 + axis)]  # (c, m_1, r_1, ...)
     y = y.transpose(perm).reshape((c_out,) + tuple(2 * n for n in m))
     return y[(slice(None),) + tuple(slice(0, n) for n in shape)]
+
+
+def _interpolation_matrix(n_out: int, n_in: int, periodic: bool) -> np.ndarray:
+    """``(n_out, n_in)`` linear interpolation between 1D grids covering the same interval: node grids
+    ``x_i = i/(n-1)`` (endpoints included), or periodic grids ``x_i = i/n`` (wrapping).
+
+    On nested grids it is exact injection one way (``2m-1 -> m`` nodes, ``2m -> m`` periodic points) and
+    linear interpolation the other, so ``restrict @ prolong = I``. Built in float64 on the host."""
+    mat = np.zeros((n_out, n_in))
+    rows = np.arange(n_out)
+    if periodic:
+        pos = rows * (n_in / n_out)
+    else:
+        pos = rows * ((n_in - 1) / (n_out - 1)) if n_out > 1 else np.zeros(1)
+    lo = np.floor(pos + 1e-9).astype(int)
+    t = pos - lo
+    t[np.abs(t) < 1e-9] = 0.0
+    lo = np.mod(lo, n_in) if periodic else np.minimum(lo, n_in - 1)
+    hi = np.mod(lo + 1, n_in) if periodic else np.minimum(lo + 1, n_in - 1)
+    np.add.at(mat, (rows, lo), 1.0 - t)
+    np.add.at(mat, (rows, hi), t)
+    return mat
+
+
+def _resample(x, shape: tuple[int, ...], periodic: bool):
+    """Separable linear resampling of a channels-first ``x`` onto the grid ``shape`` (see
+    :func:`_interpolation_matrix`). Cost O(C N n) for ``N`` points and ``n`` per axis."""
+    for axis, n_out in enumerate(shape, start=1):
+        n_in = x.shape[axis]
+        if n_in == n_out:
+            continue
+        mat = jnp.asarray(_interpolation_matrix(n_out, n_in, periodic), x.dtype)
+        x = jnp.moveaxis(jnp.tensordot(mat, x, axes=((1,), (axis,))), 0, axis)
+    return x
 
 
 class MgConv(eqx.Module):
@@ -176,8 +211,18 @@ class MgNO(eqx.Module):
     per level, two on the coarsest); with ``width=24, num_layers=4, in_channels=out_channels=1`` it has
     572,661 real parameters (:func:`mgno_num_parameters`), the paper's "0.57M".
 
-    Note: the 3x3 stencils are tied to the grid spacing, so a model trained at one resolution is not
-    resolution-invariant (see :func:`jaxsci.training.resolution_transfer`).
+    Resolution transfer (``grid_shape``): the learned 3x3 stencils act at the grid spacing they were
+    trained at, and the number of levels is fixed, so on a 2x finer grid the plain V-cycle reaches only
+    half as far (its coarsest level is one level finer) and computes a different operator: a Darcy
+    model trained at 32^2 has ~16x the error at 63^2. With ``grid_shape`` set to the training grid, on
+    any other grid every V-cycle runs on ``grid_shape`` (its input linearly resampled to it, its output
+    interpolated back, see :func:`_interpolation_matrix`), so the hierarchy and the stencils keep their
+    physical spacing; the pointwise parts (``W_i``, ``b_i``, the activation, the projection) run on the
+    input grid and carry its fine-scale information. On nested grids (``2s - 1`` nodes, or ``2s``
+    periodic points) the output at the training grid's nodes equals the model's output on the injected
+    input exactly. On ``grid_shape`` itself nothing is resampled (no cost). ``None`` (the default):
+    the V-cycles run on the input grid, as in the reference code. Switch it on a trained model with
+    :meth:`with_grid_shape`.
     """
 
     convs: list[MgConv]
@@ -185,6 +230,7 @@ class MgNO(eqx.Module):
     biases: list[Array]
     projection: Array
     activation: Callable = eqx.field(static=True)
+    grid_shape: tuple[int, ...] | None = eqx.field(static=True, default=None)
 
     def __init__(
         self,
@@ -198,6 +244,7 @@ class MgNO(eqx.Module):
         padding_mode: str = "zeros",
         use_res: bool = False,
         activation: Callable = jax.nn.gelu,
+        grid_shape: Sequence[int] | None = None,
         dtype=None,
         key: PRNGKeyArray,
     ):
@@ -230,6 +277,17 @@ class MgNO(eqx.Module):
             self.biases.append(_uniform(rng, (width,), c_in, dtype))
         self.projection = _uniform(rng, (out_channels, width), width, dtype)
         self.activation = activation
+        self.grid_shape = _check_grid_shape(grid_shape, num_spatial_dims)
+
+    def with_grid_shape(self, grid_shape: Sequence[int] | None) -> MgNO:
+        """The same model (shared weights) with another ``grid_shape`` (``None``: V-cycles on the input
+        grid). E.g. ``model.with_grid_shape((32, 32))`` for a model trained on 32 x 32 grids."""
+        nd = self.convs[0].init_smoother.ndim - 2
+        new = object.__new__(type(self))
+        for field in dataclasses.fields(self):
+            object.__setattr__(new, field.name, getattr(self, field.name))
+        object.__setattr__(new, "grid_shape", _check_grid_shape(grid_shape, nd))
+        return new
 
     def __call__(self, x: Float[Array, "c_in *spatial"], *, key=None) -> Float[Array, "c_out *spatial"]:
         nd = self.convs[0].init_smoother.ndim - 2
@@ -238,9 +296,28 @@ class MgNO(eqx.Module):
             raise ValueError(f"`x` must have shape ({c_in}, *spatial) with {nd} spatial axes, got {x.shape}.")
         x = x.astype(self.projection.dtype)
         expand = (slice(None),) + (None,) * nd
+        shape = tuple(x.shape[1:])
+        anchored = self.grid_shape is not None and self.grid_shape != shape
+        periodic = self.convs[0].padding_mode == "circular"
         for conv, w, b in zip(self.convs, self.linears, self.biases):
-            x = self.activation(conv(x) + jnp.tensordot(w, x, axes=1) + b[expand])
+            if anchored:  # the V-cycle at its training spacing, interpolated back
+                v = _resample(conv(_resample(x, self.grid_shape, periodic)), shape, periodic)
+            else:
+                v = conv(x)
+            x = self.activation(v + jnp.tensordot(w, x, axes=1) + b[expand])
         return jnp.tensordot(self.projection, x, axes=1)
+
+
+def _check_grid_shape(grid_shape, nd):
+    if grid_shape is None:
+        return None
+    try:
+        shape = tuple(int(n) for n in grid_shape)
+    except TypeError:
+        raise ValueError(f"`grid_shape` must be a sequence of {nd} ints >= 2 or None, got {grid_shape!r}.")
+    if len(shape) != nd or min(shape) < 2 or any(n != m for n, m in zip(shape, grid_shape)):
+        raise ValueError(f"`grid_shape` must be a sequence of {nd} ints >= 2 or None, got {grid_shape!r}.")
+    return shape
 
 
 def mgno_num_parameters(in_channels: int, out_channels: int, *, width: int = 24, num_layers: int = 4,

@@ -7,7 +7,8 @@ operator learning with single-sample models (``model(x)``, channels first; batch
   batch-sharded ``NamedSharding``, a tqdm bar with the loss, a JSON run record (config, losses per epoch,
   test errors, real-parameter count, time, device, jax version); :func:`make_optimizer` (Adam with the
   FNO step decay or cosine decay); :func:`make_train_step`.
-- :func:`evaluate`, :func:`resolution_transfer` (a model trained on one grid evaluated on others).
+- :func:`evaluate`, :func:`resolution_transfer` (a model trained on one grid evaluated on others),
+  :func:`resample` (linear interpolation between node or periodic grids).
 - :func:`save_checkpoint` / :func:`load_checkpoint` (``eqx.tree_serialise_leaves`` + JSON).
 - :func:`num_real_parameters` (complex leaves count twice); :class:`Normalizer` / :class:`Normalized`
   (fixed Gaussian input/output normalisation, as in the FNO scripts).
@@ -25,4 +26,5 @@ from ._losses import relative_l2 as relative_l2
 from ._normalize import Normalized as Normalized
 from ._normalize import Normalizer as Normalizer
 from ._params import num_real_parameters as num_real_parameters
+from ._transfer import resample as resample
 from ._transfer import resolution_transfer as resolution_transfer

@@ -2,11 +2,31 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
+
+from jaxtyping import Array, Float
 
 from ._fit import evaluate
 
-__all__ = ["resolution_transfer"]
+__all__ = ["resample", "resolution_transfer"]
+
+
+def resample(x: Float[Array, "c *spatial"], shape: Sequence[int], *, periodic: bool = False
+             ) -> Float[Array, "c *shape"]:
+    """Separable linear interpolation of one channels-first field onto the grid ``shape``.
+
+    Node grids ``x_i = i/(n-1)`` per axis (endpoints included, the Darcy layout), or with
+    ``periodic=True`` periodic grids ``x_i = i/n``. On nested grids (``2s - 1 -> s`` nodes, ``2s -> s``
+    periodic points) it is exact injection, and linear interpolation the other way; injecting an
+    interpolated field gives it back. Cost O(C N n) for ``N`` points and ``n`` per axis. Batch-free.
+    """
+    from ..multigrid._mgno import _resample
+
+    shape = tuple(int(n) for n in shape)
+    if len(shape) != x.ndim - 1 or min(shape) < 2:
+        raise ValueError(f"`shape` must have {x.ndim - 1} entries >= 2 (x has shape {x.shape}), got {shape}.")
+    return _resample(x, shape, bool(periodic))
 
 
 def resolution_transfer(model, datasets: dict[Any, tuple], *, batch_size: int = 20,
@@ -16,10 +36,11 @@ def resolution_transfer(model, datasets: dict[Any, tuple], *, batch_size: int = 
     ``datasets`` maps a resolution label (e.g. 32, 64) to ``(x, y)`` with shapes ``(N, C, *spatial)``
     on that grid; returns ``{label: evaluate(model, data)}`` (relative L2, H1, MSE). The model must
     accept any grid size: :class:`jaxsci.spectral.FNO` truncates to the same Fourier modes at every
-    resolution (discretisation-invariant by construction), :class:`jaxsci.multigrid.MgNO` applies the
-    same 3x3 stencils on every grid, i.e. a different operator per grid spacing, so expect its error to
-    grow on grids other than the training one. Normalisers inside the model must be resolution-free
-    (``Normalizer.from_data(..., pointwise=False)``).
+    resolution (discretisation-invariant by construction). :class:`jaxsci.multigrid.MgNO` built with
+    ``grid_shape`` = its training grid runs its V-cycles on that grid and interpolates (the stencils
+    keep their spacing); without it, it applies the same 3x3 stencils on every grid, i.e. a different
+    operator per grid spacing, and its error grows sharply on other grids. Normalisers inside the model
+    must be resolution-free (``Normalizer.from_data(..., pointwise=False)``).
     """
     if not isinstance(datasets, dict) or not datasets:
         raise TypeError("`datasets` must be a non-empty dict {resolution: (x, y)}.")

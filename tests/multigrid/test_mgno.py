@@ -136,3 +136,48 @@ def test_subpixel_prolongation_matches_the_input_dilated_convolution(mode):
     ref = jax.lax.conv_general_dilated(_pad(x, 1, mode)[None], w, (1, 1), [(0, 0)] * 2,
                                        lhs_dilation=(2, 2))[0][:, :7, :5]
     np.testing.assert_allclose(_prolong(x, w, mode, (7, 5)), ref, atol=1e-12)
+
+
+def test_grid_shape_anchors_the_vcycles_to_the_training_grid():
+    """On a nested finer grid (2s - 1 nodes), a grid-anchored MgNO reproduces, at the training grid's
+    nodes, its own output on the injected input; on the training grid it is the plain model."""
+    kw = dict(width=3, num_layers=2, num_iterations=ITS, key=jax.random.key(12))
+    plain = MgNO(1, 2, **kw)
+    anchored = MgNO(1, 2, grid_shape=(9, 8), **kw)
+    coarse = jax.random.normal(jax.random.key(13), (1, 9, 8))
+    np.testing.assert_array_equal(_apply(anchored, coarse), _apply(plain, coarse))
+    fine = jax.random.normal(jax.random.key(14), (1, 17, 15))
+    fine = fine.at[:, ::2, ::2].set(coarse)
+    y = _apply(anchored, fine)
+    assert y.shape == (2, 17, 15)
+    np.testing.assert_allclose(y[:, ::2, ::2], _apply(plain, coarse), rtol=1e-12, atol=1e-12)
+    # the fine nodes in between still see the fine input through the pointwise path
+    moved = _apply(anchored, fine.at[0, 1, 1].add(1.0))
+    assert float(jnp.abs(moved - y).max()) > 0 and np.allclose(moved[:, ::2, ::2], y[:, ::2, ::2])
+    # the plain V-cycles on the fine grid compute a different operator
+    assert not np.allclose(_apply(plain, fine)[:, ::2, ::2], y[:, ::2, ::2], atol=1e-3)
+    # switching on a trained model shares the weights
+    switched = plain.with_grid_shape((9, 8))
+    assert switched.grid_shape == (9, 8) and switched.convs is plain.convs and plain.grid_shape is None
+    np.testing.assert_array_equal(_apply(switched, fine), y)
+    np.testing.assert_array_equal(_apply(anchored.with_grid_shape(None), fine), _apply(plain, fine))
+
+
+def test_grid_shape_periodic_and_gradients():
+    kw = dict(width=3, num_layers=1, num_iterations=((1, 0), (2, 0)), num_spatial_dims=1,
+              padding_mode="circular", key=jax.random.key(15))
+    model = MgNO(1, 1, grid_shape=(8,), **kw)
+    x = jax.random.normal(jax.random.key(16), (1, 16))
+    np.testing.assert_allclose(model(x)[:, ::2], MgNO(1, 1, **kw)(x[:, ::2]), rtol=1e-12, atol=1e-12)
+    # periodic: shifting by 4 fine points (2 = 2^(levels-1) of the training grid) shifts the output
+    np.testing.assert_allclose(model(jnp.roll(x, 4, axis=1)), jnp.roll(model(x), 4, axis=1), atol=1e-12)
+    check_grads(lambda x: jnp.sum(model(x) ** 2), (x,), order=1, modes=["rev"])
+
+
+def test_grid_shape_bad_inputs():
+    with pytest.raises(ValueError, match="grid_shape"):
+        MgNO(1, 1, grid_shape=(8,), key=jax.random.key(0))
+    with pytest.raises(ValueError, match="grid_shape"):
+        MgNO(1, 1, grid_shape=(8, 1), key=jax.random.key(0))
+    with pytest.raises(ValueError, match="grid_shape"):
+        MgNO(1, 1, key=jax.random.key(0)).with_grid_shape(8)
