@@ -34,6 +34,7 @@ from ._stencil import (
     redblack_upper_solve,
     sheared_mv,
     sheared_sor_sweep,
+    sheared_triangular_solve,
 )
 from ._validate import (
     check_omega,
@@ -401,10 +402,8 @@ def ssor_pcg(
             if A.mask is not None:
                 valid = valid & sh.shear(A.mask)
             d = jnp.where(valid, sh.shear(A.diagonal()), 1)
-            zero = jnp.zeros_like(sh.shear(b))
-            # (D/ω + L)⁻¹ r is one forward SOR sweep from 0 with right-hand side r (backward for U)
-            lower = lambda r: sheared_sor_sweep(A.offdiag, d, valid, r, zero, omega)
-            upper = lambda r: sheared_sor_sweep(A.offdiag, d, valid, r, zero, omega, reverse=True)
+            lower = lambda r: sheared_triangular_solve(A.offdiag, d, valid, r, omega)
+            upper = lambda r: sheared_triangular_solve(A.offdiag, d, valid, r, omega, upper=True)
             mv = lambda y: sheared_mv(A.offdiag, d, valid, y)
             b, x0, unshear = sh.shear(b), sh.shear(x0), sh.unshear
     else:

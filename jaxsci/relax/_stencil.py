@@ -192,3 +192,26 @@ def sheared_sor_sweep(offdiag, diag_s, valid_s, b_s, y, omega, reverse: bool = F
 
     yp = lax.fori_loop(0, w, step, yp)
     return yp[:, 1:-1]
+
+
+def sheared_triangular_solve(offdiag, diag_s, valid_s, r_s, omega, upper: bool = False):
+    """``(D/ω + L)⁻¹ r`` (``upper``: ``(D/ω + U)⁻¹ r``) in MATLAB's column-major order, sheared layout.
+
+    Forward substitution visits the wavefronts s = 0, 1, ...: ``y_s = ω(r_s − a·(y_{s−1}[i−1] +
+    y_{s−1}[i]))/d_s`` (the lower neighbours (i−1, j), (i, j−1) lie on wavefront s−1); backward
+    substitution runs s downwards with the upper neighbours on s+1. A ``lax.scan`` whose carry is one
+    wavefront (no in-place updates of the whole grid): nx+ny−1 sequential steps of O(nx) work."""
+    zero = jnp.zeros((1,), r_s.dtype)
+
+    def step(other, inp):
+        rr, d, v = inp
+        if upper:
+            nb = jnp.concatenate([other[1:], zero]) + other  # (i+1, j) + (i, j+1)
+        else:
+            nb = jnp.concatenate([zero, other[:-1]]) + other  # (i−1, j) + (i, j−1)
+        new = jnp.where(v, omega * (rr - offdiag * nb) / d, 0)
+        return new, new
+
+    xs = (r_s.T, jnp.broadcast_to(diag_s, r_s.shape).T, jnp.broadcast_to(valid_s, r_s.shape).T)
+    _, out = lax.scan(step, jnp.zeros_like(r_s[:, 0]), xs, reverse=upper)
+    return out.T
