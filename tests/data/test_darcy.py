@@ -68,3 +68,41 @@ def test_bad_inputs_name_the_argument():
         darcy(jax.random.key(0), 2, 16, rtol=2.0)
     with pytest.raises(ValueError, match="num_samples"):
         darcy(jax.random.key(0), 0, 16)
+
+
+@pytest.mark.parametrize("s", [33, 85])  # odd sizes, the FNO paper's 85 (421 subsampled by 5) included
+def test_other_resolutions_satisfy_the_discrete_equation(s):
+    a, u = darcy(jax.random.key(2), 1, s, progress=False)
+    op = darcy_operator(a[0])
+    r = jnp.ones((s - 2, s - 2)) - op.mv(u[0, 1:-1, 1:-1])
+    assert float(jnp.linalg.norm(r) / (s - 2)) <= 1e-10
+    assert set(np.unique(np.asarray(a)).tolist()) == {3.0, 12.0}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("s", [64, 128])
+def test_power_of_two_resolutions_satisfy_the_discrete_equation(s):
+    test_other_resolutions_satisfy_the_discrete_equation(s)
+
+
+def test_cache_is_reloaded_not_recomputed(tmp_path):
+    """A cached file is read back as it is: tampering with it shows in the returned arrays."""
+    a, u = darcy(jax.random.key(3), 2, 8, cache_dir=tmp_path, progress=False)
+    (path,) = tmp_path.glob("darcy_8_2_*.npz")
+    with np.load(path) as data:
+        content = dict(data)
+    content["out1"] = content["out1"] + 1.0
+    np.savez(path, **content)
+    b, v = darcy(jax.random.key(3), 2, 8, cache_dir=tmp_path, progress=False)
+    np.testing.assert_array_equal(b, a)
+    np.testing.assert_array_equal(v, np.asarray(u) + 1.0)
+    c, _ = darcy(jax.random.key(4), 2, 8, cache_dir=tmp_path, progress=False)  # another key: new file
+    assert len(list(tmp_path.glob("darcy_8_2_*.npz"))) == 2 and not np.array_equal(c, a)
+
+
+def test_progress_bar(capsys):
+    darcy(jax.random.key(5), 2, 8, chunk_size=1, progress=True)
+    err = capsys.readouterr().err
+    assert "generating darcy" in err and "/2 [" in err  # tqdm: desc, count/total
+    darcy(jax.random.key(5), 2, 8, chunk_size=1, progress=False)
+    assert "generating" not in capsys.readouterr().err
