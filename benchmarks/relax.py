@@ -5,8 +5,9 @@ Cases (float64 throughout, via ``jax.enable_x64`` locally):
 - ``rb-sor sweep``: one red-black SOR sweep (matrix-free, vectorised) on the 5-point Laplacian at
   1023², against pyamg's compiled lexicographic SOR sweep (``pyamg.relaxation.relaxation.sor``) on the
   same matrix (CSR); also our exact lexicographic wavefront sweep. ``unknowns/s`` in the notes.
-- ``ssor-pcg solve`` vs ``cg solve``: full solves to rtol 1e−8 of the 2D Laplacian (+ a 1e−3 shift),
-  red-black SSOR preconditioner with ω = 1.7, iteration counts in the notes.
+- ``pcg solve``: SSOR-PCG against plain CG, full solves to rtol 1e−8 of the 2D Laplacian (+ a 1e−3
+  shift) at 255² (quick) / 1023² (full): natural-order SSOR (the paper's; wavefront triangular solves)
+  at ω = 1.95 and ω = 1, and red-black SSOR (vectorised) at ω = 1; iteration counts in the notes.
 - ``l2r experiment``: the shifted-Laplacian experiment of Khodak et al. (cost tables of 21 SOR solves
   per instance + replay of Tsallis-INF), quick: 2 trials × 500 instances (extrapolated to 40 × 5000 in
   the notes, linear in trials × instances); full: the real 40 × 5000.
@@ -84,15 +85,21 @@ def run(bench):
         m = 255 if bench.quick else 1023
         op = R.laplacian_stencil((m, m), shift=1e-3)
         bm = jnp.asarray(rng.standard_normal((m, m)))
-        pp = {"grid": f"{m}x{m}", "omega": 1.7, "dtype": "float64"}
-        pcg = lambda bb: R.ssor_pcg(op, bb, 1.7, throw=False)
+        pp = {"grid": f"{m}x{m}", "dtype": "float64"}
         cg = lambda bb: R.cg(op, bb, throw=False)
-        its_p = int(pcg(bm).stats["iterations"])
         its_c = int(cg(bm).stats["iterations"])
         bench.time_jax("pcg solve", lambda bb: cg(bb).value, bm, impl="cg", params=pp,
                        repeats=3, extra={"iterations": its_c})
-        bench.time_jax("pcg solve", lambda bb: pcg(bb).value, bm, impl="jaxsci-ssor-pcg",
-                       params=pp, repeats=3, compare_to="cg", extra={"iterations": its_p})
+        # natural (column-major) ordering: the paper's preconditioner, ω = 1 and ω = 1.95 (the
+        # largest arm of the paper's grid, about optimal here); red-black ordering at its optimum ω = 1
+        for sweep, w, impl in (("lexicographic", 1.95, "jaxsci-ssor-pcg"),
+                               ("lexicographic", 1.0, "jaxsci-ssor-pcg-w1"),
+                               ("redblack", 1.0, "jaxsci-ssor-pcg-rb")):
+            pcg = lambda bb, sweep=sweep, w=w: R.ssor_pcg(op, bb, w, throw=False, sweep=sweep)
+            its_p = int(pcg(bm).stats["iterations"])
+            bench.time_jax("pcg solve", lambda bb, pcg=pcg: pcg(bb).value, bm, impl=impl,
+                           params=pp, repeats=3, compare_to="cg",
+                           extra={"iterations": its_p, "omega": w, "sweep": sweep})
 
         # ---------------------------------------------------------------- the experiment
         trials, T = (2, 500) if bench.quick else (40, 5000)

@@ -2,6 +2,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 import scipy.linalg as sl
 from jax.experimental import sparse
 
@@ -81,6 +83,41 @@ def test_sor_counts_equal_numpy_reference(spd, lap):
         sol = R.sor(A, b, 1.4)
         np.testing.assert_allclose(sol.value, np.linalg.solve(A, b), rtol=1e-6, atol=1e-7)
         assert sol.result == RESULTS.successful
+
+
+@settings(max_examples=12, deadline=None, derandomize=True)
+@given(seed=st.integers(0, 2**16), omega=st.floats(0.15, 1.95), n=st.sampled_from([4, 7]))
+def test_property_sor_converges_on_spd_and_counts_equal_reference(seed, omega, n):
+    """For random SPD matrices (varied conditioning) and any ω in (0, 2): SOR converges, and its count
+    equals the float64 reference's exactly."""
+    rng = np.random.default_rng(seed)
+    B = rng.standard_normal((n, n))
+    A = B @ B.T + rng.uniform(0.05, 2.0) * n * np.eye(n)
+    b = rng.standard_normal(n)
+    sol = R.sor(A, b, omega)
+    assert sol.result == RESULTS.successful
+    assert int(sol.stats["iterations"]) == np_sor(A, b, omega)[0]
+    np.testing.assert_allclose(A @ np.asarray(sol.value), b, atol=1e-6 * np.linalg.norm(b))
+
+
+def test_vmap_over_instances_every_solver():
+    """Stacked systems (different matrices and right-hand sides) under vmap equal the loop."""
+    shifts = jnp.array([0.0, 0.3, 1.0])
+    bs = jnp.asarray(np.random.default_rng(6).standard_normal((3, 5, 5)))
+    dense = lambda c: R.laplacian_stencil((5, 5), shift=c).as_dense()
+    vec = lambda b: b.T.ravel()  # column-major, as as_dense numbers the unknowns
+    cases = {
+        "sor dense": lambda c, b: R.sor(dense(c), vec(b), 1.1),
+        "ssor_pcg dense": lambda c, b: R.ssor_pcg(dense(c), vec(b), 1.1),
+        "sor stencil": lambda c, b: R.sor(R.laplacian_stencil((5, 5), shift=c), b, 1.1),
+        "redblack_sor": lambda c, b: R.redblack_sor(R.laplacian_stencil((5, 5), shift=c), b, 1.1),
+        "ssor_pcg stencil": lambda c, b: R.ssor_pcg(R.laplacian_stencil((5, 5), shift=c), b, 1.1),
+    }
+    for name, f in cases.items():
+        got = jax.vmap(lambda c, b, f=f: f(c, b).stats["iterations"])(shifts, bs)
+        want = [int(f(float(shifts[i]), bs[i]).stats["iterations"]) for i in range(3)]
+        np.testing.assert_array_equal(got, want, err_msg=name)
+        assert len(set(want)) > 1, name  # the instances really differ
 
 
 def test_sor_sparse_and_stencil_match_dense(lap):
