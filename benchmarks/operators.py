@@ -10,7 +10,8 @@ Cases
   size; ``samples_per_s = B / median``.
 - ``darcy data``: :func:`jaxsci.data.darcy` at ``64 x 64`` to relative residual 1e-10 (multigrid, float64
   inside), compile excluded (one warm-up call); ``samples_per_s``.
-Sizes: quick = s = 64, B = 8, 16 Darcy samples; full = s in {64, 128}, B = 20, 256 Darcy samples.
+Sizes: quick = s in {64, 128}, B = 8 (3 timed repeats at 128), 16 Darcy samples; full = s in {64, 128},
+B = 20, 256 Darcy samples.
 float32 unless ``--x64`` (the Darcy solve is always float64).
 """
 
@@ -51,7 +52,7 @@ def _step_fn(static, optimizer):
 
 def run(bench):
     dtype = jnp.float64 if jax.config.jax_enable_x64 else jnp.float32
-    sizes = [64] if bench.quick else [64, 128]
+    sizes = [64, 128]
     batch = 8 if bench.quick else 20
     optimizer = optax.adam(1e-3)
     for s in sizes:
@@ -63,6 +64,7 @@ def run(bench):
             opt_state = optimizer.init(params)
             rec = bench.time_jax(
                 "train step", _step_fn(static, optimizer), params, opt_state, x, y, impl=name,
+                repeats=3 if bench.quick and s > 64 else None,
                 params={"s": s, "batch": batch, "dtype": jnp.dtype(dtype).name},
                 compare_to="fno" if name == "mgno" else None,
                 extra={"real_params": num_real_parameters(model)},

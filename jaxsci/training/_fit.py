@@ -20,7 +20,7 @@ from jax.sharding import NamedSharding
 from jax.sharding import PartitionSpec as P
 
 from .._checks import check_choice, check_positive_int
-from ._checkpoint import save_checkpoint
+from ._checkpoint import load_checkpoint, save_checkpoint
 from ._losses import mse, relative_h1, relative_l2
 from ._normalize import trainable_mask
 from ._params import num_real_parameters
@@ -156,6 +156,8 @@ def fit(
     progress: bool = True,
     record_path=None,
     checkpoint_path=None,
+    checkpoint_every: int = 0,
+    resume: bool = False,
     config: dict[str, Any] | None = None,
     h1_method: str = "fd",
 ):
@@ -178,6 +180,10 @@ def fit(
     - ``record_path``: the run record is written there as JSON (config, loss per epoch, test errors,
       real-parameter count, training time, device, jax version); ``checkpoint_path``: the final model
       is saved with :func:`save_checkpoint` (plain ``eqx.tree_serialise_leaves`` + JSON metadata).
+    - ``checkpoint_every``: also save the training state (parameters, optimizer state, history) to
+      ``checkpoint_path + ".state"`` every that many epochs (0: never). With ``resume=True`` and such a
+      file present, training continues from its epoch; since epoch ``e`` always uses the permutation
+      of ``fold_in(key, e)``, a resumed run reproduces the uninterrupted one.
 
     A tqdm bar shows the epoch and the running loss when ``progress``.
     """
@@ -185,6 +191,9 @@ def fit(
     check_positive_int(epochs, "epochs")
     check_positive_int(batch_size, "batch_size")
     check_positive_int(eval_every, "eval_every", minimum=0)
+    check_positive_int(checkpoint_every, "checkpoint_every", minimum=0)
+    if (checkpoint_every or resume) and checkpoint_path is None:
+        raise ValueError("`checkpoint_every` and `resume` need a `checkpoint_path`.")
     n = x.shape[0]
     if batch_size > n:
         raise ValueError(f"`batch_size` must be <= the number of training samples {n}, got {batch_size}.")
@@ -206,6 +215,16 @@ def fit(
                          "when `data_parallel=True`.")
     params, static = eqx.partition(model, trainable_mask(model))
     opt_state = optimizer.init(params)
+    history: list[dict[str, Any]] = []
+    start_epoch, prior_time = 0, 0.0
+    state_path = None if checkpoint_path is None else pathlib.Path(str(checkpoint_path) + ".state")
+    if resume and state_path.exists():
+        (params, opt_state), meta = load_checkpoint(state_path, (params, opt_state))
+        history = list(meta["history"])
+        start_epoch = int(meta["epoch"])
+        prior_time = float(sum(h["time_s"] for h in history))
+        if start_epoch > epochs:
+            raise ValueError(f"`resume`: the checkpoint is at epoch {start_epoch} > `epochs` = {epochs}.")
     if data_parallel:
         mesh = jax.make_mesh((ndev,), ("batch",), axis_types=(jax.sharding.AxisType.Auto,),
                              devices=jax.local_devices())
@@ -219,16 +238,15 @@ def fit(
     step = make_train_step(loss_fn, optimizer)
 
     steps_per_epoch = n // batch_size
-    history: list[dict[str, Any]] = []
     bar = None
     if progress:
         from tqdm.auto import tqdm
 
-        bar = tqdm(total=epochs, desc="training", unit="epoch", leave=False)
+        bar = tqdm(total=epochs, initial=start_epoch, desc="training", unit="epoch", leave=False)
     t_start = time.perf_counter()
     perms = np.asarray(_permutations(key, epochs, n))
     try:
-        for epoch in range(epochs):
+        for epoch in range(start_epoch, epochs):
             t0 = time.perf_counter()
             perm = perms[epoch]
             losses = []
@@ -241,13 +259,16 @@ def fit(
             if test_data is not None and eval_every and (epoch + 1) % eval_every == 0:
                 entry["test"] = evaluate(eqx.combine(params, static), test_data, h1_method=h1_method)
             history.append(entry)
+            if checkpoint_every and (epoch + 1) % checkpoint_every == 0:
+                save_checkpoint(state_path, (params, opt_state),
+                                metadata={"epoch": epoch + 1, "history": history})
             if bar is not None:
                 bar.update(1)
                 bar.set_postfix(loss=f"{train_loss:.3e}")
     finally:
         if bar is not None:
             bar.close()
-    train_time = time.perf_counter() - t_start
+    train_time = prior_time + time.perf_counter() - t_start
     model = eqx.combine(jax.device_get(params), static)
     record: dict[str, Any] = {
         "config": {"epochs": epochs, "batch_size": batch_size, "loss": loss_name,

@@ -171,3 +171,22 @@ def test_bad_inputs_name_the_argument(pairs):
         fit(_mgno(), opt, pairs, epochs=1, batch_size=3, key=jax.random.key(0), data_parallel=True)
     with pytest.raises(ValueError, match="schedule"):
         make_optimizer(steps_per_epoch=1, epochs=1, schedule="linear")
+
+
+def test_checkpoint_every_and_resume_reproduce_the_uninterrupted_run(pairs, tmp_path, capsys):
+    x, y = pairs
+    opt = make_optimizer(1e-3, steps_per_epoch=2, epochs=4, step_epochs=1)
+    kw = dict(batch_size=2, key=jax.random.key(5), data_parallel=False)
+    full, r_full = fit(_mgno(), opt, (x, y), epochs=4, progress=False, **kw)
+    path = tmp_path / "run.eqx"
+    fit(_mgno(), opt, (x, y), epochs=2, checkpoint_path=path, checkpoint_every=1, progress=False, **kw)
+    assert (tmp_path / "run.eqx.state").exists()
+    resumed, r_res = fit(_mgno(), opt, (x, y), epochs=4, checkpoint_path=path, checkpoint_every=1,
+                         resume=True, progress=True, **kw)
+    for a, b in zip(_leaves(full), _leaves(resumed)):
+        np.testing.assert_array_equal(a, b)
+    assert [h["train_loss"] for h in r_res["history"]] == [h["train_loss"] for h in r_full["history"]]
+    err = capsys.readouterr().err
+    assert "training" in err and "loss=" in err  # the progress bar shows the running loss
+    with pytest.raises(ValueError, match="checkpoint_path"):
+        fit(_mgno(), opt, (x, y), epochs=1, resume=True, **kw)
