@@ -56,7 +56,11 @@ def main(argv: list[str] | None = None) -> int:
         module = importlib.import_module(f"benchmarks.{name}")
         modules[name] = module
         bench.benchmark = name
-        module.run(bench)
+        x64 = bool(jax.config.jax_enable_x64)
+        try:
+            module.run(bench)
+        finally:  # a module that switches float64 on for itself must not change the next one's dtype
+            jax.config.update("jax_enable_x64", x64)
     bar.close()
     print(format_table(bench.records))
     print(f"# total wall time {time.perf_counter() - t_start:.1f} s")
