@@ -19,7 +19,16 @@ import numpy as np
 from jaxtyping import Array
 
 from ._operator import DiffusionOperator
-from ._transfer import coarse_shape, coarsen, prolong, restrict
+from ._transfer import (
+    axis_nodes,
+    coarse_nodes,
+    coarse_shape,
+    coarsen,
+    geometry_factors,
+    interpolation_weights,
+    prolong,
+    restrict,
+)
 
 SMOOTHERS = ("rbgs", "jacobi", "chebyshev")
 CYCLES = ("V", "W", "F", "fmg")
@@ -36,14 +45,29 @@ class Hierarchy(eqx.Module):
 
     ``coarse_inverse`` is the dense (pseudo-)inverse of ``A_L`` (``None`` when the coarsest grid has
     more than ``DENSE_COARSE_MAX`` unknowns; then the coarsest level is smoothed 20 times instead).
+    ``transfer_weights[l]`` (static) holds, per axis, the interpolation weights between levels ``l``
+    and ``l + 1`` (``None`` where the grids are uniform and nested).
     """
 
     levels: tuple[Level, ...]
     coarse_inverse: Array | None
+    transfer_weights: tuple = eqx.field(static=True, default=())
 
     @property
     def depth(self) -> int:
         return len(self.levels)
+
+    def _weights(self, l: int):
+        return self.transfer_weights[l] if l < len(self.transfer_weights) else None
+
+    def prolong(self, l: int, e: Array) -> Array:
+        """Interpolate a level ``l + 1`` array to level ``l``."""
+        op = self.levels[l].op
+        return prolong(e, op.shape, op.bc, self._weights(l))
+
+    def restrict(self, l: int, r: Array) -> Array:
+        """Restrict a level ``l`` array to level ``l + 1`` (``R = P^T / 2^d``)."""
+        return restrict(r, self.levels[l].op.bc, self._weights(l))
 
 
 def _compact_diagonal(op: DiffusionOperator) -> Array:
@@ -62,14 +86,63 @@ def level_shapes(shape, bcs, max_levels: int | None, coarse_max: int) -> list[tu
     return shapes
 
 
+def _with_geometry(op: DiffusionOperator, factors) -> DiffusionOperator:
+    """Scale face weights and ``c`` by the finite-volume factors of a non-uniform level grid."""
+    if all(f is None for f in factors):
+        return op
+    nd = op.ndim
+    dtype = op.dtype
+
+    def profile(values, axis):
+        shape = [1] * nd
+        shape[axis] = len(values)
+        return jnp.asarray(np.asarray(values).reshape(shape), dtype)
+
+    vols = [None if f is None else profile(f[1], d) for d, f in enumerate(factors)]
+    weights = []
+    for d, w in enumerate(op.weights):
+        g = jnp.asarray(1.0, dtype) if factors[d] is None else profile(factors[d][0], d)
+        for e in range(nd):
+            if e != d and vols[e] is not None:
+                g = g * vols[e]
+        weights.append(w * g)
+    c = op.c
+    for v in vols:
+        if v is not None:
+            c = c * v
+    return DiffusionOperator(tuple(weights), c, op.shape, op.h, op.bc, op.singular)
+
+
 def build_hierarchy(
     op: DiffusionOperator, *, max_levels: int | None = None, coarse_max: int = 64, dtype=None
 ) -> Hierarchy:
-    """Coarsen ``op`` until the grid has at most ``coarse_max`` unknowns (or ``max_levels`` levels)."""
+    """Coarsen ``op`` until the grid has at most ``coarse_max`` unknowns (or ``max_levels`` levels).
+
+    Coefficients are coarsened by :func:`coarsen` (harmonic along the flux, arithmetic across). Where
+    a size is not nested (Dirichlet with even ``n``, periodic or Neumann with odd ``n``, on any level)
+    the coarse grid is the subset of fine points (or cell unions) it really is, uniform but for one
+    interval at a boundary or the periodic wrap; the transfers interpolate linearly in the true
+    coordinates and the coarse operator carries the matching finite-volume factors
+    (:func:`jaxsci.multigrid._transfer.geometry_factors`), i.e. it is the Galerkin operator ``R A P``
+    in 1D and its lumped 5/7-point form in 2D/3D. Without this the rediscretised operator of a
+    non-nested grid describes a slightly larger domain and the cycle can diverge.
+    """
     shapes = level_shapes(op.shape, op.bc, max_levels, coarse_max)
     ops = [op]
     for _ in shapes[1:]:
         ops.append(coarsen(ops[-1]))
+    # True coordinates (normalised to [0, 1]) of every level, per axis, on the host.
+    coords = [[axis_nodes(n, b) for n, b in zip(op.shape, op.bc)]]
+    for _ in shapes[1:]:
+        coords.append([coarse_nodes(x, b) for x, b in zip(coords[-1], op.bc)])
+    transfer_weights = tuple(
+        tuple(interpolation_weights(xf, xc, b) for xf, xc, b in zip(fine, coarse, op.bc))
+        for fine, coarse in zip(coords[:-1], coords[1:])
+    )
+    h0 = [1.0 / (n + 1) if b == "dirichlet" else 1.0 / n for n, b in zip(op.shape, op.bc)]
+    for l in range(1, len(ops)):
+        factors = [geometry_factors(x, b, h * 2**l) for x, b, h in zip(coords[l], op.bc, h0)]
+        ops[l] = _with_geometry(ops[l], factors)
     dtype = dtype or op.dtype
     levels = tuple(Level(o, (1.0 / _compact_diagonal(o)).astype(dtype)) for o in ops)
     coarse = ops[-1]
@@ -78,7 +151,7 @@ def build_hierarchy(
         mat = coarse.as_matrix().astype(jnp.promote_types(dtype, jnp.float32))
         inverse = jnp.linalg.pinv(mat, hermitian=True) if coarse.singular else jnp.linalg.inv(mat)
         inverse = inverse.astype(dtype)
-    return Hierarchy(levels, inverse)
+    return Hierarchy(levels, inverse, transfer_weights)
 
 
 def _red_mask(shape: tuple[int, ...]) -> Array:
@@ -188,7 +261,7 @@ def cycle(h: Hierarchy, l: int, u: Array, f: Array, cfg: CycleConfig, *, kind: s
         r = f
     else:
         r = f - op.mv(u)
-    rc = restrict(r, op.bc)
+    rc = h.restrict(l, r)
     zc = jnp.zeros_like(rc)
     if kind == "V" or l + 1 == h.depth - 1:
         ec = cycle(h, l + 1, zc, rc, cfg, kind=kind, zero_guess=True)
@@ -200,7 +273,7 @@ def cycle(h: Hierarchy, l: int, u: Array, f: Array, cfg: CycleConfig, *, kind: s
         ec = cycle(h, l + 1, ec, rc, cfg, kind="V")
     else:
         raise ValueError(f"`cycle` must be one of {CYCLES}, got {kind!r}.")
-    u = u + prolong(ec, op.shape, op.bc)
+    u = u + h.prolong(l, ec)
     if op.singular:
         u = u - jnp.mean(u)
     return smooth(level, u, f, sweeps=cfg.post, smoother=cfg.smoother, omega=cfg.omega,
@@ -211,12 +284,11 @@ def fmg(h: Hierarchy, f: Array, cfg: CycleConfig, *, cycles_per_level: int = 1) 
     """Full multigrid: restrict ``f`` to every level, solve the coarsest, then on each finer level
     interpolate (bi/trilinear) and run ``cycles_per_level`` cycles. Cost ~ (1 + 2^-d + ...) cycles."""
     fs = [f]
-    for level in h.levels[:-1]:
-        fs.append(restrict(fs[-1], level.op.bc))
+    for l in range(h.depth - 1):
+        fs.append(h.restrict(l, fs[-1]))
     u = coarse_solve(h, fs[-1], cfg)
     for l in range(h.depth - 2, -1, -1):
-        op = h.levels[l].op
-        u = prolong(u, op.shape, op.bc)
+        u = h.prolong(l, u)
         kind = "V" if cfg.cycle == "fmg" else cfg.cycle
         for _ in range(cycles_per_level):
             u = cycle(h, l, u, fs[l], cfg, kind=kind)

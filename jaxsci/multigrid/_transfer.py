@@ -10,6 +10,16 @@ Per axis the coarse grid depends on the boundary condition:
   ``n -> (n + 1) // 2``. Prolongation is the cell-centred linear interpolation ``(3/4, 1/4)``,
   restriction its adjoint ``(1/8, 3/8, 3/8, 1/8)``.
 
+Non-nested sizes (Dirichlet with even ``n``, periodic with odd ``n``, Neumann with odd ``n``) are
+handled exactly rather than approximately: the coarse points are still a subset of the fine ones
+(cells: unions of fine cells), so the coarse grid is uniform except for one shorter or longer interval
+next to a boundary (or across the periodic wrap). :func:`axis_nodes` / :func:`coarse_nodes` track the
+true coordinates per level, :func:`interpolation_weights` gives the linear-interpolation weights in
+those coordinates, and :func:`geometry_factors` the finite-volume face/volume factors the coarse
+operator needs on the non-uniform grid (see :func:`jaxsci.multigrid.build_hierarchy`). For nested
+sizes (Dirichlet ``n = 2^k - 1``, even periodic/Neumann sizes all the way down) every factor is one
+and the fast constant-weight kernels below run unchanged.
+
 In every case restriction is ``P^T / 2`` per axis (``R = P^T / 2^d``), so a V-cycle with symmetric
 smoothing is a symmetric preconditioner. Tensor-product (bi/trilinear) transfers apply the 1D ones
 axis by axis.
@@ -25,11 +35,15 @@ from __future__ import annotations
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 from jaxtyping import Array
 
 from ._operator import DiffusionOperator, _harmonic, _make, pad_axis
 
-__all__ = ["coarse_shape", "coarsen", "prolong", "restrict"]
+__all__ = ["axis_nodes", "coarse_nodes", "coarse_shape", "coarsen", "geometry_factors",
+           "interpolation_weights", "prolong", "restrict"]
+
+_UNIFORM_TOL = 1e-9
 
 
 def _kind(bc: str) -> str:
@@ -61,25 +75,51 @@ def _interleave(even: Array, odd: Array, axis: int) -> Array:
     return stacked.reshape(shape)
 
 
-def prolong_axis(c: Array, axis: int, n: int, bc: str) -> Array:
-    """Interpolate ``c`` (coarse size ``m`` along ``axis``) to fine size ``n``."""
+def _along(w: tuple[float, ...], axis: int, ndim: int, dtype) -> Array:
+    shape = [1] * ndim
+    shape[axis] = len(w)
+    return jnp.asarray(np.asarray(w).reshape(shape), dtype)
+
+
+def prolong_axis(c: Array, axis: int, n: int, bc: str, weights: tuple | None = None) -> Array:
+    """Interpolate ``c`` (coarse size ``m`` along ``axis``) to fine size ``n``.
+
+    ``weights`` (from :func:`interpolation_weights`; ``None`` on a uniform nested grid) are the
+    coordinate-exact linear-interpolation weights of a non-nested axis.
+    """
     m = c.shape[axis]
     if bc == "neumann":
         cp = _pad(c, axis, 1, 1, mode="edge")
-        lo = 0.75 * c + 0.25 * _sl(cp, 0, m, axis)
-        hi = 0.75 * c + 0.25 * _sl(cp, 2, m + 2, axis)
+        if weights is None:
+            lo = 0.75 * c + 0.25 * _sl(cp, 0, m, axis)
+            hi = 0.75 * c + 0.25 * _sl(cp, 2, m + 2, axis)
+        else:
+            a = _along(weights[0], axis, c.ndim, c.dtype)
+            b = _along(weights[1], axis, c.ndim, c.dtype)
+            lo = a * c + (1 - a) * _sl(cp, 0, m, axis)
+            hi = b * c + (1 - b) * _sl(cp, 2, m + 2, axis)
         return _sl(_interleave(lo, hi, axis), 0, n, axis)
     cp = pad_axis(c, axis, bc)
-    mid = 0.5 * (_sl(cp, 0, m + 1, axis) + _sl(cp, 1, m + 2, axis))
+    if weights is None:
+        mid = 0.5 * (_sl(cp, 0, m + 1, axis) + _sl(cp, 1, m + 2, axis))
+    else:
+        ne = len(weights[0])
+        beta = _along(weights[0], axis, c.ndim, c.dtype)
+        mid = (1 - beta) * _sl(cp, 0, ne, axis) + beta * _sl(cp, 1, ne + 1, axis)
     fine = _interleave(_sl(mid, 0, m, axis), c, axis)
     if n == 2 * m + 1:
         fine = jnp.concatenate([fine, _sl(mid, m, m + 1, axis)], axis=axis)
     return fine
 
 
-def restrict_axis(f: Array, axis: int, m: int, bc: str) -> Array:
+def restrict_axis(f: Array, axis: int, m: int, bc: str, weights: tuple | None = None) -> Array:
     """Full weighting along ``axis``: ``P_axis^T f / 2`` with ``P_axis`` from :func:`prolong_axis`."""
     n = f.shape[axis]
+    if weights is not None:
+        # Non-nested axis: the exact adjoint of the coordinate-weighted interpolation.
+        struct = jax.ShapeDtypeStruct(_resize(f.shape, axis, m), f.dtype)
+        (out,) = jax.linear_transpose(lambda c: prolong_axis(c, axis, n, bc, weights), struct)(f)
+        return 0.5 * out
     if bc == "neumann":
         fz = _pad(f, axis, 0, 2 * m - n)
         fe = _pad(fz, axis, 1, 1, mode="edge")
@@ -105,18 +145,115 @@ def _resize(shape, axis, m):
     return tuple(s)
 
 
-def prolong(c: Array, fine_shape: tuple[int, ...], bcs: tuple[str, ...]) -> Array:
-    """(Bi/tri)linear interpolation from the coarse grid to ``fine_shape``."""
+def prolong(c: Array, fine_shape: tuple[int, ...], bcs: tuple[str, ...],
+            weights: tuple | None = None) -> Array:
+    """(Bi/tri)linear interpolation from the coarse grid to ``fine_shape``.
+
+    ``weights``: per axis, ``None`` (uniform nested grid, the default) or the output of
+    :func:`interpolation_weights` for that axis.
+    """
+    weights = weights or (None,) * len(bcs)
     for d, (n, b) in enumerate(zip(fine_shape, bcs)):
-        c = prolong_axis(c, d, n, b)
+        c = prolong_axis(c, d, n, b, weights[d])
     return c
 
 
-def restrict(f: Array, bcs: tuple[str, ...]) -> Array:
-    """Full weighting ``R = P^T / 2^d`` to the coarse grid (weights sum to one)."""
+def restrict(f: Array, bcs: tuple[str, ...], weights: tuple | None = None) -> Array:
+    """Full weighting ``R = P^T / 2^d`` to the coarse grid (``P`` from :func:`prolong` with the same
+    ``weights``)."""
+    weights = weights or (None,) * len(bcs)
     for d, b in enumerate(bcs):
-        f = restrict_axis(f, d, coarse_size(f.shape[d], b), b)
+        f = restrict_axis(f, d, coarse_size(f.shape[d], b), b, weights[d])
     return f
+
+
+# --- true coordinates of every level (host-side NumPy, static) -------------------------------
+
+
+def axis_nodes(n: int, bc: str) -> np.ndarray:
+    """Coordinates on ``[0, 1]`` of the finest grid along one axis: the nodes (Dirichlet: interior
+    nodes ``(i+1)/(n+1)``; periodic: ``i/n``) or, for Neumann (cell-centred), the ``n + 1`` cell edges."""
+    if bc == "dirichlet":
+        return np.arange(1, n + 1) / (n + 1)
+    if bc == "periodic":
+        return np.arange(n) / n
+    return np.arange(n + 1) / n
+
+
+def coarse_nodes(x: np.ndarray, bc: str) -> np.ndarray:
+    """The coarse grid's coordinates: fine nodes ``1, 3, 5, ...`` (vertex axes) or unions of fine
+    cell pairs, the last cell single when ``n`` is odd (Neumann)."""
+    if bc == "neumann":
+        e = x[0::2]
+        if (len(x) - 1) % 2:
+            e = np.append(e, x[-1])
+        return e
+    return x[1::2]
+
+
+def _vertex_extended(x: np.ndarray, bc: str) -> np.ndarray:
+    if bc == "dirichlet":
+        return np.concatenate([[0.0], x, [1.0]])
+    return np.concatenate([[x[-1] - 1.0], x, [x[0] + 1.0]])
+
+
+def _is_uniform(*arrays: np.ndarray, value: float | None = None) -> bool:
+    return all(np.allclose(a, value if value is not None else a.flat[0], rtol=0,
+                           atol=_UNIFORM_TOL) for a in arrays if a.size)
+
+
+def interpolation_weights(xf: np.ndarray, xc: np.ndarray, bc: str) -> tuple | None:
+    """Linear-interpolation weights from coarse coordinates ``xc`` to fine ``xf`` for
+    :func:`prolong_axis`, or ``None`` when they are the uniform ``1/2`` (vertex) / ``3/4`` (cell) ones.
+
+    Vertex axes: ``(beta,)`` with ``beta[J]`` the weight of the right coarse neighbour of fine node
+    ``2J``. Cell axes: ``(a, b)``, the weights of the own coarse cell for fine cells ``2J`` and
+    ``2J + 1`` (the rest goes to the neighbouring coarse cell; beyond the outermost coarse centres the
+    value is extrapolated as a constant).
+    """
+    if bc == "neumann":
+        y = 0.5 * (xf[:-1] + xf[1:])
+        yc = 0.5 * (xc[:-1] + xc[1:])
+        m, n = len(yc), len(y)
+        a = np.full(m, 0.75)
+        b = np.full(m, 0.75)
+        for J in range(m):
+            for k, own, nb in ((2 * J, a, J - 1), (2 * J + 1, b, J + 1)):
+                if k < n and 0 <= nb < m:
+                    own[J] = 1.0 - abs(y[k] - yc[J]) / abs(yc[nb] - yc[J])
+        if _is_uniform(a, b, value=0.75) and n == 2 * m:
+            return None
+        return tuple(a.tolist()), tuple(b.tolist())
+    cp = _vertex_extended(xc, bc)
+    ne = (len(xf) + 1) // 2
+    xe = xf[0::2]
+    beta = (xe - cp[:ne]) / (cp[1:ne + 1] - cp[:ne])
+    if _is_uniform(beta, value=0.5):
+        return None
+    return (tuple(beta.tolist()),)
+
+
+def geometry_factors(x: np.ndarray, bc: str, spacing: float) -> tuple | None:
+    """Finite-volume factors of a (possibly non-uniform) level grid with nominal ``spacing`` H.
+
+    Returns ``(H / L, D / H)``: ``L`` the ``m + 1`` face-to-node distances along the axis (the flux
+    gradient's length), ``D`` the ``m`` dual-cell widths (a node's share of the axis). A coarse
+    operator in the uniform form ``sum_d w (u_i - u_j) / H_d^2`` then takes face weights
+    ``a * (H_d / L_d) * prod_{e != d} D_e / H_e`` and reaction ``c * prod_e D_e / H_e``; for linear
+    interpolation and ``R = P^T / 2^d`` this is the Galerkin operator ``R A P`` in 1D and its
+    5/7-point lumping in 2D/3D. ``None`` when the grid is uniform with spacing H.
+    """
+    if bc == "neumann":
+        D = np.diff(x)
+        yc = 0.5 * (x[:-1] + x[1:])
+        L = np.concatenate([[D[0]], np.diff(yc), [D[-1]]])
+    else:
+        L = np.diff(_vertex_extended(x, bc))
+        D = 0.5 * (L[:-1] + L[1:])
+    face, vol = spacing / L, D / spacing
+    if _is_uniform(face, vol, value=1.0):
+        return None
+    return tuple(face.tolist()), tuple(vol.tolist())
 
 
 def average_axis(x: Array, axis: int, bc: str) -> Array:

@@ -156,3 +156,43 @@ def test_bad_inputs():
         mg.poisson((8,), h=-1.0)
     with pytest.raises(ValueError, match="`u`"):
         mg.poisson((8, 8)).mv(jnp.zeros((8, 7)))
+
+
+def _level_matrices(H, l):
+    """Dense P (level l+1 -> l) and R (level l -> l+1) of a hierarchy."""
+    m, n = H.levels[l + 1].op.size, H.levels[l].op.size
+    cs, fs = H.levels[l + 1].op.shape, H.levels[l].op.shape
+    P = jax.vmap(lambda e: H.prolong(l, e.reshape(cs)).reshape(-1))(jnp.eye(m)).T
+    R = jax.vmap(lambda e: H.restrict(l, e.reshape(fs)).reshape(-1))(jnp.eye(n)).T
+    return np.asarray(P), np.asarray(R)
+
+
+@pytest.mark.parametrize("n,bc", [(8, "dirichlet"), (12, "dirichlet"), (22, "dirichlet"),
+                                  (9, "periodic"), (11, "periodic"), (21, "periodic")])
+def test_nonnested_vertex_coarse_operator_is_galerkin(n, bc):
+    # Non-nested sizes: the coarse grid is non-uniform at a boundary / the periodic wrap; the
+    # transfers interpolate in the true coordinates and the 1D coarse operator is exactly R A P.
+    H = mg.build_hierarchy(mg.poisson((n,), bc=bc), coarse_max=1, max_levels=3)
+    assert H.depth == 3
+    assert any(w is not None for ws in H.transfer_weights for w in ws) or bc == "dirichlet"
+    for l in range(H.depth - 1):
+        P, R = _level_matrices(H, l)
+        np.testing.assert_allclose(R, P.T / 2, atol=1e-15)
+        # Linear interpolation in true coordinates keeps the constants away from Dirichlet ends.
+        if bc == "periodic":
+            np.testing.assert_allclose(P.sum(axis=1), 1.0, rtol=1e-12)
+        Af, Ac = (np.asarray(H.levels[k].op.as_matrix()) for k in (l, l + 1))
+        np.testing.assert_allclose(Ac, R @ Af @ P, rtol=1e-12, atol=1e-9 * np.abs(Ac).max())
+
+
+@pytest.mark.parametrize("shape,bc", [((8, 7), ("dirichlet", "neumann")),
+                                      ((9, 10), ("periodic", "dirichlet")),
+                                      ((7, 6, 5), ("neumann", "periodic", "dirichlet"))])
+def test_nonnested_hierarchy_transfers_are_adjoint(shape, bc):
+    H = mg.build_hierarchy(mg.poisson(shape, bc=bc), coarse_max=1, max_levels=2)
+    P, R = _level_matrices(H, 0)
+    np.testing.assert_allclose(R, P.T / 2 ** len(shape), atol=1e-15)
+    A1 = np.asarray(H.levels[1].op.as_matrix())
+    np.testing.assert_allclose(A1, A1.T, atol=1e-9 * np.abs(A1).max())
+    # The coarse operator keeps the nullspace/definiteness of the fine one.
+    assert np.linalg.eigvalsh(A1).min() > 0

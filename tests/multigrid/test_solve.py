@@ -126,9 +126,14 @@ def test_3d_h_independent():
     assert abs(factors[0] - factors[1]) < 0.05
 
 
-@pytest.mark.parametrize("bc", ["neumann", "periodic"])
-def test_other_boundaries_and_odd_sizes(bc):
-    shape = (48, 37)
+@pytest.mark.parametrize("shape,bc", [
+    ((48, 37), "neumann"),
+    ((48, 37), "periodic"),
+    ((48, 37), "dirichlet"),  # even Dirichlet size: not nested (diverged before the geometry fix)
+    ((48, 37), ("dirichlet", "neumann")),
+    ((20, 17, 18), ("dirichlet", "neumann", "periodic")),
+])
+def test_other_boundaries_and_odd_sizes(shape, bc):
     op = mg.poisson(shape, bc=bc)
     f = _rhs(shape)
     if op.singular:
@@ -137,6 +142,8 @@ def test_other_boundaries_and_odd_sizes(bc):
         sol = method(op, f, rtol=1e-8, throw=False)
         assert sol.result == RESULTS.successful
         assert jnp.linalg.norm(f - op.mv(sol.value)) <= 1.01e-8 * jnp.linalg.norm(f)
+        # Measured 0.14-0.28 (plain cycle) and <= 0.16 (PCG); nested sizes reach ~0.1.
+        assert float(sol.stats["convergence_factor"]) < 0.35
 
 
 def test_singular_incompatible_is_reported():
