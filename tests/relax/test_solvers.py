@@ -333,3 +333,19 @@ def test_bad_stencil_inputs(lap):
         R.ssor_pcg(op, jnp.ones((4, 4)), 1.0, sweep="zigzag")
     sol = R.ssor_pcg(R.laplacian_stencil((3, 3, 3)), jnp.ones((3, 3, 3)), 1.2, sweep="redblack")
     assert sol.result == RESULTS.successful
+
+
+def test_float32(lap):
+    """float32 inputs stay float32 and converge to a float32-attainable tolerance."""
+    G, A, b = lap
+    A32, b32 = jnp.asarray(A, jnp.float32), jnp.asarray(b, jnp.float32)
+    x = np.linalg.solve(A, b)
+    for sol in (R.sor(A32, b32, 1.4, rtol=1e-5), R.ssor_pcg(A32, b32, 1.4, rtol=1e-5),
+                R.sor(sparse.BCOO.fromdense(A32), b32, 1.4, rtol=1e-5)):
+        assert sol.value.dtype == jnp.float32 and sol.result == RESULTS.successful
+        np.testing.assert_allclose(sol.value, x, rtol=1e-3, atol=1e-4)
+    op = R.numgrid_stencil(G, shift=jnp.float32(0.1))
+    op = R.StencilOperator(op.shape, op.diag.astype(jnp.float32), op.offdiag.astype(jnp.float32))
+    sol = R.redblack_sor(op, R.vector_to_grid(G, b32), 1.4, rtol=1e-5)
+    assert sol.value.dtype == jnp.float32
+    np.testing.assert_allclose(R.grid_to_vector(G, sol.value), x, rtol=1e-3, atol=1e-4)
