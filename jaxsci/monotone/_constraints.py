@@ -2,14 +2,15 @@
 
 Every constraint is an :class:`equinox.Module` with ``project(z) -> Π_C(z)`` acting on a flat vector. All
 projections are vectorised (no Python loops over coordinates) and cost O(d) except the simplex, which
-costs one sort, O(d log d).
+costs one sort, O(d log d), or a few O(d) pivot passes (``method="pivot"``).
 """
 
 import equinox as eqx
 import jax.numpy as jnp
+from jax import lax
 from jaxtyping import Array, ArrayLike, Float
 
-from .._checks import check_positive, check_positive_int
+from .._checks import check_choice, check_positive, check_positive_int
 
 __all__ = ["AbstractConstraint", "Ball", "Box", "Product", "Simplex", "Unconstrained"]
 
@@ -51,31 +52,84 @@ class Box(AbstractConstraint):
         return jnp.clip(z, self.lower.astype(z.dtype), self.upper.astype(z.dtype))
 
 
-def project_simplex(z: Float[Array, " d"], radius: float | Array = 1.0) -> Float[Array, " d"]:
-    """Euclidean projection onto {x >= 0, Σ x = radius} (sort-based; Held et al. 1974, Duchi et al. 2008).
+def _sort_keys(z):
+    """An integer array ordered exactly like the floats ``z`` (IEEE bit trick: flip the magnitude bits of
+    negative numbers). XLA:CPU sorts integers about 3× faster than floats (no NaN-aware comparator)."""
+    itype = {2: jnp.int16, 4: jnp.int32, 8: jnp.int64}[z.dtype.itemsize]
+    bits = lax.bitcast_convert_type(z, itype)
+    return jnp.where(bits < 0, bits ^ jnp.asarray(jnp.iinfo(itype).max, itype), bits), itype
 
-    u = sort(z) descending, ρ = max{j : u_j − (Σ_{i<=j} u_i − r)/j > 0}, τ = (Σ_{i<=ρ} u_i − r)/ρ,
-    Π(z) = max(z − τ, 0). Cost O(d log d) (one sort), memory O(d). Differentiable almost everywhere.
-    """
-    u = jnp.sort(z)[::-1]
+
+def _sort_descending(z):
+    keys, itype = _sort_keys(z)
+    s = lax.sort(keys)[::-1]
+    s = jnp.where(s < 0, s ^ jnp.asarray(jnp.iinfo(itype).max, itype), s)
+    return lax.bitcast_convert_type(s, z.dtype)
+
+
+def _threshold(z, active, radius):
+    # τ = (Σ_{active} z − r)/#active, written in z itself so that gradients flow (the set is locally constant)
+    return (jnp.sum(jnp.where(active, z, 0)) - radius) / jnp.sum(active).astype(z.dtype)
+
+
+def _simplex_sort(z, radius):
+    u = _sort_descending(lax.stop_gradient(z))
     css = jnp.cumsum(u) - radius
     j = jnp.arange(1, z.shape[-1] + 1, dtype=z.dtype)
-    active = u - css / j > 0
-    rho = jnp.sum(active)  # active is a prefix: its length is the index of the last positive entry
-    tau = css[rho - 1] / rho.astype(z.dtype)
+    rho = jnp.sum(u - css / j > 0)  # that set is a prefix: its length is the index of the last positive entry
+    # the active set is {z_i >= u_ρ} (ties with u_ρ are active too), exactly ρ entries
+    return _threshold(z, z >= u[rho - 1], radius)
+
+
+def _simplex_pivot(z, radius):
+    # Michelot (1986): τ_0 = (Σz − r)/d; τ ← (Σ_{z_i > τ} z_i − r)/#{z_i > τ} until the set stops changing.
+    # τ increases monotonically and the active set shrinks, so it stops after at most d passes (in practice
+    # a handful: 4–8 on the paper's game at d = 500) at the exact threshold.
+    d = z.shape[-1]
+
+    def body(c, z):
+        tau, count, _ = c
+        active = z > tau
+        new = jnp.sum(active)
+        return (jnp.sum(jnp.where(active, z, 0)) - radius) / new.astype(z.dtype), new, new != count
+
+    zs = lax.stop_gradient(z)  # the loop only finds the active set; τ is recomputed from it below
+    tau0 = (jnp.sum(zs) - radius) / d
+    tau, _, _ = lax.while_loop(lambda c: c[2], lambda c: body(c, zs), (tau0, jnp.asarray(d), jnp.asarray(True)))
+    return _threshold(z, z > tau, radius)
+
+
+def project_simplex(z: Float[Array, " d"], radius: float | Array = 1.0, *, method: str = "sort"
+                    ) -> Float[Array, " d"]:
+    """Euclidean projection onto {x >= 0, Σ x = radius}: Π(z) = max(z − τ, 0) for the threshold τ with
+    Σ max(z − τ, 0) = radius.
+
+    ``method="sort"`` (Held et al. 1974, Duchi et al. 2008): u = sort(z) descending,
+    ρ = max{j : u_j − (Σ_{i<=j} u_i − r)/j > 0}, τ = (Σ_{i<=ρ} u_i − r)/ρ. Cost O(d log d) (one sort, done on
+    order-preserving integer keys, which XLA:CPU sorts ~3× faster than floats), memory O(d).
+    ``method="pivot"`` (Michelot 1986): fixed-point passes τ ← (Σ_{z_i>τ} z_i − r)/#{z_i > τ} from
+    τ = (Σz − r)/d; exact after finitely many O(d) passes (a handful in practice), no sort: about 2–5× faster
+    than ``"sort"`` on a CPU at d = 500, where the projection dominates an iteration of the VR methods.
+    Both are differentiable almost everywhere (τ is piecewise linear in z).
+    """
+    check_choice(method, "method", ("sort", "pivot"))
+    tau = (_simplex_sort if method == "sort" else _simplex_pivot)(z, radius)
     return jnp.maximum(z - tau, 0)
 
 
 class Simplex(AbstractConstraint):
-    """C = {x >= 0, Σ x = radius} (the probability simplex for radius 1); sort-based projection."""
+    """C = {x >= 0, Σ x = radius} (the probability simplex for radius 1); ``method`` as in
+    :func:`project_simplex` ("sort", the default, or "pivot")."""
 
     radius: float = eqx.field(static=True, default=1.0)
+    method: str = eqx.field(static=True, default="sort")
 
     def __check_init__(self):
         check_positive(self.radius, "radius")
+        check_choice(self.method, "method", ("sort", "pivot"))
 
     def project(self, z):
-        return project_simplex(z, self.radius)
+        return project_simplex(z, self.radius, method=self.method)
 
 
 class Ball(AbstractConstraint):

@@ -114,9 +114,13 @@ def run(problem, state, dyn, *, step, restart, restart_factor, num_logs, throw):
     carry = lax.while_loop(cond, body, carry)
     s = carry["state"]
     result = status_from(carry["converged"], carry["finite"])
+    # Slots after the last log point repeat it (no NaN padding): epochs[-1] is the epochs spent and
+    # residual[-1] the final residual, with the same static length under jit and vmap.
+    filled = jnp.arange(num_logs) < carry["slot"]
+    last = carry["slot"] - 1
     stats = {
-        "epochs": carry["epochs"],
-        "residual": carry["residual"],
+        "epochs": jnp.where(filled, carry["epochs"], carry["epochs"][last]),
+        "residual": jnp.where(filled, carry["residual"], carry["residual"][last]),
         "num_logged": carry["slot"],
         "epochs_spent": s["units"].astype(dtype) / n,
         "oracle_calls": s["units"],

@@ -48,12 +48,14 @@ def policeman_and_burglar_matrix(
 
 
 def policeman_and_burglar(
-    n: int = 500, *, theta: float = 0.8, seed: int = 1, variant: str = "authors", dtype=None
+    n: int = 500, *, theta: float = 0.8, seed: int = 1, variant: str = "authors", dtype=None,
+    simplex_method: str = "sort",
 ) -> BilinearGame:
-    """:class:`BilinearGame` on simplices with :func:`policeman_and_burglar_matrix`. Start at uniform
-    strategies z0 = 1/n as in the paper."""
+    """:class:`BilinearGame` on simplices with :func:`policeman_and_burglar_matrix` (``variant`` "authors", the
+    figure's, or "nemirovski", the original). Start at uniform strategies z0 = 1/n as in the paper.
+    ``simplex_method``: see :class:`BilinearGame`."""
     a = policeman_and_burglar_matrix(n, theta=theta, seed=seed, variant=variant)
-    return BilinearGame(jnp.asarray(a, dtype), "simplex")
+    return BilinearGame(jnp.asarray(a, dtype), "simplex", simplex_method=simplex_method)
 
 
 def ouyang_xu_quadratic(n: int = 200, *, dtype=None) -> AffineFiniteSum:
@@ -96,6 +98,7 @@ class RobustLogisticRegression(AbstractFiniteSumProblem):
     mu: Float[Array, ""]
     rho: Float[Array, ""]
     constraint: AbstractConstraint
+    lipschitz_bound: Float[Array, ""]
 
     def __init__(self, features: ArrayLike, labels: ArrayLike, *, mu: float = 1e-3, rho: float = 1.0,
                  radius: float = 10.0):
@@ -113,6 +116,25 @@ class RobustLogisticRegression(AbstractFiniteSumProblem):
         self.features, self.labels = x, jnp.asarray(labels, x.dtype)
         self.mu, self.rho = jnp.asarray(mu, x.dtype), jnp.asarray(rho, x.dtype)
         self.constraint = Product((Ball(float(radius)), Simplex()), (d, num))
+        try:  # host float64 bound on L_F over the domain (see `lipschitz`); NaN for traced data
+            xx = np.asarray(features, np.float64)
+            bound = (max(float((xx**2).sum(1).max()) / 4 + float(mu), float(rho) * num)
+                     + float(np.linalg.norm(xx, 2)))
+        except Exception:  # noqa: BLE001
+            bound = np.nan
+        self.lipschitz_bound = jnp.asarray(bound, x.dtype)
+
+    @property
+    def dtype(self):
+        return self.features.dtype
+
+    @property
+    def lipschitz(self) -> Float[Array, ""]:
+        """An upper bound on the Lipschitz constant of F on the domain (p in the simplex):
+        ‖J‖ <= max(max_i ‖x_i‖²/4 + μ, ρN) + ‖X‖₂ (the ww-block Σ p_i σ'·x_i x_iᵀ + μI, the pp-block ρN·I,
+        and the skew coupling [∇ℓ_1 … ∇ℓ_N] with ‖∇ℓ_i‖ <= ‖x_i‖). Steps of order 1/L are needed: the ρN
+        block makes η = 0.05 diverge on breast-cancer with ρ = 1 (L ≈ 656)."""
+        return self.lipschitz_bound
 
     @property
     def num_components(self) -> int:

@@ -162,7 +162,7 @@ class AffineFiniteSum(AbstractFiniteSumProblem):
         mt = jnp.concatenate([m.T, jnp.zeros((1, d), m.dtype)], axis=0)
         self.matrix_t, self.offset, self.groups = mt, q, jnp.asarray(groups, jnp.int32)
         self.constraint = Unconstrained() if constraint is None else constraint
-        self.constants = jnp.asarray(self._host_constants(m, groups, check_monotone))
+        self.constants = jnp.asarray(self._host_constants(m, groups, check_monotone), m.dtype)
 
     @staticmethod
     def _host_constants(m, groups, check_monotone):
@@ -194,6 +194,10 @@ class AffineFiniteSum(AbstractFiniteSumProblem):
     @property
     def num_components(self) -> int:
         return self.groups.shape[0]
+
+    @property
+    def dtype(self):
+        return self.offset.dtype
 
     @property
     def dim(self) -> int:
@@ -229,7 +233,8 @@ class BilinearGame(AbstractFiniteSumProblem):
 
     The operator acts on the flat z = concatenate([x, y]) (size m + n):  F(z) = (Aᵀy, −Ax).
     ``domain="simplex"``: X, Y probability simplices (a matrix game in mixed strategies);
-    ``domain="box"``: X, Y boxes [lower, upper]^m × [lower, upper]^n.
+    ``domain="box"``: X, Y boxes [lower, upper]^m × [lower, upper]^n. ``simplex_method``: the simplex projection
+    algorithm, "sort" (default) or "pivot" (same result, faster on a CPU; see :func:`project_simplex`).
 
     Components (n = A.shape[0], as in the authors' code): F_i(z) = n·(A[i, :]ᵀ y_i, −Σ_{j ∈ g_i} A[:, j] x_j)
     with g_i = {j : j mod n = i}; for a square A this is the authors' F_i = n·(A[i,:]ᵀ y_i, −A[:, i] x_i).
@@ -247,9 +252,11 @@ class BilinearGame(AbstractFiniteSumProblem):
     constants: Float[Array, "3"]
     domain: str = eqx.field(static=True)
 
-    def __init__(self, A: ArrayLike, domain: str = "simplex", *, lower: float = -1.0, upper: float = 1.0):
+    def __init__(self, A: ArrayLike, domain: str = "simplex", *, lower: float = -1.0, upper: float = 1.0,
+                 simplex_method: str = "sort"):
         check_ndim(A, "A", 2)
         check_choice(domain, "domain", ("simplex", "box"))
+        check_choice(simplex_method, "simplex_method", ("sort", "pivot"))
         n, m = jnp.shape(A)
         if n == 0 or m == 0:
             raise ValueError(f"`A` must be non-empty (the finite sum has no components), got shape {(n, m)}.")
@@ -261,22 +268,27 @@ class BilinearGame(AbstractFiniteSumProblem):
         self.col_groups = jnp.asarray(groups)
         self.domain = domain
         if domain == "simplex":
-            self.constraint = Product((Simplex(), Simplex()), (m, n))
+            self.constraint = Product((Simplex(method=simplex_method), Simplex(method=simplex_method)), (m, n))
         else:
             self.constraint = Product((Box(lower, upper), Box(lower, upper)), (m, n))
         aa = _concrete(a)
         if aa is None:
-            self.constants = jnp.full(3, jnp.nan)
+            self.constants = jnp.full(3, jnp.nan, a.dtype)
         else:
             padded = np.concatenate([aa, np.zeros((n, 1))], axis=1)
             col = max(np.linalg.norm(padded[:, g], 2) for g in groups)
             row = np.linalg.norm(aa, axis=1).max()
             lip = np.linalg.norm(aa, 2)
-            self.constants = jnp.asarray([lip, np.sqrt(n) * max(row, col), 0.0 if lip > 0 else np.inf])
+            self.constants = jnp.asarray([lip, np.sqrt(n) * max(row, col), 0.0 if lip > 0 else np.inf],
+                                         a.dtype)
 
     @property
     def num_components(self) -> int:
         return self.matrix.shape[0]
+
+    @property
+    def dtype(self):
+        return self.matrix.dtype
 
     @property
     def dim(self) -> int:

@@ -13,18 +13,24 @@ iterate (``RESULTS.nonfinite``).
 
 ``Solution.stats``:
 
-- ``"epochs"``, ``"residual"``: arrays of length ``num_logs`` (static); entry 0 is (0, residual(z0)); entries
-  at or after ``"num_logged"`` are NaN. Log points are the first iterates at which the oracle count passes a
-  multiple of ``log_every`` epochs (default ``max_epochs/(num_logs − 1)``), plus the final iterate.
+- ``"epochs"``, ``"residual"``: arrays of static length ``num_logs`` over the logged points (epochs spent so
+  far, natural residual there); entry 0 is (0, residual(z0)). Log points are the first iterates at which the
+  oracle count passes a multiple of ``log_every`` epochs (default ``max_epochs/(num_logs − 1)``), plus the
+  final iterate. Only the first ``"num_logged"`` entries are distinct log points; the remaining slots (left
+  when the solver stops early at ``tol``, or when one iteration passes several log multiples) repeat the last
+  one, so ``epochs[-1]`` is the epochs spent, ``residual[-1]`` the final residual, and both arrays are finite
+  and ``epochs`` is nondecreasing (no NaN padding; the same shapes under ``jit`` and ``vmap``).
 - ``"epochs_spent"`` (float), ``"oracle_calls"`` (int, component evaluations), ``"iterations"`` (outer
   iterations), ``"restarts"``, ``"final_residual"``, and ``"step_size"`` (the last one used).
 
 Beyond the paper: ``restart_factor=ρ`` (Halpern-type solvers) resets the anchor to the current iterate and
 the iteration counter k to 0 whenever the residual at a log point has fallen below ρ × (residual at the
 current anchor), e.g. ρ = 0.5 restarts each time the residual halves; ``step_size="adaptive"``
-(``halpern``, ``vr_halpern``) uses η_k = ``step_scale``/L̂_k with L̂_k a running maximum of observed local
-Lipschitz ratios ‖ΔF‖/‖Δz‖ (started from a probe that costs 2 full evaluations), so no knowledge of L is
-needed; there is no convergence theory for this rule, it is an engineering default compared in the benchmark.
+(``halpern``, ``extragradient``, ``anchored_extragradient``, ``vr_halpern``) uses η_k = ``step_scale``/L̂_k with
+L̂_k a running maximum of observed local Lipschitz ratios ‖ΔF‖/‖Δz‖ (started from a probe that costs 2 full
+evaluations, charged), so no knowledge of L is needed. For EG this is the usual self-adaptive nonincreasing
+step; for the Halpern-type methods there is no convergence theory for this rule: it is an engineering default,
+compared against the tuned steps in the benchmark (``python -m benchmarks monotone``).
 
 Everything is jit-compiled (``eqx.filter_jit``), vmap-able over ``key`` and over problems (pytrees), and runs
 in the dtype of ``z0``/the problem (float64 when x64 is on). Under ``vmap`` the ``lax.cond`` between a full
@@ -122,7 +128,12 @@ def _halpern_step(problem, dyn, cfg, s):
 
 def _eg_init(problem, z0, dyn, key, cfg):
     s = _base_state(z0, key)
-    s["eta"] = dyn["step_size"]
+    if cfg["adaptive"]:
+        s["lhat"] = _probe_lipschitz(problem, z0)
+        s["eta"] = cfg["step_scale"] / s["lhat"]
+        s["units"] = _int(2 * problem.num_components)
+    else:
+        s["eta"] = dyn["step_size"]
     return s
 
 
@@ -134,8 +145,13 @@ def _eg_step(problem, dyn, cfg, s):
         base = lam * s["anchor"] + (1.0 - lam) * u
     else:
         base = u
-    half = problem.project(base - eta * problem.operator(u))
-    s["z"] = problem.project(base - eta * problem.operator(half))
+    fu = problem.operator(u)
+    half = problem.project(base - eta * fu)
+    fhalf = problem.operator(half)
+    s["z"] = problem.project(base - eta * fhalf)
+    if cfg["adaptive"]:  # both evaluations exist already: the local ratio is free; η applies from k + 1
+        s["lhat"] = jnp.maximum(s["lhat"], _ratio(fhalf - fu, half - u))
+        s["eta"] = cfg["step_scale"] / s["lhat"]
     s["units"] = s["units"] + 2 * problem.num_components
     s["k"], s["iterations"] = k + 1, s["iterations"] + 1
     return s
@@ -348,20 +364,28 @@ def extragradient(
     problem: AbstractFiniteSumProblem,
     z0: Float[ArrayLike, " d"],
     *,
-    step_size: float,
+    step_size: float | str,
     max_epochs: float,
     tol: float = _DEFAULT_TOL,
     key: PRNGKeyArray | None = None,
     throw: bool = True,
+    step_scale: float = 0.9,
     num_logs: int = 201,
     log_every: float | None = None,
 ) -> Solution:
     """Extragradient (Korpelevich): u½ = Π(u − ηF(u)), u⁺ = Π(u − ηF(u½)). Converges for monotone,
     L-Lipschitz F with η < 1/L (the paper's tuned η = 5/‖A‖₂ on the game is outside this). Cost: 2 epochs per
-    iteration; the residual is logged at u (the authors' script logs it at u½). ``key`` unused."""
+    iteration; the residual is logged at u (the authors' script logs it at u½). ``key`` unused.
+
+    ``step_size="adaptive"`` needs no L: η_{k+1} = ``step_scale``/L̂_{k+1}, L̂_{k+1} = max(L̂_k,
+    ‖F(u½_k) − F(u_k)‖/‖u½_k − u_k‖) (free: both evaluations exist), L̂_0 from a probe charged 2 epochs. The
+    step is nonincreasing and, since every ratio is <= L, stays >= ``step_scale``/L (the usual self-adaptive
+    EG step rule; with ``step_scale`` < 1 it eventually satisfies η·(local ratio) < 1)."""
     z0, dyn, num_logs = prepare(problem, z0, step_size=step_size, max_epochs=max_epochs, tol=tol,
-                                num_logs=num_logs, log_every=log_every)
-    return _solve(problem, z0, dyn, _dummy_key(), method="extragradient", cfg=(("anchored", False),),
+                                num_logs=num_logs, log_every=log_every, allow_adaptive=True)
+    check_positive(step_scale, "step_scale")
+    cfg = (("anchored", False), ("adaptive", isinstance(step_size, str)), ("step_scale", float(step_scale)))
+    return _solve(problem, z0, dyn, _dummy_key(), method="extragradient", cfg=cfg,
                   restart_factor=None, num_logs=num_logs, throw=throw)
 
 
@@ -369,11 +393,12 @@ def anchored_extragradient(
     problem: AbstractFiniteSumProblem,
     z0: Float[ArrayLike, " d"],
     *,
-    step_size: float,
+    step_size: float | str,
     max_epochs: float,
     tol: float = _DEFAULT_TOL,
     key: PRNGKeyArray | None = None,
     throw: bool = True,
+    step_scale: float = 0.9,
     restart_factor: float | None = None,
     num_logs: int = 201,
     log_every: float | None = None,
@@ -383,10 +408,13 @@ def anchored_extragradient(
         u½ = Π(λ_k u0 + (1 − λ_k)u − ηF(u)),  u⁺ = Π(λ_k u0 + (1 − λ_k)u − ηF(u½)).
 
     O(1/k) on ‖F‖ for monotone L-Lipschitz F with η <= 1/(8L) (Yoon & Ryu; larger in practice). Cost: 2 epochs
-    per iteration. ``key`` unused."""
+    per iteration. ``key`` unused. ``step_size="adaptive"``: the L-free rule of :func:`extragradient` (no
+    theory for the anchored method with it)."""
     z0, dyn, num_logs = prepare(problem, z0, step_size=step_size, max_epochs=max_epochs, tol=tol,
-                                num_logs=num_logs, log_every=log_every)
-    return _solve(problem, z0, dyn, _dummy_key(), method="extragradient", cfg=(("anchored", True),),
+                                num_logs=num_logs, log_every=log_every, allow_adaptive=True)
+    check_positive(step_scale, "step_scale")
+    cfg = (("anchored", True), ("adaptive", isinstance(step_size, str)), ("step_scale", float(step_scale)))
+    return _solve(problem, z0, dyn, _dummy_key(), method="extragradient", cfg=cfg,
                   restart_factor=_check_restart(restart_factor), num_logs=num_logs, throw=throw)
 
 

@@ -41,14 +41,16 @@ class Halpern(_Wrapper):
 class Extragradient(_Wrapper):
     """:func:`extragradient` with fixed hyperparameters."""
 
-    step_size: float = eqx.field(static=True)
+    step_size: float | str = eqx.field(static=True)
+    step_scale: float = eqx.field(static=True, default=0.9)
     _solver = staticmethod(extragradient)
 
 
 class AnchoredExtragradient(_Wrapper):
     """:func:`anchored_extragradient` with fixed hyperparameters."""
 
-    step_size: float = eqx.field(static=True)
+    step_size: float | str = eqx.field(static=True)
+    step_scale: float = eqx.field(static=True, default=0.9)
     restart_factor: float | None = eqx.field(static=True, default=None)
     _solver = staticmethod(anchored_extragradient)
 

@@ -1,4 +1,5 @@
 import jax
+import jax.test_util
 import jax.numpy as jnp
 import numpy as np
 import pytest
@@ -15,20 +16,34 @@ def _np_simplex(v):
     return np.maximum(v - css[rho] / (rho + 1), 0)
 
 
-def test_projections_against_numpy():
+@pytest.mark.parametrize("method", ["sort", "pivot"])
+def test_projections_against_numpy(method):
     rng = np.random.default_rng(0)
-    for _ in range(5):
-        v = rng.normal(size=17) * 3
-        p = np.asarray(mono.project_simplex(jnp.asarray(v)))
-        np.testing.assert_allclose(p, _np_simplex(v), atol=1e-12)
-        assert abs(p.sum() - 1) < 1e-12 and p.min() >= 0
+    proj = jax.jit(lambda v, r: mono.project_simplex(v, r, method=method))
+    for scale, radius, size in [(3, 1.0, 17), (0.01, 1.0, 500), (10, 2.5, 40), (1, 1.0, 1)]:
+        v = rng.normal(size=size) * scale
+        p = np.asarray(proj(jnp.asarray(v), radius))
+        np.testing.assert_allclose(p, radius * _np_simplex(v / radius), atol=1e-12)
+        assert abs(p.sum() - radius) < 1e-10 and p.min() >= 0
         # KKT: p_i = max(v_i - tau, 0) for a common tau
         tau = (v - p)[p > 0]
-        assert np.ptp(tau) < 1e-12
+        assert np.ptp(tau) < 1e-10
+    ties = jnp.asarray([0.3, 0.3, 0.3, -1.0, 0.3])
+    np.testing.assert_allclose(proj(ties, 1.0), [0.25, 0.25, 0.25, 0, 0.25], atol=1e-15)
+    batch = rng.normal(size=(4, 9))
+    np.testing.assert_allclose(jax.vmap(lambda v: mono.project_simplex(v, method=method))(batch),
+                               np.stack([_np_simplex(b) for b in batch]), atol=1e-12)
+    jax.test_util.check_grads(lambda v: mono.project_simplex(v, method=method),
+                              (jnp.asarray(rng.normal(size=9)),), order=1, modes=("fwd", "rev"))
     v = rng.normal(size=6) * 3
     np.testing.assert_allclose(mono.Box(-1.0, 1.0).project(jnp.asarray(v)), np.clip(v, -1, 1))
+    lo, hi = -np.arange(6.0), np.arange(6.0) * 0.5
+    np.testing.assert_allclose(mono.Box(lo, hi).project(jnp.asarray(v)), np.clip(v, lo, hi))
     b = np.asarray(mono.Ball(1.0).project(jnp.asarray(v)))
     np.testing.assert_allclose(b, v / max(1, np.linalg.norm(v)), atol=1e-14)
+    prod = mono.Product((mono.Simplex(method=method), mono.Box(0.0, 1.0), mono.Unconstrained()), (3, 2, 1))
+    np.testing.assert_allclose(prod.project(jnp.asarray(v)),
+                               np.r_[_np_simplex(v[:3]), np.clip(v[3:5], 0, 1), v[5:]], atol=1e-12)
 
 
 def _small_game():
@@ -72,7 +87,7 @@ def test_halpern_rate_bound():
     r = np.asarray(sol.stats["residual"])[k]
     # ‖F(u_k)‖ <= 2 L ‖u0 − u*‖ / (k + 1)
     assert np.all(r <= 2 * lip * np.linalg.norm(zstar) / (k + 1) * (1 + 1e-10))
-    assert np.all(np.isnan(np.asarray(sol.stats["residual"])[len(k):]))
+    assert np.all(np.asarray(sol.stats["residual"])[len(k):] == r[-1])  # later slots repeat the last log
 
 
 def test_estimators_unbiased():
@@ -154,3 +169,58 @@ def test_bad_inputs():
         mono.vr_halpern(prob, z0, step_size=0.1, max_epochs=1)
     with pytest.raises(ValueError, match="features"):
         mono.RobustLogisticRegression(jnp.zeros((0, 3)), jnp.zeros(0))
+    # mismatched shapes
+    with pytest.raises(ValueError, match="z0"):
+        mono.vr_halpern(prob, jnp.zeros((2, 8)), step_size=0.1, max_epochs=1, key=jax.random.key(0))
+    with pytest.raises(ValueError, match="offset"):
+        mono.AffineFiniteSum(jnp.eye(3), jnp.zeros(4))
+    with pytest.raises(ValueError, match="square"):
+        mono.AffineFiniteSum(jnp.ones((3, 4)))
+    with pytest.raises(ValueError, match="labels"):
+        mono.RobustLogisticRegression(jnp.zeros((5, 3)), jnp.zeros(4))
+    with pytest.raises(ValueError, match="size"):
+        mono.Product((mono.Simplex(), mono.Box()), (2, 2)).project(jnp.zeros(5))
+    with pytest.raises(ValueError, match="groups"):
+        mono.AffineFiniteSum(jnp.eye(3), groups=np.array([[0], [1], [1]]))
+    # empty finite sums, at construction and in a solver
+    with pytest.raises(ValueError, match="empty|non-empty"):
+        mono.AffineFiniteSum(jnp.zeros((0, 0)))
+
+    class Empty(mono.AbstractFiniteSumProblem):
+        constraint: mono.AbstractConstraint = mono.Unconstrained()
+        num_components = 0
+        dim = 2
+
+    with pytest.raises(ValueError, match="empty finite sum"):
+        mono.halpern(Empty(), jnp.zeros(2), step_size=0.1, max_epochs=1)
+    # every solver: negative / zero / non-finite step, tol <= 0, non-positive budget
+    key = jax.random.key(0)
+    for solver in (mono.halpern, mono.extragradient, mono.anchored_extragradient, mono.vr_extragradient,
+                   mono.vr_halpern, mono.inexact_vr_halpern):
+        kw = dict(max_epochs=1, key=key, inner_step_size=0.01) if solver is mono.inexact_vr_halpern else \
+            dict(max_epochs=1, key=key)
+        for step in (-0.1, 0.0, float("nan")):
+            with pytest.raises(ValueError, match="step_size"):
+                solver(prob, z0, step_size=step, **kw)
+        for tol in (0.0, -1e-3):
+            with pytest.raises(ValueError, match="tol"):
+                solver(prob, z0, step_size=0.1, tol=tol, **kw)
+        with pytest.raises(ValueError, match="max_epochs"):
+            solver(prob, z0, step_size=0.1, **{**kw, "max_epochs": 0})
+        with pytest.raises(ValueError, match="z0"):
+            solver(prob, jnp.zeros(17), step_size=0.1, **kw)
+    with pytest.raises(ValueError, match="step_size"):
+        mono.vr_extragradient(prob, z0, step_size="adaptive", max_epochs=1, key=key)
+    with pytest.raises(ValueError, match="inner_step_size"):
+        mono.inexact_vr_halpern(prob, z0, step_size=0.1, inner_step_size=-1.0, max_epochs=1, key=key)
+    with pytest.raises(ValueError, match="snapshot"):
+        mono.inexact_vr_halpern(prob, z0, step_size=0.1, inner_step_size=0.1, max_epochs=1, key=key,
+                                snapshot="bogus")
+    with pytest.raises(ValueError, match="batch_size"):
+        mono.vr_halpern(prob, z0, step_size=0.1, max_epochs=1, key=key, batch_size=9)
+    with pytest.raises(ValueError, match="restart_factor"):
+        mono.vr_halpern(prob, z0, step_size=0.1, max_epochs=1, key=key, restart_factor=1.5)
+    with pytest.raises(ValueError, match="method"):
+        mono.project_simplex(jnp.zeros(3), method="bisect")
+    with pytest.raises(TypeError, match="problem"):
+        mono.halpern(np.eye(3), jnp.zeros(3), step_size=0.1, max_epochs=1)
