@@ -12,7 +12,7 @@ from jaxtyping import Array, ArrayLike, Float
 
 from .._checks import check_choice, check_positive_int, check_range
 from .._solution import RESULTS, Solution, finalize, status_from
-from ._cycle import CYCLES, SMOOTHERS, CycleConfig, build_hierarchy, cycle, fmg
+from ._cycle import COARSE_OPERATORS, CYCLES, SMOOTHERS, CycleConfig, build_hierarchy, cycle, fmg
 from ._operator import DiffusionOperator
 
 __all__ = ["Multigrid", "MultigridSolver", "fmg_solve", "pcg", "solve"]
@@ -27,7 +27,7 @@ def _default_omega(ndim: int) -> float:
 
 
 def _validate(op, f, *, rtol, atol, max_cycles, cycle_kind, smoother, pre, post, omega,
-              compatibility, levels, precision):
+              compatibility, levels, precision, coarse="average"):
     if not isinstance(op, DiffusionOperator):
         raise TypeError(
             "`op` must be a jaxsci.multigrid operator (from `poisson` or `diffusion`), got "
@@ -50,6 +50,7 @@ def _validate(op, f, *, rtol, atol, max_cycles, cycle_kind, smoother, pre, post,
     if omega is not None:
         check_range(omega, "omega", 0.0, 2.0)
     check_choice(compatibility, "compatibility", COMPATIBILITY)
+    check_choice(coarse, "coarse", COARSE_OPERATORS)
     if levels is not None:
         check_positive_int(levels, "levels")
     if precision is not None and not jnp.issubdtype(jnp.dtype(precision), jnp.floating):
@@ -65,13 +66,14 @@ def _project(x: Array) -> Array:
 
 
 def _setup(op, f, cycle_kind, smoother, pre, post, omega, levels, precision, coarse_max,
-           symmetric=False):
+           symmetric=False, coarse="average"):
     f = jnp.asarray(f)
     dtype = f.dtype
     cdtype = jnp.dtype(precision) if precision is not None else dtype
     omega = _default_omega(op.ndim) if omega is None else float(omega)
     cfg = CycleConfig(cycle_kind, smoother, int(pre), int(post), omega, symmetric)
-    hier = build_hierarchy(op, max_levels=levels, coarse_max=coarse_max, dtype=cdtype)
+    hier = build_hierarchy(op, max_levels=levels, coarse_max=coarse_max, dtype=cdtype,
+                           coarse=coarse)
     return f, dtype, cdtype, cfg, hier
 
 
@@ -123,6 +125,7 @@ def solve(
     compatibility: str = "check",
     precision: Any = None,
     coarse_max: int = 64,
+    coarse: str = "average",
     throw: bool = True,
 ) -> Solution:
     """Solve ``A u = f`` by multigrid cycles until ``||f - A u|| <= rtol ||f|| + atol``.
@@ -161,9 +164,9 @@ def solve(
     """
     _validate(op, f, rtol=rtol, atol=atol, max_cycles=max_cycles, cycle_kind=cycle,
               smoother=smoother, pre=pre, post=post, omega=omega, compatibility=compatibility,
-              levels=levels, precision=precision)
+              levels=levels, precision=precision, coarse=coarse)
     f, dtype, cdtype, cfg, hier = _setup(op, f, cycle, smoother, pre, post, omega, levels,
-                                         precision, coarse_max)
+                                         precision, coarse_max, coarse=coarse)
     incompat = _incompatibility(f) if op.singular else None
     b = _project(f) if op.singular else f
 
@@ -251,6 +254,7 @@ def pcg(
     compatibility: str = "check",
     precision: Any = None,
     coarse_max: int = 64,
+    coarse: str = "average",
     throw: bool = True,
 ) -> Solution:
     """Conjugate gradients preconditioned by one multigrid cycle (from a zero guess) per iteration.
@@ -268,7 +272,7 @@ def pcg(
     """
     _validate(op, f, rtol=rtol, atol=atol, max_cycles=max_iters, cycle_kind=cycle,
               smoother=smoother, pre=pre, post=post, omega=omega, compatibility=compatibility,
-              levels=levels, precision=precision)
+              levels=levels, precision=precision, coarse=coarse)
     if cycle == "fmg":
         raise ValueError("`cycle` must be 'V', 'W' or 'F' for pcg (FMG is not a fixed linear map).")
     if smoother == "rbgs" or smoother == "chebyshev":
@@ -276,7 +280,7 @@ def pcg(
             raise ValueError(f"`pre` and `post` must be equal for a symmetric preconditioner, got "
                              f"{pre} and {post}.")
     f, dtype, cdtype, cfg, hier = _setup(op, f, cycle, smoother, pre, post, omega, levels,
-                                         precision, coarse_max, symmetric=True)
+                                         precision, coarse_max, symmetric=True, coarse=coarse)
     incompat = _incompatibility(f) if op.singular else None
     b = _project(f) if op.singular else f
 
@@ -367,8 +371,10 @@ class Multigrid(eqx.Module):
     omega: float | None = eqx.field(static=True, default=None)
     method: str = eqx.field(static=True, default="solve")
     compatibility: str = eqx.field(static=True, default="check")
+    coarse: str = eqx.field(static=True, default="average")
 
     def __check_init__(self):
+        check_choice(self.coarse, "coarse", COARSE_OPERATORS)
         check_choice(self.cycle, "cycle", CYCLES)
         check_choice(self.smoother, "smoother", SMOOTHERS)
         check_choice(self.method, "method", ("solve", "pcg"))
@@ -378,7 +384,8 @@ class Multigrid(eqx.Module):
                  x0: Float[ArrayLike, "*grid"] | None = None, throw: bool = True) -> Solution:
         kw = dict(x0=x0, rtol=self.rtol, atol=self.atol, cycle=self.cycle,
                   smoother=self.smoother, pre=self.pre, post=self.post, omega=self.omega,
-                  levels=self.levels, compatibility=self.compatibility, throw=throw)
+                  levels=self.levels, compatibility=self.compatibility, coarse=self.coarse,
+                  throw=throw)
         if self.method == "pcg":
             return pcg(op, f, max_iters=self.max_cycles, **kw)
         return solve(op, f, max_cycles=self.max_cycles, **kw)
@@ -444,6 +451,7 @@ def fmg_solve(
     omega: float | None = None,
     levels: int | None = None,
     coarse_max: int = 64,
+    coarse: str = "average",
 ) -> Float[Array, "*grid"]:
     """One full-multigrid pass (nested iteration): restrict ``f`` to all levels, solve the coarsest
     exactly, then interpolate and run ``cycles_per_level`` cycles on each finer level.
@@ -454,10 +462,10 @@ def fmg_solve(
     """
     _validate(op, f, rtol=0.0, atol=0.0, max_cycles=1, cycle_kind=cycle, smoother=smoother,
               pre=pre, post=post, omega=omega, compatibility="check", levels=levels,
-              precision=None)
+              precision=None, coarse=coarse)
     check_positive_int(cycles_per_level, "cycles_per_level")
     f, dtype, cdtype, cfg, hier = _setup(op, f, cycle, smoother, pre, post, omega, levels, None,
-                                         coarse_max)
+                                         coarse_max, coarse=coarse)
     b = _project(f) if op.singular else f
     u = fmg(hier, b, cfg, cycles_per_level=cycles_per_level)
     return _project(u) if op.singular else u

@@ -196,3 +196,20 @@ def test_nonnested_hierarchy_transfers_are_adjoint(shape, bc):
     np.testing.assert_allclose(A1, A1.T, atol=1e-9 * np.abs(A1).max())
     # The coarse operator keeps the nullspace/definiteness of the fine one.
     assert np.linalg.eigvalsh(A1).min() > 0
+
+
+@pytest.mark.parametrize("shape,bc", [((9, 8), "dirichlet"), ((9, 10), ("periodic", "dirichlet")),
+                                      ((7, 8), ("neumann", "neumann")),
+                                      ((5, 6, 4), ("dirichlet", "periodic", "neumann"))])
+def test_galerkin_coarse_operator_is_rap(shape, bc, getkey):
+    a = jnp.exp(jax.random.normal(getkey(), shape))
+    op = mg.diffusion(a, bc=bc)
+    H = mg.build_hierarchy(op, coarse_max=1, max_levels=3, coarse="galerkin")
+    for l in range(H.depth - 1):
+        P, R = _level_matrices(H, l)
+        Af, Ac = (np.asarray(H.levels[k].op.as_matrix()) for k in (l, l + 1))
+        np.testing.assert_allclose(Ac, R @ Af @ P, rtol=1e-11, atol=1e-11 * np.abs(Ac).max())
+        np.testing.assert_allclose(np.asarray(H.levels[l + 1].op.diagonal()).reshape(-1),
+                                   np.diag(Ac), rtol=1e-12)
+    with pytest.raises(ValueError, match="`coarse`"):
+        mg.build_hierarchy(op, coarse="rap")

@@ -97,20 +97,46 @@ def test_fmg_below_discretisation_error():
 
 
 def test_coefficient_jumps():
-    # a = 1000 inside a square, 1 outside; then a random checkerboard of 1 and 1000 (many jumps).
+    # a = 1000 inside a square, 1 outside.
     n = 127
     x = (np.arange(n) + 1) / (n + 1)
     inside = (np.abs(x[:, None] - 0.5) < 0.2) & (np.abs(x[None, :] - 0.5) < 0.2)
     f = jnp.ones((n, n))
     op = mg.diffusion(jnp.asarray(np.where(inside, 1e3, 1.0)))
-    # The plain V-cycle with coefficient averaging degrades here: it must not claim success
-    # unless the residual really meets the tolerance. PCG with the same cycle converges.
+    # Averaged coarse operators: the plain V-cycle degrades (here it diverges); it must report it
+    # rather than claim success. PCG with the same cycle converges (measured 32 iterations).
     sol = mg.solve(op, f, rtol=1e-8, max_cycles=40, throw=False)
     ok = jnp.linalg.norm(f - op.mv(sol.value)) <= 1e-8 * jnp.linalg.norm(f)
     assert bool(sol.result == RESULTS.successful) == bool(ok)
+    assert sol.result != RESULTS.successful
     sol = mg.pcg(op, f, rtol=1e-8, throw=False)
     assert sol.result == RESULTS.successful
-    assert int(sol.stats["iterations"]) <= 60  # measured 32 (box)
+    assert int(sol.stats["iterations"]) <= 40
+    # Galerkin coarse operators (R A P): the plain cycle converges (measured factor 0.72 per cycle,
+    # every cycle an energy-norm contraction) and PCG needs about half the iterations (measured 17,
+    # factor 0.32; V(2,2): 12).
+    sol = mg.solve(op, f, rtol=1e-8, max_cycles=80, coarse="galerkin", throw=False)
+    assert sol.result == RESULTS.successful
+    assert float(sol.stats["convergence_factor"]) < 0.8
+    sol = mg.pcg(op, f, rtol=1e-8, coarse="galerkin", throw=False)
+    assert sol.result == RESULTS.successful
+    assert int(sol.stats["iterations"]) <= 20
+    assert float(sol.stats["convergence_factor"]) < 0.4
+    assert jnp.linalg.norm(f - op.mv(sol.value)) <= 1e-8 * jnp.linalg.norm(f)
+
+
+def test_galerkin_matches_textbook_on_poisson_and_other_boundaries():
+    # On constant coefficients the Galerkin hierarchy (9-point coarse stencils, 4-colour GS) keeps
+    # the textbook factor; Neumann (wider cell-centred stencils) and periodic converge too.
+    for shape, bc, bound in [((63, 63), "dirichlet", 0.12), ((32, 31), "neumann", 0.3),
+                             ((33, 32), "periodic", 0.3)]:
+        op = mg.poisson(shape, bc=bc)
+        f = _rhs(shape)
+        f = f - jnp.mean(f) if op.singular else f
+        sol = mg.solve(op, f, rtol=1e-8, coarse="galerkin", throw=False)
+        assert sol.result == RESULTS.successful, (shape, bc)
+        assert float(sol.stats["convergence_factor"]) < bound, (shape, bc, sol.stats)
+        assert jnp.linalg.norm(f - op.mv(sol.value)) <= 1.01e-8 * jnp.linalg.norm(f)
 
 
 @pytest.mark.slow
