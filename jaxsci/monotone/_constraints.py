@@ -6,6 +6,7 @@ costs one sort, O(d log d), or a few O(d) pivot passes (``method="pivot"``).
 """
 
 import equinox as eqx
+import jax
 import jax.numpy as jnp
 from jax import lax
 from jaxtyping import Array, ArrayLike, Float
@@ -168,6 +169,14 @@ class Product(AbstractConstraint):
     def project(self, z):
         if z.shape[-1] != sum(self.sizes):
             raise ValueError(f"`z` must have size {sum(self.sizes)}, got {z.shape[-1]}.")
+        first = self.constraints[0]
+        if (len(self.sizes) > 1 and len(set(self.sizes)) == 1 and isinstance(first, Simplex)
+                and first.method == "pivot"
+                and all(isinstance(c, Simplex) and (c.radius, c.method) == (first.radius, first.method)
+                        for c in self.constraints)):
+            # equal pivot simplices (a square game's strategies): one batched pivot loop for all blocks
+            blocks = z.reshape(*z.shape[:-1], len(self.sizes), self.sizes[0])
+            return jax.vmap(first.project)(blocks).reshape(z.shape)
         out, start = [], 0
         for c, s in zip(self.constraints, self.sizes):
             out.append(c.project(z[start : start + s]))

@@ -474,8 +474,10 @@ def vr_halpern(
     b = ⌊√n⌋ by default. Cost: n units for a full step, 2b for a PAGE step (expected O(√n) per step after
     k ≈ √n). The guarantee (Õ(n + √n L/ε)) assumes cocoercive-on-average components; the paper's two test
     problems (a bilinear game and the Ouyang–Xu quadratic) are only monotone, so there it is a heuristic
-    (it still converges in the paper's runs, see the benchmark). Sampling without replacement is a partial
-    Fisher–Yates shuffle of a carried permutation (:mod:`._sampling`)."""
+    (on the game it still converges, faster in epochs than EG/EAG; on the quadratic it oscillates early on:
+    see ``python -m benchmarks monotone`` and the notebook). Sampling without replacement is a partial
+    Fisher–Yates shuffle of a carried permutation (:mod:`._sampling`). The released QP script uses
+    λ_k = 2/(k + 5) and p_k = 4/(k + 6); we use the game script's (and the paper's) schedule on both."""
     key = _key_or_raise(key, "vr_halpern")
     batch_size = _batch_size(problem, batch_size, lambda n: max(1, int(math.isqrt(n))))
     z0, dyn, num_logs = prepare(problem, z0, step_size=step_size, max_epochs=max_epochs, tol=tol,
@@ -519,7 +521,10 @@ def inexact_vr_halpern(
     ``snapshot="code"`` (the released code): a refresh sets w ← u_k, so w ≡ u_k and Φ(w) = ηF(u_k) never
     change (refreshes are still charged n units, as in the code; they cost no wall time here);
     ``snapshot="theory"``: w ← v⁺ (Alacaoglu–Malitsky's VR-FoRB), which recomputes Φ(w).
-    Cost per outer iteration: n (Φ(w) at the start) + 2 per inner step + n per refresh.
+    Cost per outer iteration: n (Φ(w) at the start; the QP script's count, the game script does not charge
+    it) + 2 per inner step + n per refresh.
+    The inner estimate is Φ(w) + ηn[F_i(v) − F_i(w⁻)] + (v − w⁻) on every block. (The released game script
+    has the sign of the identity term flipped on the y-block, −(v_y − w⁻_y); we do not reproduce that.)
     """
     key = _key_or_raise(key, "inexact_vr_halpern")
     check_choice(snapshot, "snapshot", ("code", "theory"))

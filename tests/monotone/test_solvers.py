@@ -130,6 +130,11 @@ def test_oracle_accounting_hand_counted():
                                     snapshot=snapshot, snapshot_probability=1e-12, max_epochs=4, key=key,
                                     throw=False)
         assert count(s) == (36, 3)
+    # the two snapshot rules are different methods (same charges, different iterates)
+    runs = [mono.inexact_vr_halpern(prob, z0, step_size=0.1, inner_step_size=0.01, inner_steps_c=0.5,
+                                    snapshot=snap, snapshot_probability=1.0, max_epochs=8, key=key, throw=False)
+            for snap in ("code", "theory")]
+    assert float(jnp.abs(runs[0].value - runs[1].value).max()) > 1e-6
     # Algorithm 1 with n = 4, b = 2: a full step (n) and a PAGE step (2b) both cost 4 -> exactly 4 per step
     p4, _, _ = _strongly_monotone(4)
     s = mono.vr_halpern(p4, jnp.zeros(4), step_size=0.1, max_epochs=7, key=key, throw=False)
