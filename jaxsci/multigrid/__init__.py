@@ -8,7 +8,8 @@
   :class:`Multigrid` configuration module and :class:`MultigridSolver` for ``lineax.linear_solve``.
   All return :class:`jaxsci.Solution`, run under ``jit``/``vmap`` and differentiate implicitly.
 - Building blocks: :func:`prolong`, :func:`restrict`, :func:`coarsen`, :func:`smooth`,
-  :func:`build_hierarchy`, :func:`cycle`.
+  :func:`build_hierarchy` (coarse operators by rediscretisation/coefficient averaging, or Galerkin
+  ``R A P`` as :class:`StencilOperator` with ``coarse="galerkin"``), :func:`cycle`.
 - :class:`MgNO`: the multigrid neural operator (He, Liu & Xu, ICLR 2024), each linear operator a
   learned multi-channel V-cycle of 3x3 convolutions; any resolution, boundary condition by padding mode.
 """
@@ -17,6 +18,7 @@ from ._cycle import Hierarchy as Hierarchy
 from ._cycle import build_hierarchy as build_hierarchy
 from ._cycle import cycle as cycle
 from ._cycle import smooth as smooth
+from ._galerkin import StencilOperator as StencilOperator
 from ._mgno import MgNO as MgNO
 from ._operator import DiffusionOperator as DiffusionOperator
 from ._operator import diffusion as diffusion

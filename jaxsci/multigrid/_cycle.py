@@ -213,7 +213,9 @@ def smooth(
 
     - ``"jacobi"``: ``u <- u + omega D^{-1}(f - A u)``.
     - ``"rbgs"``: red-black Gauss-Seidel; colour = parity of the index sum (2D checkerboard, 3D
-      analogue); each half-sweep updates one colour with the full stencil, masked. ``reverse`` runs
+      analogue); each half-sweep updates one colour with the full stencil, masked. With
+      ``omega != 1`` each colour update is over/under-relaxed (red-black SOR; Yavneh, SIAM J. Sci.
+      Comput. 17, 1996, finds omega ~ 1.15 best for V(1,1) on the 2D Laplacian). ``reverse`` runs
       black before red (the adjoint sweep, used for post-smoothing so the cycle is symmetric).
     - ``"chebyshev"``: Chebyshev polynomial of degree ``sweeps`` in ``D^{-1}A`` on the interval
       ``[1/d, 2]`` (the upper end is the Gershgorin bound; the lower one covers the high frequencies
@@ -233,13 +235,15 @@ def smooth(
         masks = _colour_masks(op)
         if reverse:
             masks = masks[::-1]
+        # omega != 1: red-black SOR (over-relaxation, Yavneh 1996); omega = 1 is plain GS.
+        w = omega
         first = True
         for _ in range(sweeps):
             for mask in masks:
                 if zero_guess and first:
-                    u = jnp.where(mask, dinv * f, 0).astype(u.dtype)
+                    u = jnp.where(mask, w * dinv * f, 0).astype(u.dtype)
                 else:
-                    u = u + jnp.where(mask, dinv * (f - op.mv(u)), 0).astype(u.dtype)
+                    u = u + jnp.where(mask, w * dinv * (f - op.mv(u)), 0).astype(u.dtype)
                 first = False
         return u
     if smoother == "chebyshev":

@@ -70,7 +70,9 @@ def _setup(op, f, cycle_kind, smoother, pre, post, omega, levels, precision, coa
     f = jnp.asarray(f)
     dtype = f.dtype
     cdtype = jnp.dtype(precision) if precision is not None else dtype
-    omega = _default_omega(op.ndim) if omega is None else float(omega)
+    if omega is None:
+        omega = _default_omega(op.ndim) if smoother == "jacobi" else 1.0
+    omega = float(omega)
     cfg = CycleConfig(cycle_kind, smoother, int(pre), int(post), omega, symmetric)
     hier = build_hierarchy(op, max_levels=levels, coarse_max=coarse_max, dtype=cdtype,
                            coarse=coarse)
@@ -135,8 +137,8 @@ def solve(
     - ``op``: an operator from :func:`poisson` / :func:`diffusion`; ``f``: grid-shaped right-hand side.
     - ``x0``: initial guess (default zero).
     - ``cycle``: ``"V"``, ``"W"``, ``"F"``, or ``"fmg"`` (one full-multigrid pass, then V-cycles).
-    - ``smoother``: ``"rbgs"`` (red-black Gauss-Seidel), ``"jacobi"`` (damped, ``omega`` defaults to
-      2/3, 4/5, 6/7 in 1D/2D/3D) or ``"chebyshev"`` (degree ``pre == post``); ``pre``/``post``: sweeps.
+    - ``smoother``: ``"rbgs"`` (red-black Gauss-Seidel; ``omega`` defaults to 1, other values give
+      red-black SOR), ``"jacobi"`` (damped, ``omega`` defaults to 2/3, 4/5, 6/7 in 1D/2D/3D) or ``"chebyshev"`` (degree ``pre == post``); ``pre``/``post``: sweeps.
     - ``levels``: maximum number of levels (default: coarsen until <= ``coarse_max`` unknowns, solved
       by a dense inverse computed once per solve).
     - ``compatibility``: for singular operators (all-Neumann/periodic, ``c = 0``). ``"check"``

@@ -52,6 +52,16 @@ def test_vcycle_rbgs_factor_h_independent(n, solve_jit):
     assert int(sol.stats["cycles"]) <= 10
 
 
+def test_red_black_sor_omega():
+    # Over-relaxed red-black GS (Yavneh 1996): omega = 1.15 takes V(1,1) from ~0.1 to ~0.04.
+    n = 127
+    op = mg.poisson((n, n))
+    sol = mg.solve(op, _rhs((n, n)), rtol=1e-8, omega=1.15, throw=False)
+    assert sol.result == RESULTS.successful
+    assert float(sol.stats["convergence_factor"]) < 0.06  # measured 0.036 (255^2)
+    assert int(sol.stats["cycles"]) <= 6
+
+
 def test_vcycle_jacobi_factor():
     n = 63
     op = mg.poisson((n, n))
