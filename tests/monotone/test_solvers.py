@@ -293,3 +293,24 @@ def test_adaptive_and_restart_variants():
     restarted = mono.halpern(prob, z0, step_size=1 / lip, max_epochs=300, throw=False, restart_factor=0.5)
     assert int(restarted.stats["restarts"]) > 3 and int(plain.stats["restarts"]) == 0
     assert float(restarted.stats["final_residual"]) < 1e-3 * float(plain.stats["final_residual"])
+
+
+def test_wrappers_match_functions():
+    prob, _, _ = _strongly_monotone()
+    z0, key = jnp.zeros(6), jax.random.key(0)
+    kw = dict(max_epochs=12, throw=False, num_logs=4)
+    pairs = [
+        (mono.Halpern(step_size=0.2, restart_factor=0.5), mono.halpern, dict(step_size=0.2, restart_factor=0.5)),
+        (mono.Extragradient(step_size="adaptive"), mono.extragradient, dict(step_size="adaptive")),
+        (mono.AnchoredExtragradient(step_size=0.1), mono.anchored_extragradient, dict(step_size=0.1)),
+        (mono.VRExtragradient(step_size=0.02, batch_size=2), mono.vr_extragradient,
+         dict(step_size=0.02, batch_size=2)),
+        (mono.VRHalpern(step_size=0.05), mono.vr_halpern, dict(step_size=0.05)),
+        (mono.InexactVRHalpern(step_size=0.3, inner_step_size=0.05, snapshot="theory"), mono.inexact_vr_halpern,
+         dict(step_size=0.3, inner_step_size=0.05, snapshot="theory")),
+    ]
+    for wrapper, fn, opts in pairs:
+        a = wrapper(prob, z0, key=key, **kw)
+        b = fn(prob, z0, key=key, **opts, **kw)
+        np.testing.assert_array_equal(np.asarray(a.value), np.asarray(b.value))
+        np.testing.assert_array_equal(np.asarray(a.stats["residual"]), np.asarray(b.stats["residual"]))
