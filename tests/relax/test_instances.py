@@ -61,3 +61,29 @@ def test_heat_equation_cn_step_and_cost_table():
         v = np.linalg.solve(A, np.asarray(prob.rhs(v, k)).ravel(order="F")).reshape(5, 5, order="F")
     np.testing.assert_allclose(u, v, atol=1e-7)
     np.testing.assert_allclose(prob.contexts(), R.default_kappa((jnp.arange(3) + 0.5) * 1e-2))
+
+
+def test_heat_equation_run_online_warm_started_pcg():
+    """Live: run_online advances Crank–Nicolson with warm-started SSOR-PCG at the ω a contextual
+    learner picks from κ(t); the trajectory is the CN solution, each cost is that solve's count."""
+    prob = R.HeatEquation(6, num_steps=4, dt=1e-2)
+    omegas = jnp.array([1.0, 1.4, 1.8])
+    ctx = prob.contexts()
+    learner = R.TsallisINFCB(3, num_bins=2, context_range=(float(ctx.min()), float(ctx.max()) + 1e-9))
+
+    def cn_step(u, k, w):
+        sol = R.ssor_pcg(prob.operator(k), prob.rhs(u, k), w, x0=u, throw=False)
+        return sol.value, sol
+
+    arms, costs, u = jax.jit(lambda key: R.run_online(
+        learner, jnp.arange(4), cn_step, key, omegas=omegas, contexts=ctx, carry=prob.initial())
+    )(jax.random.key(0))
+    v = prob.initial()
+    for k in range(4):
+        sol = R.ssor_pcg(prob.operator(k), prob.rhs(v, k), float(omegas[arms[k]]), x0=v)
+        assert int(sol.stats["iterations"]) == int(costs[k])
+        A = np.asarray(prob.operator(k).as_dense())
+        v_direct = np.linalg.solve(A, np.asarray(prob.rhs(v, k)).ravel(order="F")).reshape(5, 5, order="F")
+        np.testing.assert_allclose(sol.value, v_direct, atol=1e-7)
+        v = sol.value
+    np.testing.assert_allclose(u, v, atol=1e-12)
