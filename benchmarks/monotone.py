@@ -267,12 +267,12 @@ def run(bench):
     for name, (epochs, np_fn, jax_fn) in cases.items():
         prm = {"n": n_game, "epochs": epochs}
         case = f"{name} per epoch"
-        rec = bench.time_host(case, lambda: np_fn(epochs), impl="numpy", params=prm, repeats=3,
+        rec = bench.time_host(case, lambda: np_fn(epochs), impl="numpy", params=prm, repeats=5,
                               trace_memory=False)
         if rec.median_s:
             rec.extra["ms_per_epoch"] = round(rec.median_s / epochs * 1e3, 3)
         for impl, g in (("jaxsci", game_sort), ("jaxsci-pivot", game)):
-            rec = bench.time_host(case, lambda g=g: jax_fn(g, epochs), impl=impl, params=prm, repeats=3,
+            rec = bench.time_host(case, lambda g=g: jax_fn(g, epochs), impl=impl, params=prm, repeats=5,
                                   compare_to="numpy", trace_memory=False)
             if rec.median_s:
                 rec.extra["ms_per_epoch"] = round(rec.median_s / epochs * 1e3, 3)

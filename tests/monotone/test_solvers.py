@@ -171,18 +171,20 @@ def test_svrg_and_page_estimators_unbiased():
     # statistical, fixed seed: the SVRG estimate F(w) + F_i(u) − F_i(w) with i from the solvers' b = 1 sampler
     u, w = jnp.asarray(rng.uniform(size=12)), jnp.asarray(rng.uniform(size=12))
 
+    fw = qp.operator(w)
+
     def svrg(k):
         _, idx = mono.sample_without_replacement(k, jnp.arange(6), 1)
-        return qp.operator(w) + qp.batch_difference(u, w, idx)
+        return fw + qp.batch_difference(u, w, idx)
 
-    samples = np.asarray(jax.vmap(svrg)(jax.random.split(jax.random.key(6), 6000)))
+    samples = np.asarray(jax.vmap(svrg)(jax.random.split(jax.random.key(6), 4000)))
     se = samples.std(0) / np.sqrt(len(samples))
     assert np.all(np.abs(samples.mean(0) - np.asarray(qp.operator(u))) <= 4.5 * se + 1e-12)
     # the b-subset sampler: every index equally likely (inclusion b/n)
     idx = np.asarray(jax.vmap(lambda k: mono.sample_without_replacement(k, jnp.arange(10), 4)[1])(
-        jax.random.split(jax.random.key(7), 5000)))
-    freq = np.bincount(idx.ravel(), minlength=10) / 5000
-    assert np.all(np.abs(freq - 0.4) < 4.5 * math.sqrt(0.4 * 0.6 / 5000))
+        jax.random.split(jax.random.key(7), 3000)))
+    freq = np.bincount(idx.ravel(), minlength=10) / 3000
+    assert np.all(np.abs(freq - 0.4) < 4.5 * math.sqrt(0.4 * 0.6 / 3000))
 
 
 def test_policeman_and_burglar_variants():
@@ -240,7 +242,9 @@ def test_robust_logistic_regression():
     # a solver makes progress and keeps the iterate feasible
     z0 = jnp.concatenate([jnp.zeros(d), jnp.full(n, 1.0 / n)])
     lip = float(prob.lipschitz)  # a bound: max(max‖x_i‖²/4 + μ, ρN) + ‖X‖₂ >= ‖∂F‖ on the domain
-    assert float(jnp.linalg.norm(jax.jacfwd(prob.operator)(z), 2)) <= lip
+    for k in range(3):  # ‖∂F(z)·v‖ <= L‖v‖ along random directions (a full Jacobian norm is slow)
+        v = jnp.asarray(rng.normal(size=n + d))
+        assert float(jnp.linalg.norm(jax.jvp(prob.operator, (z,), (v,))[1])) <= lip * float(jnp.linalg.norm(v))
     s = mono.vr_halpern(prob, z0, step_size=0.5 / lip, max_epochs=20, key=jax.random.key(0), throw=False,
                         num_logs=5)
     assert float(s.stats["final_residual"]) < 0.8 * float(prob.residual(z0))
