@@ -275,6 +275,14 @@ def test_gradients_through_solve():
     # through pcg
     gpcg = jax.grad(lambda f: jnp.sum(w * mg.pcg(mg.diffusion(a), f, rtol=1e-13).value))(f)
     np.testing.assert_allclose(gpcg, rf, rtol=1e-8, atol=1e-12)
+    # with Galerkin coarse operators (a 3-level hierarchy on this small grid), w.r.t. f and a
+    def loss_g(a, f):
+        sol = mg.pcg(mg.diffusion(a), f, rtol=1e-13, coarse="galerkin", coarse_max=4)
+        return jnp.sum(w * sol.value)
+
+    ga_g, gf_g = jax.grad(loss_g, argnums=(0, 1))(a, f)
+    np.testing.assert_allclose(gf_g, rf, rtol=1e-8, atol=1e-12)
+    np.testing.assert_allclose(ga_g, ra, rtol=1e-7, atol=1e-12)
 
 
 def test_lineax_solver_and_module():
