@@ -242,7 +242,9 @@ def heat_cost_table(
     """Costs ``(T, d)`` of warm-started SSOR-PCG at every step and every ω of ``omegas``, along the
     trajectory advanced by the cheapest arm's solution (all arms agree to ``rtol``). This is the
     cost-table form of the heat experiment: a learner replayed on it sees the costs it would see live
-    up to solution differences of order ``rtol``. Returns the table and the final state."""
+    up to solution differences of order ``rtol``. The default solver is :func:`ssor_pcg` with the
+    natural (column-major) ordering, as in the authors' ``h2d.m``; pass ``solver`` for another
+    (e.g. ``sweep="redblack"``, where ω = 1 is about optimal). Returns the table and the final state."""
     from ._sor import ssor_pcg
 
     grid = jnp.asarray(omegas)
