@@ -42,6 +42,11 @@ class RESULTS(eqx.Enumeration):
         "The iteration broke down (a zero or negative denominator, e.g. p^T A p <= 0 in CG): the "
         "operator or preconditioner is probably not symmetric positive definite."
     )
+    stagnated = (
+        "The residual stopped decreasing at the rounding floor of the working precision before meeting "
+        "the tolerance (e.g. rtol=1e-8 in float32). Enable float64 "
+        "(jax.config.update('jax_enable_x64', True)), pass float64 data, or loosen the tolerance."
+    )
     incompatible = (
         "The system is singular and the right-hand side violates the compatibility condition "
         "(e.g. a pure Neumann or periodic problem whose right-hand side does not sum to zero)."

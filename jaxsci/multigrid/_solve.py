@@ -19,6 +19,11 @@ __all__ = ["Multigrid", "MultigridSolver", "fmg_solve", "pcg", "solve"]
 
 COMPATIBILITY = ("check", "project")
 _DIVERGED = 1e6
+# Stagnation: this many cycles in a row without a 10% gain on the best residual, while the residual is
+# within _FLOOR * eps of the rounding floor eps * || |A| |u| || (so a slowly converging cycle far from
+# the floor is never stopped early: its cycle count stays an honest cost).
+_STALL_CYCLES = 3
+_FLOOR = 1e3
 
 
 def _default_omega(ndim: int) -> float:
@@ -92,10 +97,13 @@ def _initial_guess(op, b, x0, dtype):
 
 def _finish(op, f, u, aux, *, rtol, compatibility, throw, incompat):
     result = status_from(aux["converged"], aux["finite"], aux["diverged"])
+    if aux.get("stagnated") is not None:
+        result = RESULTS.where(aux["stagnated"] & (result == RESULTS.max_steps_reached),
+                               RESULTS.stagnated, result)
     if aux.get("breakdown") is not None:
         result = RESULTS.where(aux["breakdown"], RESULTS.breakdown, result)
     stats = {k: v for k, v in aux.items() if k not in ("converged", "finite", "diverged",
-                                                         "breakdown")}
+                                                         "breakdown", "stagnated")}
     if op.singular:
         stats["incompatibility"] = incompat
         if compatibility == "check":
@@ -148,7 +156,10 @@ def solve(
       right-hand side. Solutions of singular problems have zero mean.
     - ``precision``: dtype of the cycles (e.g. ``jnp.float32`` with a float64 ``f``): mixed-precision
       iterative refinement, the residual is always computed in ``f``'s dtype.
-    - ``throw``: raise (through ``eqx.error_if``) if the solve failed; else read ``result``.
+    - ``throw``: raise (through ``eqx.error_if``) if the solve failed; else read ``result``:
+      ``max_steps_reached``, ``diverged``, ``nonfinite``, ``incompatible``, or ``stagnated`` (three
+      cycles without progress at the rounding floor of ``f``'s dtype, e.g. ``rtol=1e-8`` in float32:
+      the solve stops there instead of spending the rest of ``max_cycles``).
 
     **Returns:** :class:`jaxsci.Solution` with ``value`` (grid-shaped), ``result`` and ``stats``:
     ``"residual_history"`` (shape ``(max_cycles + 1,)``: entry ``k`` is ``||f - A u_k|| / ||f||``
@@ -214,24 +225,34 @@ def _mg_iterate(op, hier, cfg, b, u, *, rtol, atol, max_cycles, cdtype, use_fmg)
         k = k + 1
         hist = hist.at[1].set(_norm(r) / scale)
 
+    diag = 2 * jnp.abs(op.diagonal()).astype(dtype)  # |A| |u| <= 2 |diag(A)| |u| for an M-matrix stencil
+    eps = jnp.finfo(dtype).eps
+
     def cond(state):
-        _, r, rn, k, _ = state
-        return (k < max_cycles) & (rn > thresh) & jnp.isfinite(rn) & (rn <= limit)
+        _, r, rn, k, _, _, stall = state
+        return ((k < max_cycles) & (rn > thresh) & jnp.isfinite(rn) & (rn <= limit)
+                & (stall < _STALL_CYCLES))
 
     def body(state):
-        u, r, _, k, hist = state
+        u, r, _, k, hist, best, stall = state
         u = correct(u, r, False)
         r = residual(u)
         rn = _norm(r)
-        return u, r, rn, k + 1, hist.at[k + 1].set(rn / scale)
+        near_floor = rn <= _FLOOR * eps * _norm(diag * u)
+        improved = rn < 0.9 * best
+        stall = jnp.where(improved | ~near_floor, 0, stall + 1)
+        return u, r, rn, k + 1, hist.at[k + 1].set(rn / scale), jnp.minimum(best, rn), stall
 
-    u, r, rn, k, hist = jax.lax.while_loop(cond, body, (u, r, _norm(r), k, hist))
+    rn = _norm(r)
+    init = (u, r, rn, k, hist, rn, jnp.asarray(0, jnp.int32))
+    u, r, rn, k, hist, _, stall = jax.lax.while_loop(cond, body, init)
     ratio = jnp.where(hist[0] > 0, hist[k] / jnp.where(hist[0] > 0, hist[0], 1), 0.0)
     factor = jnp.where(k > 0, ratio ** (1.0 / jnp.maximum(k, 1)), jnp.nan)
     aux = {
         "converged": rn <= thresh,
         "finite": jnp.isfinite(rn) & jnp.all(jnp.isfinite(u)),
         "diverged": rn > limit,
+        "stagnated": (stall >= _STALL_CYCLES) & (rn > thresh),
         "residual_history": hist,
         "cycles": k,
         "convergence_factor": factor,
@@ -397,6 +418,7 @@ class Multigrid(eqx.Module):
 
 _TO_LINEAX = (
     (RESULTS.max_steps_reached, lx.RESULTS.max_steps_reached),
+    (RESULTS.stagnated, lx.RESULTS.max_steps_reached),
     (RESULTS.breakdown, lx.RESULTS.breakdown),
     (RESULTS.diverged, lx.RESULTS.breakdown),
     (RESULTS.incompatible, lx.RESULTS.singular),
@@ -426,7 +448,9 @@ class MultigridSolver(lx.AbstractLinearSolver):
     def compute(self, state, vector, options):
         del options
         sol = self.multigrid(state, vector, throw=False)
-        result = lx.RESULTS.successful
+        # Any failure without a closer lineax equivalent maps to max_steps_reached, never to success.
+        result = lx.RESULTS.where(sol.result == RESULTS.successful, lx.RESULTS.successful,
+                                  lx.RESULTS.max_steps_reached)
         for ours, theirs in _TO_LINEAX:
             result = lx.RESULTS.where(sol.result == ours, theirs, result)
         return sol.value, result, sol.stats

@@ -336,3 +336,19 @@ def test_bad_inputs():
         mg.pcg(op, f, cycle="fmg")
     with pytest.raises(ValueError, match="`smoother`"):
         mg.Multigrid(smoother="sor")
+
+
+def test_float32_below_rounding_floor_reports_stagnation():
+    # rtol=1e-8 is out of float32's reach on 255^2 (cancellation in f - A u): stop early and say why,
+    # rather than spend all max_cycles; a reachable rtol still succeeds, and float64 is unaffected.
+    op = mg.poisson((255, 255))
+    f32 = jnp.ones((255, 255), jnp.float32)
+    solve = jax.jit(lambda f, rtol: mg.solve(op, f, rtol=rtol, throw=False), static_argnums=1)
+    sol = solve(f32, 1e-8)
+    assert sol.result == RESULTS.stagnated and int(sol.stats["cycles"]) < 20, sol.stats["cycles"]
+    assert sol.value.dtype == jnp.float32 and bool(jnp.all(jnp.isfinite(sol.value)))
+    assert solve(f32, 1e-3).result == RESULTS.successful
+    sol64 = solve(f32.astype(jnp.float64), 1e-8)
+    assert sol64.result == RESULTS.successful and int(sol64.stats["cycles"]) <= 10
+    with pytest.raises(Exception, match="rounding floor"):
+        jax.block_until_ready(mg.solve(op, f32, rtol=1e-8))
