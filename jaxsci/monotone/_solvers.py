@@ -98,15 +98,22 @@ def _ratio(df, dz):
 # Per-method init/step. cfg is a dict of static configuration.
 
 
-def _halpern_init(problem, z0, dyn, key, cfg):
-    s = _base_state(z0, key)
+def _init_step_size(problem, z0, dyn, cfg, s):
+    """``eta`` from ``step_size``, or, when adaptive, ``step_scale / L̂`` from a probe of L (its two
+    full evaluations charged to ``units``)."""
     if cfg["adaptive"]:
         s["lhat"] = _probe_lipschitz(problem, z0)
         s["eta"] = cfg["step_scale"] / s["lhat"]
         s["units"] = _int(2 * problem.num_components)
-        s["z_prev"], s["f_prev"] = z0, problem.operator(z0)
     else:
         s["eta"] = dyn["step_size"]
+    return s
+
+
+def _halpern_init(problem, z0, dyn, key, cfg):
+    s = _init_step_size(problem, z0, dyn, cfg, _base_state(z0, key))
+    if cfg["adaptive"]:
+        s["z_prev"], s["f_prev"] = z0, problem.operator(z0)
     return s
 
 
@@ -127,14 +134,7 @@ def _halpern_step(problem, dyn, cfg, s):
 
 
 def _eg_init(problem, z0, dyn, key, cfg):
-    s = _base_state(z0, key)
-    if cfg["adaptive"]:
-        s["lhat"] = _probe_lipschitz(problem, z0)
-        s["eta"] = cfg["step_scale"] / s["lhat"]
-        s["units"] = _int(2 * problem.num_components)
-    else:
-        s["eta"] = dyn["step_size"]
-    return s
+    return _init_step_size(problem, z0, dyn, cfg, _base_state(z0, key))
 
 
 def _eg_step(problem, dyn, cfg, s):
@@ -187,13 +187,7 @@ def _vrh_init(problem, z0, dyn, key, cfg):
     s = _base_state(z0, key)
     s["u_prev"], s["g"] = z0, jnp.zeros_like(z0)
     s["perm"] = jnp.arange(problem.num_components)
-    if cfg["adaptive"]:
-        s["lhat"] = _probe_lipschitz(problem, z0)
-        s["eta"] = cfg["step_scale"] / s["lhat"]
-        s["units"] = _int(2 * problem.num_components)
-    else:
-        s["eta"] = dyn["step_size"]
-    return s
+    return _init_step_size(problem, z0, dyn, cfg, s)
 
 
 def _vrh_step(problem, dyn, cfg, s):

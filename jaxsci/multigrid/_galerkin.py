@@ -28,10 +28,12 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, Float
 
+from ._operator import AbstractGridOperator
+
 __all__ = ["StencilOperator", "galerkin_coarsen"]
 
 
-class StencilOperator(eqx.Module):
+class StencilOperator(AbstractGridOperator):
     """``(A u)_i = sum_o S[o, i] u_{i + o}`` with offsets ``o`` in ``prod_d {-w_d, ..., w_d}``.
 
     Couplings that leave a Dirichlet/Neumann domain are zero; periodic axes wrap. ``stencil`` has shape
@@ -47,26 +49,12 @@ class StencilOperator(eqx.Module):
     singular: bool = eqx.field(static=True)
 
     @property
-    def ndim(self) -> int:
-        return len(self.shape)
-
-    @property
-    def size(self) -> int:
-        return int(np.prod(self.shape))
-
-    @property
     def dtype(self):
         return self.stencil.dtype
 
     @property
     def offsets(self) -> list[tuple[int, ...]]:
         return list(itertools.product(*[range(-w, w + 1) for w in self.widths]))
-
-    def check_vector(self, u, name: str = "u") -> None:
-        if tuple(jnp.shape(u)) != self.shape:
-            raise ValueError(
-                f"`{name}` must have the operator's grid shape {self.shape}, got {jnp.shape(u)}."
-            )
 
     def mv(self, u: Float[Array, "*grid"]) -> Float[Array, "*grid"]:
         self.check_vector(u)

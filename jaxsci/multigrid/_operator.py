@@ -121,7 +121,28 @@ def _harmonic(x: Array, y: Array) -> Array:
     return jnp.where(s > 0, 2 * x * y / jnp.where(s > 0, s, 1), 0)
 
 
-class DiffusionOperator(eqx.Module):
+class AbstractGridOperator(eqx.Module):
+    """What every matrix-free grid operator of this package shares: a grid ``shape`` (static), its
+    dimension and size, and the shape check of a grid vector. Subclasses: :class:`DiffusionOperator`
+    and the Galerkin :class:`~jaxsci.multigrid.StencilOperator`, which declare ``shape`` themselves (a
+    field declared here would come first in their constructors' argument order)."""
+
+    @property
+    def ndim(self) -> int:
+        return len(self.shape)
+
+    @property
+    def size(self) -> int:
+        return int(np.prod(self.shape))
+
+    def check_vector(self, u: Any, name: str = "u") -> None:
+        if tuple(jnp.shape(u)) != self.shape:
+            raise ValueError(
+                f"`{name}` must have the operator's grid shape {self.shape}, got {jnp.shape(u)}."
+            )
+
+
+class DiffusionOperator(AbstractGridOperator):
     """The operator ``u -> -div(a grad u) + c u`` on a structured grid (see the module docstring).
 
     **Fields:**
@@ -146,22 +167,8 @@ class DiffusionOperator(eqx.Module):
     singular: bool = eqx.field(static=True)
 
     @property
-    def ndim(self) -> int:
-        return len(self.shape)
-
-    @property
-    def size(self) -> int:
-        return int(np.prod(self.shape))
-
-    @property
     def dtype(self):
         return jnp.result_type(*self.weights, self.c)
-
-    def check_vector(self, u: Any, name: str = "u") -> None:
-        if tuple(jnp.shape(u)) != self.shape:
-            raise ValueError(
-                f"`{name}` must have the operator's grid shape {self.shape}, got {jnp.shape(u)}."
-            )
 
     def mv(self, u: Float[Array, "*grid"]) -> Float[Array, "*grid"]:
         """``A u``: one pass over the grid (the stencil fuses into one loop under jit)."""
