@@ -24,9 +24,15 @@ def main(argv: list[str] | None = None) -> int:
     names = available()
     parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
     parser.add_argument("names", nargs="*", help=f"benchmarks to run (default: all of {names})")
-    parser.add_argument("--size", choices=("quick", "full"), default="quick",
-                        help="quick: a laptop CPU in minutes; full: accelerator sizes")
-    parser.add_argument("--out", type=pathlib.Path, help="write the records and environment as JSON")
+    parser.add_argument(
+        "--size",
+        choices=("quick", "full"),
+        default="quick",
+        help="quick: a laptop CPU in minutes; full: accelerator sizes",
+    )
+    parser.add_argument(
+        "--out", type=pathlib.Path, help="write the records and environment as JSON"
+    )
     parser.add_argument("--plot", type=pathlib.Path, metavar="DIR", help="write figures to DIR")
     parser.add_argument("--repeats", type=int, default=None, help="timed repeats per case")
     parser.add_argument("--x64", action="store_true", help="enable float64 (default float32)")
@@ -45,8 +51,11 @@ def main(argv: list[str] | None = None) -> int:
     from tqdm.auto import tqdm
 
     env = environment()
-    print(f"# jaxsci benchmarks on {env['device_kind']} ({env['platform']}, {env['device_count']} "
-          f"device(s)), jax {env['jax_version']}, x64={env['x64']}, size={args.size}", flush=True)
+    print(
+        f"# jaxsci benchmarks on {env['device_kind']} ({env['platform']}, {env['device_count']} "
+        f"device(s)), jax {env['jax_version']}, x64={env['x64']}, size={args.size}",
+        flush=True,
+    )
     bar = tqdm(selected, desc="benchmarks", unit="module", file=sys.stderr)
     bench = Bench(size=args.size, repeats=args.repeats, progress=bar)
     modules = {}
@@ -66,7 +75,9 @@ def main(argv: list[str] | None = None) -> int:
     print(f"# total wall time {time.perf_counter() - t_start:.1f} s")
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(json.dumps(to_json(bench.records, env, args.size), indent=1, default=str))
+        args.out.write_text(
+            json.dumps(to_json(bench.records, env, args.size), indent=1, default=str)
+        )
         print(f"# wrote {args.out}")
     if args.plot:
         from benchmarks._plot import plot_all

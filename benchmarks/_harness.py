@@ -68,7 +68,7 @@ def environment() -> dict[str, Any]:
     except Exception:  # noqa: BLE001
         jaxlib_version = None
     return {
-        "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "date": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
         "platform": dev.platform,
         "device_kind": dev.device_kind,
         "device_count": jax.device_count(),
@@ -151,8 +151,14 @@ class Bench:
     ) -> Record:
         """Compile ``jax.jit(fn)`` on ``args`` (timed), warm up, then time ``repeats`` calls."""
         self._describe(f"{case} [{impl}]")
-        rec = Record(self.benchmark, case, impl, dict(params or {}), compare_to=compare_to,
-                     extra=dict(extra or {}))
+        rec = Record(
+            self.benchmark,
+            case,
+            impl,
+            dict(params or {}),
+            compare_to=compare_to,
+            extra=dict(extra or {}),
+        )
         repeats = repeats or self.repeats
         try:
             jitted = jax.jit(fn, static_argnums=tuple(static_argnums))
@@ -196,8 +202,14 @@ class Bench:
         Peak memory is the ``tracemalloc`` peak of one extra, untimed call (tracing slows the call).
         """
         self._describe(f"{case} [{impl}]")
-        rec = Record(self.benchmark, case, impl, dict(params or {}), compare_to=compare_to,
-                     extra=dict(extra or {}))
+        rec = Record(
+            self.benchmark,
+            case,
+            impl,
+            dict(params or {}),
+            compare_to=compare_to,
+            extra=dict(extra or {}),
+        )
         repeats = repeats or self.repeats
         try:
             if warmup:
@@ -223,8 +235,9 @@ class Bench:
         gc.collect()
         return rec
 
-    def note(self, case: str, *, impl: str = "jaxsci", params: dict[str, Any] | None = None,
-             **extra: Any) -> Record:
+    def note(
+        self, case: str, *, impl: str = "jaxsci", params: dict[str, Any] | None = None, **extra: Any
+    ) -> Record:
         """Record a non-timing result (cycle counts, convergence factors, errors, epochs)."""
         rec = Record(self.benchmark, case, impl, dict(params or {}), extra=dict(extra))
         self.records.append(rec)
@@ -271,8 +284,18 @@ def format_table(records: Sequence[Record]) -> str:
     by_key: dict[tuple, dict[str, Record]] = {}
     for r in records:
         by_key.setdefault(r.key(), {})[r.impl] = r
-    header = ["benchmark", "case", "params", "impl", "median", "min", "compile", "peak mem",
-              "speedup", "notes"]
+    header = [
+        "benchmark",
+        "case",
+        "params",
+        "impl",
+        "median",
+        "min",
+        "compile",
+        "peak mem",
+        "speedup",
+        "notes",
+    ]
     rows = [header]
     for r in records:
         speed = "-"
@@ -282,17 +305,28 @@ def format_table(records: Sequence[Record]) -> str:
                 speed = f"{peer.median_s / r.median_s:.2f}x vs {r.compare_to}"
         params = " ".join(f"{k}={_fmt_value(v)}" for k, v in r.params.items())
         notes = r.error or " ".join(f"{k}={_fmt_value(v)}" for k, v in r.extra.items())
-        rows.append([
-            r.benchmark, r.case, params, r.impl, _fmt_time(r.median_s), _fmt_time(r.min_s),
-            _fmt_time(r.compile_s), _fmt_bytes(r.peak_bytes if r.device_peak_bytes is None
-                                               else r.device_peak_bytes), speed, notes,
-        ])
+        rows.append(
+            [
+                r.benchmark,
+                r.case,
+                params,
+                r.impl,
+                _fmt_time(r.median_s),
+                _fmt_time(r.min_s),
+                _fmt_time(r.compile_s),
+                _fmt_bytes(r.peak_bytes if r.device_peak_bytes is None else r.device_peak_bytes),
+                speed,
+                notes,
+            ]
+        )
     widths = [max(len(str(row[i])) for row in rows) for i in range(len(header))]
     widths[-1] = min(widths[-1], 70)
     lines = []
     for j, row in enumerate(rows):
-        cells = [str(c)[: widths[i]] if i == len(row) - 1 else str(c).ljust(widths[i])
-                 for i, c in enumerate(row)]
+        cells = [
+            str(c)[: widths[i]] if i == len(row) - 1 else str(c).ljust(widths[i])
+            for i, c in enumerate(row)
+        ]
         lines.append("  ".join(cells).rstrip())
         if j == 0:
             lines.append("  ".join("-" * w for w in widths))

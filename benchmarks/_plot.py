@@ -26,8 +26,11 @@ def default_plot(name: str, records: Sequence[Record], outdir: pathlib.Path, env
     impls = sorted({r.impl for r in timed})
     colors = {impl: f"C{i}" for i, impl in enumerate(impls)}
     ax.barh(range(len(timed)), [r.median_s for r in timed], color=[colors[r.impl] for r in timed])
-    ax.set_yticks(range(len(timed)), [f"[{r.impl}] {lab}" for r, lab in zip(timed, labels)],
-                  fontsize=6)
+    ax.set_yticks(
+        range(len(timed)),
+        [f"[{r.impl}] {lab}" for r, lab in zip(timed, labels, strict=False)],
+        fontsize=6,
+    )
     ax.set_xscale("log")
     ax.set_xlabel("median time (s)")
     ax.set_title(f"{name}: {env['device_kind']}, jax {env['jax_version']}", fontsize=9)

@@ -128,22 +128,34 @@ def _np_inexact_vr_halpern(a, c, gamma, epochs, rng):
 def _game_methods(game, n, key):
     a = np.asarray(game.matrix)
     op, fro, p = np.linalg.norm(a, 2), np.linalg.norm(a), 1 / n
-    alg2 = dict(step_size=math.sqrt(n) / fro, inner_step_size=5 * math.sqrt(p * (1 - p)) / (math.sqrt(n) + 1))
+    alg2 = dict(
+        step_size=math.sqrt(n) / fro,
+        inner_step_size=5 * math.sqrt(p * (1 - p)) / (math.sqrt(n) + 1),
+    )
     return {
         "EG": lambda **c: mono.extragradient(game, step_size=5 / op, **c),
         "EAG": lambda **c: mono.anchored_extragradient(game, step_size=5 / op, **c),
-        "VR-EG": lambda **c: mono.vr_extragradient(game, step_size=3 * math.sqrt(p) / fro, key=key, **c),
+        "VR-EG": lambda **c: mono.vr_extragradient(
+            game, step_size=3 * math.sqrt(p) / fro, key=key, **c
+        ),
         "Alg1": lambda **c: mono.vr_halpern(game, step_size=5 / fro, key=key, **c),
         "Alg2": lambda **c: mono.inexact_vr_halpern(game, key=key, **alg2, **c),
-        "Alg2 theory-snapshot": lambda **c: mono.inexact_vr_halpern(game, key=key, snapshot="theory",
-                                                                    **alg2, **c),
+        "Alg2 theory-snapshot": lambda **c: mono.inexact_vr_halpern(
+            game, key=key, snapshot="theory", **alg2, **c
+        ),
         "Halpern η=1/L": lambda **c: mono.halpern(game, step_size=1 / op, **c),
         "EG adaptive": lambda **c: mono.extragradient(game, step_size="adaptive", **c),
         "EAG adaptive": lambda **c: mono.anchored_extragradient(game, step_size="adaptive", **c),
-        "EAG+restart": lambda **c: mono.anchored_extragradient(game, step_size=5 / op, restart_factor=0.5, **c),
-        "Alg1+restart": lambda **c: mono.vr_halpern(game, step_size=5 / fro, key=key, restart_factor=0.5, **c),
+        "EAG+restart": lambda **c: mono.anchored_extragradient(
+            game, step_size=5 / op, restart_factor=0.5, **c
+        ),
+        "Alg1+restart": lambda **c: mono.vr_halpern(
+            game, step_size=5 / fro, key=key, restart_factor=0.5, **c
+        ),
         "Alg1 adaptive": lambda **c: mono.vr_halpern(game, step_size="adaptive", key=key, **c),
-        "Alg2+restart": lambda **c: mono.inexact_vr_halpern(game, key=key, restart_factor=0.5, **alg2, **c),
+        "Alg2+restart": lambda **c: mono.inexact_vr_halpern(
+            game, key=key, restart_factor=0.5, **alg2, **c
+        ),
     }
 
 
@@ -157,10 +169,16 @@ def _qp_methods(qp, n, key):
         "Alg2": lambda **c: mono.inexact_vr_halpern(qp, key=key, **alg2, **c),
         "EG adaptive": lambda **c: mono.extragradient(qp, step_size="adaptive", **c),
         "EAG adaptive": lambda **c: mono.anchored_extragradient(qp, step_size="adaptive", **c),
-        "EAG+restart": lambda **c: mono.anchored_extragradient(qp, step_size=0.3, restart_factor=0.5, **c),
-        "Alg1+restart": lambda **c: mono.vr_halpern(qp, step_size=0.3, key=key, restart_factor=0.5, **c),
+        "EAG+restart": lambda **c: mono.anchored_extragradient(
+            qp, step_size=0.3, restart_factor=0.5, **c
+        ),
+        "Alg1+restart": lambda **c: mono.vr_halpern(
+            qp, step_size=0.3, key=key, restart_factor=0.5, **c
+        ),
         "Alg1 adaptive": lambda **c: mono.vr_halpern(qp, step_size="adaptive", key=key, **c),
-        "Alg2+restart": lambda **c: mono.inexact_vr_halpern(qp, key=key, restart_factor=0.5, **alg2, **c),
+        "Alg2+restart": lambda **c: mono.inexact_vr_halpern(
+            qp, key=key, restart_factor=0.5, **alg2, **c
+        ),
     }
 
 
@@ -172,7 +190,9 @@ def _thresholds_runs(bench, label, methods, z0, epochs, thresholds, params):
     log_every = epochs / 1000
     for name, fn in methods.items():
         common = dict(max_epochs=epochs, throw=False, log_every=log_every)
-        jax.block_until_ready(fn(z0=z0, tol=1e30, **common))  # compiles the same program, runs nothing
+        jax.block_until_ready(
+            fn(z0=z0, tol=1e30, **common)
+        )  # compiles the same program, runs nothing
         t0 = time.perf_counter()
         sol = jax.block_until_ready(fn(z0=z0, tol=1e-12, **common))
         wall = time.perf_counter() - t0
@@ -190,20 +210,42 @@ def _thresholds_runs(bench, label, methods, z0, epochs, thresholds, params):
             ep = float(s_thr.stats["epochs_spent"])
             to.append(f"{thr:g}:{ep:.0f}ep/{sec:.2g}s")
             detail[f"epochs@{thr:g}"], detail[f"s@{thr:g}"] = round(ep, 2), round(sec, 4)
-        tail = r[len(r) // 2:]
-        rec = bench.note(f"{label} {name}", params=params, to=" ".join(to), final=float(r[-1]),
-                         best=float(r.min()), tail_max_over_min=round(float(tail.max() / tail.min()), 2),
-                         **detail)
+        tail = r[len(r) // 2 :]
+        rec = bench.note(
+            f"{label} {name}",
+            params=params,
+            to=" ".join(to),
+            final=float(r[-1]),
+            best=float(r.min()),
+            tail_max_over_min=round(float(tail.max() / tail.min()), 2),
+            **detail,
+        )
         rec.median_s = rec.min_s = wall
         rec.repeats = 1
 
 
 # sizes: the paper's n; budgets in epochs (the paper: game 5000, quadratic 1e6); NumPy-peer epochs per method
 SIZES = {
-    "quick": dict(n_game=500, game_epochs=1000, n_qp=200, qp_epochs=10000, qp_thresholds=(3.0, 1.0, 0.5, 0.2),
-                  n_coco=200, coco_epochs=500, peer_epochs={"VR-EG": 10, "Alg1": 100, "Alg2": 20}),
-    "full": dict(n_game=500, game_epochs=5000, n_qp=200, qp_epochs=100000, qp_thresholds=(3.0, 1.0, 0.3, 0.1),
-                 n_coco=200, coco_epochs=2000, peer_epochs={"VR-EG": 40, "Alg1": 400, "Alg2": 80}),
+    "quick": dict(
+        n_game=500,
+        game_epochs=1000,
+        n_qp=200,
+        qp_epochs=10000,
+        qp_thresholds=(3.0, 1.0, 0.5, 0.2),
+        n_coco=200,
+        coco_epochs=500,
+        peer_epochs={"VR-EG": 10, "Alg1": 100, "Alg2": 20},
+    ),
+    "full": dict(
+        n_game=500,
+        game_epochs=5000,
+        n_qp=200,
+        qp_epochs=100000,
+        qp_thresholds=(3.0, 1.0, 0.3, 0.1),
+        n_coco=200,
+        coco_epochs=2000,
+        peer_epochs={"VR-EG": 40, "Alg1": 400, "Alg2": 80},
+    ),
 }
 
 
@@ -215,13 +257,27 @@ def run(bench):
     n_game, game_epochs = sz["n_game"], sz["game_epochs"]
     game = mono.policeman_and_burglar(n_game, simplex_method="pivot")
     z0 = jnp.full(2 * n_game, 1 / n_game)
-    _thresholds_runs(bench, "game", _game_methods(game, n_game, key), z0, game_epochs,
-                     (5e-2, 2e-2, 1e-2), {"n": n_game, "epochs": game_epochs})
+    _thresholds_runs(
+        bench,
+        "game",
+        _game_methods(game, n_game, key),
+        z0,
+        game_epochs,
+        (5e-2, 2e-2, 1e-2),
+        {"n": n_game, "epochs": game_epochs},
+    )
     n_qp, qp_epochs = sz["n_qp"], sz["qp_epochs"]
     qp = mono.ouyang_xu_quadratic(n_qp)
     z0 = jnp.full(2 * n_qp, 1 / n_qp)
-    _thresholds_runs(bench, "quadratic", _qp_methods(qp, n_qp, key), z0, qp_epochs,
-                     sz["qp_thresholds"], {"n": n_qp, "epochs": qp_epochs})
+    _thresholds_runs(
+        bench,
+        "quadratic",
+        _qp_methods(qp, n_qp, key),
+        z0,
+        qp_epochs,
+        sz["qp_thresholds"],
+        {"n": n_qp, "epochs": qp_epochs},
+    )
 
     # in-guarantee control: a cocoercive finite sum (symmetric PSD M = BBᵀ/n + 0.1 I, so F is 1/L-cocoercive;
     # one coordinate per component). Alg 1 with η = 1/L̄ (the average constant) is inside its assumptions;
@@ -235,15 +291,24 @@ def run(bench):
     z0 = jnp.zeros(n_c)
     r0 = float(coco.residual(z0))
     coco_thresholds = tuple(float(f"{r0 * f:.2g}") for f in (0.3, 0.1, 0.03))
-    _thresholds_runs(bench, "cocoercive", {
-        "Halpern η=1/L": lambda **c: mono.halpern(coco, step_size=1 / lip, **c),
-        "EAG": lambda **c: mono.anchored_extragradient(coco, step_size=1 / lip, **c),
-        "Alg1 η=1/L̄": lambda **c: mono.vr_halpern(coco, step_size=1 / lbar, key=key, **c),
-        "Alg1 η=1/L": lambda **c: mono.vr_halpern(coco, step_size=1 / lip, key=key, **c),
-        "Alg1 adaptive": lambda **c: mono.vr_halpern(coco, step_size="adaptive", key=key, **c),
-        "Alg1+restart η=1/L̄": lambda **c: mono.vr_halpern(coco, step_size=1 / lbar, key=key, restart_factor=0.5,
-                                                          **c),
-    }, z0, c_epochs, coco_thresholds, {"n": n_c, "epochs": c_epochs})
+    _thresholds_runs(
+        bench,
+        "cocoercive",
+        {
+            "Halpern η=1/L": lambda **c: mono.halpern(coco, step_size=1 / lip, **c),
+            "EAG": lambda **c: mono.anchored_extragradient(coco, step_size=1 / lip, **c),
+            "Alg1 η=1/L̄": lambda **c: mono.vr_halpern(coco, step_size=1 / lbar, key=key, **c),
+            "Alg1 η=1/L": lambda **c: mono.vr_halpern(coco, step_size=1 / lip, key=key, **c),
+            "Alg1 adaptive": lambda **c: mono.vr_halpern(coco, step_size="adaptive", key=key, **c),
+            "Alg1+restart η=1/L̄": lambda **c: mono.vr_halpern(
+                coco, step_size=1 / lbar, key=key, restart_factor=0.5, **c
+            ),
+        },
+        z0,
+        c_epochs,
+        coco_thresholds,
+        {"n": n_c, "epochs": c_epochs},
+    )
 
     # 2. wall time per epoch against plain NumPy, same method, same problem, same run
     a = np.asarray(game.matrix)
@@ -254,26 +319,53 @@ def run(bench):
     c2, g2 = math.sqrt(n_game) / fro, 5 * math.sqrt(p * (1 - p)) / (math.sqrt(n_game) + 1)
     pe = sz["peer_epochs"]
     cases = {
-        "VR-EG": (pe["VR-EG"], lambda e: _np_vr_extragradient(a, gam_vreg, e, np.random.default_rng(0)),
-                  lambda g, e: mono.vr_extragradient(g, zg, step_size=gam_vreg, key=key, max_epochs=e,
-                                                     throw=False, num_logs=2)),
-        "Alg1": (pe["Alg1"], lambda e: _np_vr_halpern(a, 5 / fro, e, np.random.default_rng(0)),
-                 lambda g, e: mono.vr_halpern(g, zg, step_size=5 / fro, key=key, max_epochs=e, throw=False,
-                                              num_logs=2)),
-        "Alg2": (pe["Alg2"], lambda e: _np_inexact_vr_halpern(a, c2, g2, e, np.random.default_rng(0)),
-                 lambda g, e: mono.inexact_vr_halpern(g, zg, step_size=c2, inner_step_size=g2, key=key,
-                                                      max_epochs=e, throw=False, num_logs=2)),
+        "VR-EG": (
+            pe["VR-EG"],
+            lambda e: _np_vr_extragradient(a, gam_vreg, e, np.random.default_rng(0)),
+            lambda g, e: mono.vr_extragradient(
+                g, zg, step_size=gam_vreg, key=key, max_epochs=e, throw=False, num_logs=2
+            ),
+        ),
+        "Alg1": (
+            pe["Alg1"],
+            lambda e: _np_vr_halpern(a, 5 / fro, e, np.random.default_rng(0)),
+            lambda g, e: mono.vr_halpern(
+                g, zg, step_size=5 / fro, key=key, max_epochs=e, throw=False, num_logs=2
+            ),
+        ),
+        "Alg2": (
+            pe["Alg2"],
+            lambda e: _np_inexact_vr_halpern(a, c2, g2, e, np.random.default_rng(0)),
+            lambda g, e: mono.inexact_vr_halpern(
+                g,
+                zg,
+                step_size=c2,
+                inner_step_size=g2,
+                key=key,
+                max_epochs=e,
+                throw=False,
+                num_logs=2,
+            ),
+        ),
     }
     for name, (epochs, np_fn, jax_fn) in cases.items():
         prm = {"n": n_game, "epochs": epochs}
         case = f"{name} per epoch"
-        rec = bench.time_host(case, lambda: np_fn(epochs), impl="numpy", params=prm, repeats=5,
-                              trace_memory=False)
+        rec = bench.time_host(
+            case, lambda: np_fn(epochs), impl="numpy", params=prm, repeats=5, trace_memory=False
+        )
         if rec.median_s:
             rec.extra["ms_per_epoch"] = round(rec.median_s / epochs * 1e3, 3)
         for impl, g in (("jaxsci", game_sort), ("jaxsci-pivot", game)):
-            rec = bench.time_host(case, lambda g=g: jax_fn(g, epochs), impl=impl, params=prm, repeats=5,
-                                  compare_to="numpy", trace_memory=False)
+            rec = bench.time_host(
+                case,
+                lambda g=g: jax_fn(g, epochs),
+                impl=impl,
+                params=prm,
+                repeats=5,
+                compare_to="numpy",
+                trace_memory=False,
+            )
             if rec.median_s:
                 rec.extra["ms_per_epoch"] = round(rec.median_s / epochs * 1e3, 3)
 

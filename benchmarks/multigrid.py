@@ -33,8 +33,9 @@ def _pyamg_peer(bench, case, params, A, b, repeats=2):
         holder["ml"] = pyamg.ruge_stuben_solver(A)
         return holder["ml"]
 
-    bench.time_host(case + " setup", setup, impl="pyamg-rs", params=params, repeats=1,
-                    trace_memory=False)
+    bench.time_host(
+        case + " setup", setup, impl="pyamg-rs", params=params, repeats=1, trace_memory=False
+    )
     ml = holder.get("ml") or setup()
     res: list[float] = []
 
@@ -42,8 +43,9 @@ def _pyamg_peer(bench, case, params, A, b, repeats=2):
         res.clear()
         return ml.solve(b, tol=1e-8, residuals=res, maxiter=100)
 
-    rec = bench.time_host(case, solve, impl="pyamg-rs", params=params, repeats=repeats,
-                          trace_memory=False)
+    rec = bench.time_host(
+        case, solve, impl="pyamg-rs", params=params, repeats=repeats, trace_memory=False
+    )
     cycles = len(res) - 1
     rec.extra.update(cycles=cycles, factor=float((res[-1] / res[0]) ** (1 / max(cycles, 1))))
 
@@ -62,24 +64,42 @@ def run(bench) -> None:
             op = mg.poisson(shape)
             f64 = jnp.asarray(b.reshape(shape), jnp.float64)
             omega = 1.15 if len(shape) == 2 else 1.2
-            impls = [("jaxsci-f64", {}), ("jaxsci-f64-sor", {"omega": omega}),
-                     ("jaxsci-f32cyc-sor", {"omega": omega, "precision": jnp.float32})]
+            impls = [
+                ("jaxsci-f64", {}),
+                ("jaxsci-f64-sor", {"omega": omega}),
+                ("jaxsci-f32cyc-sor", {"omega": omega, "precision": jnp.float32}),
+            ]
             for impl, kw in impls:
                 fn = lambda f, kw=kw: mg.solve(op, f, rtol=1e-8, throw=False, **kw)
-                rec = bench.time_jax(case, fn, f64, impl=impl, params=params,
-                                     compare_to="pyamg-rs",
-                                     repeats=(3 if len(shape) == 2 else 2) if bench.quick else 5)
+                rec = bench.time_jax(
+                    case,
+                    fn,
+                    f64,
+                    impl=impl,
+                    params=params,
+                    compare_to="pyamg-rs",
+                    repeats=(3 if len(shape) == 2 else 2) if bench.quick else 5,
+                )
                 sol = jax.jit(fn)(f64)
                 rel = float(jnp.linalg.norm(f64 - op.mv(sol.value)) / jnp.linalg.norm(f64))
-                rec.extra.update(cycles=int(sol.stats["cycles"]),
-                                 factor=float(sol.stats["convergence_factor"]), relres=rel)
+                rec.extra.update(
+                    cycles=int(sol.stats["cycles"]),
+                    factor=float(sol.stats["convergence_factor"]),
+                    relres=rel,
+                )
         import pyamg
 
         A = pyamg.gallery.poisson(shape, format="csr") * (shape[0] + 1) ** 2
         _pyamg_peer(bench, case, params, A, b, repeats=3 if len(shape) == 2 else 2)
         if len(shape) == 2 and shape[0] <= 511:
             A_csc = A.tocsc()
-            bench.time_host(case, lambda: spla.splu(A_csc).solve(b), impl="scipy-splu",
-                            params=params, repeats=1, trace_memory=False)
+            bench.time_host(
+                case,
+                lambda: spla.splu(A_csc).solve(b),
+                impl="scipy-splu",
+                params=params,
+                repeats=1,
+                trace_memory=False,
+            )
         else:
             bench.note(case, impl="scipy-splu", params=params, skipped="too slow/large here")

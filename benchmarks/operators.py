@@ -31,7 +31,9 @@ from jaxsci.training import num_real_parameters, relative_l2
 def _models(dtype):
     key = jax.random.key(0)
     return {
-        "fno": FNO(1, 1, modes=(12, 12), width=32, depth=4, projection_width=128, dtype=dtype, key=key),
+        "fno": FNO(
+            1, 1, modes=(12, 12), width=32, depth=4, projection_width=128, dtype=dtype, key=key
+        ),
         "mgno": MgNO(1, 1, width=24, num_layers=4, dtype=dtype, key=key),
     }
 
@@ -63,7 +65,13 @@ def run(bench):
             params, static = eqx.partition(model, eqx.is_inexact_array)
             opt_state = optimizer.init(params)
             rec = bench.time_jax(
-                "train step", _step_fn(static, optimizer), params, opt_state, x, y, impl=name,
+                "train step",
+                _step_fn(static, optimizer),
+                params,
+                opt_state,
+                x,
+                y,
+                impl=name,
                 repeats=3 if bench.quick and s > 64 else None,
                 params={"s": s, "batch": batch, "dtype": jnp.dtype(dtype).name},
                 compare_to="fno" if name == "mgno" else None,
@@ -73,9 +81,12 @@ def run(bench):
                 rec.extra["samples_per_s"] = round(batch / rec.median_s, 2)
     num = 16 if bench.quick else 256
     rec = bench.time_host(
-        "darcy data", lambda: darcy(jax.random.key(1), num, 64, chunk_size=16, progress=False),
-        impl="jaxsci", params={"s": 64, "samples": num, "rtol": 1e-10},
-        repeats=2 if bench.quick else 3, trace_memory=False,
+        "darcy data",
+        lambda: darcy(jax.random.key(1), num, 64, chunk_size=16, progress=False),
+        impl="jaxsci",
+        params={"s": 64, "samples": num, "rtol": 1e-10},
+        repeats=2 if bench.quick else 3,
+        trace_memory=False,
     )
     if rec.median_s:
         rec.extra["samples_per_s"] = round(num / rec.median_s, 2)

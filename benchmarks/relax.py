@@ -33,8 +33,9 @@ def _lex_sweep(op, x, b, omega):
 
     sh = Sheared(*op.shape)
     valid = sh.valid()
-    y = sheared_sor_sweep(op.offdiag, jnp.where(valid, op.diag, 1.0), valid, sh.shear(b),
-                          sh.shear(x), omega)
+    y = sheared_sor_sweep(
+        op.offdiag, jnp.where(valid, op.diag, 1.0), valid, sh.shear(b), sh.shear(x), omega
+    )
     return sh.unshear(y)
 
 
@@ -52,8 +53,10 @@ def _experiment(trials, T, first_seed=0):
     total = 0.0
     for trial in range(first_seed, first_seed + trials):
         seq = R.shifted_laplacian_sequence(jax.random.key(trial), T)
-        w = np.concatenate([np.broadcast_to(np.asarray(omegas), (T, 20)),
-                            np.asarray(seq.young_omega())[:, None]], axis=1)
+        w = np.concatenate(
+            [np.broadcast_to(np.asarray(omegas), (T, 20)), np.asarray(seq.young_omega())[:, None]],
+            axis=1,
+        )
         table = R.shifted_laplacian_cost_table(seq, w, chunk=4096)
         total += float(replay(jnp.asarray(table[:, :20], float), jax.random.key(trial)).sum())
     return total
@@ -75,13 +78,37 @@ def run(bench):
         p = {"grid": f"{n}x{n}", "dtype": "float64"}
         A = pyamg.gallery.poisson((n, n), format="csr")
         xb, bb = np.zeros(n * n), np.asarray(b).ravel()
-        peer = bench.time_host("rb-sor sweep", lambda: pyamg_sor(A, xb, bb, 1.5), impl="pyamg",
-                               params=p, trace_memory=False,
-                               extra={"order": "lexicographic (C++)"})
-        rec = bench.time_jax("rb-sor sweep", _rb_sweep, op, x, b, 1.5, params=p,
-                             compare_to="pyamg", extra={"order": "red-black"})
-        rec2 = bench.time_jax("rb-sor sweep", _lex_sweep, op, x, b, 1.5, impl="jaxsci-lex",
-                              params=p, compare_to="pyamg", extra={"order": "wavefront lexicographic"})
+        peer = bench.time_host(
+            "rb-sor sweep",
+            lambda: pyamg_sor(A, xb, bb, 1.5),
+            impl="pyamg",
+            params=p,
+            trace_memory=False,
+            extra={"order": "lexicographic (C++)"},
+        )
+        rec = bench.time_jax(
+            "rb-sor sweep",
+            _rb_sweep,
+            op,
+            x,
+            b,
+            1.5,
+            params=p,
+            compare_to="pyamg",
+            extra={"order": "red-black"},
+        )
+        rec2 = bench.time_jax(
+            "rb-sor sweep",
+            _lex_sweep,
+            op,
+            x,
+            b,
+            1.5,
+            impl="jaxsci-lex",
+            params=p,
+            compare_to="pyamg",
+            extra={"order": "wavefront lexicographic"},
+        )
         for r in (peer, rec, rec2):
             if r.median_s:
                 r.extra["unknowns/s"] = n * n / r.median_s
@@ -93,18 +120,34 @@ def run(bench):
         pp = {"grid": f"{m}x{m}", "dtype": "float64"}
         cg = lambda bb: R.cg(op, bb, throw=False)
         its_c = int(cg(bm).stats["iterations"])
-        bench.time_jax("pcg solve", lambda bb: cg(bb).value, bm, impl="cg", params=pp,
-                       repeats=3, extra={"iterations": its_c})
+        bench.time_jax(
+            "pcg solve",
+            lambda bb: cg(bb).value,
+            bm,
+            impl="cg",
+            params=pp,
+            repeats=3,
+            extra={"iterations": its_c},
+        )
         # natural (column-major) ordering: the paper's preconditioner, ω = 1 and ω = 1.95 (the
         # largest arm of the paper's grid, about optimal here); red-black ordering at its optimum ω = 1
-        for sweep, w, impl in (("lexicographic", 1.95, "jaxsci-ssor-pcg"),
-                               ("lexicographic", 1.0, "jaxsci-ssor-pcg-w1"),
-                               ("redblack", 1.0, "jaxsci-ssor-pcg-rb")):
+        for sweep, w, impl in (
+            ("lexicographic", 1.95, "jaxsci-ssor-pcg"),
+            ("lexicographic", 1.0, "jaxsci-ssor-pcg-w1"),
+            ("redblack", 1.0, "jaxsci-ssor-pcg-rb"),
+        ):
             pcg = lambda bb, sweep=sweep, w=w: R.ssor_pcg(op, bb, w, throw=False, sweep=sweep)
             its_p = int(pcg(bm).stats["iterations"])
-            bench.time_jax("pcg solve", lambda bb, pcg=pcg: pcg(bb).value, bm, impl=impl,
-                           params=pp, repeats=3, compare_to="cg",
-                           extra={"iterations": its_p, "omega": w, "sweep": sweep})
+            bench.time_jax(
+                "pcg solve",
+                lambda bb, pcg=pcg: pcg(bb).value,
+                bm,
+                impl=impl,
+                params=pp,
+                repeats=3,
+                compare_to="cg",
+                extra={"iterations": its_p, "omega": w, "sweep": sweep},
+            )
 
         # ---------------------------------------------------------------- the experiment
         # quick: two full-length trials (T = 5000, so chunk shapes are as in the real run): the first
@@ -118,8 +161,15 @@ def run(bench):
         total += _experiment(trials - 1, T, first_seed=1)
         wall = time.perf_counter() - t0
         warm = (wall - cold) / (trials - 1)
-        rec = bench.note("l2r experiment", params=pe, wall_s=wall,
-                         solves=trials * T * 21, tsallis_total_iters=total, first_trial_s=cold,
-                         warm_trial_s=warm, estimated_40x5000_s=cold + 39 * warm)
+        rec = bench.note(
+            "l2r experiment",
+            params=pe,
+            wall_s=wall,
+            solves=trials * T * 21,
+            tsallis_total_iters=total,
+            first_trial_s=cold,
+            warm_trial_s=warm,
+            estimated_40x5000_s=cold + 39 * warm,
+        )
         rec.median_s = rec.min_s = wall
         rec.repeats = 1

@@ -73,11 +73,20 @@ def run(bench):
         fft_step = make(lambda v, a, b: spectral_conv(v, a, b, (m, m), method="fft"))
         dft_step = make(lambda v, a, b: spectral_conv(v, a, b, (m, m), method="dft"))
         naive_step = make(_naive_conv)
-        r_naive = bench.time_jax("spectral_conv fwd+bwd", naive_step, x, wf_re, wf_im, impl="naive",
-                                 params=params)
+        r_naive = bench.time_jax(
+            "spectral_conv fwd+bwd", naive_step, x, wf_re, wf_im, impl="naive", params=params
+        )
         for impl, fn in (("jaxsci", fft_step), ("jaxsci-dft", dft_step)):
-            rec = bench.time_jax("spectral_conv fwd+bwd", fn, x, w_re, w_im, impl=impl, params=params,
-                                 compare_to="naive")
+            rec = bench.time_jax(
+                "spectral_conv fwd+bwd",
+                fn,
+                x,
+                w_re,
+                w_im,
+                impl=impl,
+                params=params,
+                compare_to="naive",
+            )
             if rec.median_s:
                 rec.extra["samples_per_s"] = round(batch / rec.median_s, 1)
         if r_naive.median_s:
@@ -91,14 +100,23 @@ def run(bench):
         s = np.arange(1, size + 1) / (size + 1)
         X, Y = np.meshgrid(s, s, indexing="ij")
         u_exact = np.sin(np.pi * X) * np.sin(3 * np.pi * Y) * 0.5 + np.sin(4 * np.pi * X) * np.sin(
-            np.pi * Y)
-        f = (10 * np.pi**2 * 0.5 * np.sin(np.pi * X) * np.sin(3 * np.pi * Y)
-             + 17 * np.pi**2 * np.sin(4 * np.pi * X) * np.sin(np.pi * Y)).astype(np_dtype)
+            np.pi * Y
+        )
+        f = (
+            10 * np.pi**2 * 0.5 * np.sin(np.pi * X) * np.sin(3 * np.pi * Y)
+            + 17 * np.pi**2 * np.sin(4 * np.pi * X) * np.sin(np.pi * Y)
+        ).astype(np_dtype)
         lam = dirichlet_eigenvalues((size, size), stencil="spectral").astype(np_dtype)
         params = {"n": f"{size}^2", "dtype": str(np_dtype)}
         fj = jnp.asarray(f)
-        rec = bench.time_jax("dirichlet poisson (DST-I)", lambda f: solve_dirichlet(f), fj,
-                             impl="jaxsci", params=params, compare_to="scipy")
+        rec = bench.time_jax(
+            "dirichlet poisson (DST-I)",
+            lambda f: solve_dirichlet(f),
+            fj,
+            impl="jaxsci",
+            params=params,
+            compare_to="scipy",
+        )
         err = float(np.abs(np.asarray(solve_dirichlet(fj)) - u_exact).max())
         rec.extra["max_err_vs_exact"] = err
 
@@ -117,8 +135,9 @@ def run(bench):
         params = {"n": f"{size}^2", "dtype": str(np_dtype)}
         fj = jnp.asarray(f)
         solve = lambda f: solve_periodic(f, throw=False).value
-        rec = bench.time_jax("periodic poisson (FFT)", solve, fj, impl="jaxsci", params=params,
-                             compare_to="scipy")
+        rec = bench.time_jax(
+            "periodic poisson (FFT)", solve, fj, impl="jaxsci", params=params, compare_to="scipy"
+        )
         rec.extra["max_err_vs_exact"] = float(np.abs(np.asarray(solve(fj)) - u_exact).max())
         kk = 2 * np.pi * np.fft.fftfreq(size, 1 / size)
         kr = 2 * np.pi * np.fft.rfftfreq(size, 1 / size)

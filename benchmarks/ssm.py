@@ -60,27 +60,52 @@ def run(bench):
         naive_bytes = H * M * L * itemsize
         run_naive = naive_bytes <= NAIVE_LIMIT
         naive_reps = 2 if bench.quick else None
-        for case, make, args in (("kernel fwd", _fwd, (W, z)), ("kernel fwd+bwd", _fwd_bwd, (W, z, G))):
+        for case, make, args in (
+            ("kernel fwd", _fwd, (W, z)),
+            ("kernel fwd+bwd", _fwd_bwd, (W, z, G)),
+        ):
             if run_naive:
-                bench.time_jax(case, make(vandermonde_naive, L), *args, impl="naive", params=params,
-                               repeats=naive_reps)
+                bench.time_jax(
+                    case,
+                    make(vandermonde_naive, L),
+                    *args,
+                    impl="naive",
+                    params=params,
+                    repeats=naive_reps,
+                )
             else:
-                bench.note(case, impl="naive", params=params, skipped=True,
-                           est_mem_GB=round(naive_bytes / 1e9, 1))
-            rec = bench.time_jax(case, make(vandermonde, L), *args, impl="jaxsci", params=params,
-                                 compare_to="naive" if run_naive else None)
+                bench.note(
+                    case,
+                    impl="naive",
+                    params=params,
+                    skipped=True,
+                    est_mem_GB=round(naive_bytes / 1e9, 1),
+                )
+            rec = bench.time_jax(
+                case,
+                make(vandermonde, L),
+                *args,
+                impl="jaxsci",
+                params=params,
+                compare_to="naive" if run_naive else None,
+            )
             if rec.peak_bytes is not None:
                 rec.extra["peak_GB"] = round(rec.peak_bytes / 1e9, 3)
                 if case == "kernel fwd" and rec.median_s:  # 8 H (N/2) L real flops in GEMMs
                     rec.extra["gflop_s"] = round(8 * H * M * L / 1e9 / rec.median_s, 1)
 
     # --- layer forward + backward -------------------------------------------------------------------
-    layer_sizes = [(8, 128, 64, 1024)] if bench.quick else [(32, 256, 64, 1024), (8, 256, 64, 16384)]
+    layer_sizes = (
+        [(8, 128, 64, 1024)] if bench.quick else [(32, 256, 64, 1024), (8, 256, 64, 16384)]
+    )
     key = jax.random.key(0)
     for B, H, N, L in layer_sizes:
         u = jax.random.normal(key, (B, H, L), dtype)
         params = {"B": B, "H": H, "N": N, "L": L, "dtype": jnp.dtype(dtype).name}
-        for impl, layer in (("s5-scan", S5Layer(H, N, key=key)), ("jaxsci", S4DLayer(H, N, key=key))):
+        for impl, layer in (
+            ("s5-scan", S5Layer(H, N, key=key)),
+            ("jaxsci", S4DLayer(H, N, key=key)),
+        ):
             layer = jax.tree.map(lambda a: a.astype(dtype) if eqx.is_inexact_array(a) else a, layer)
             dyn, static = eqx.partition(layer, eqx.is_inexact_array)
 
@@ -88,5 +113,12 @@ def run(bench):
                 m = eqx.combine(dyn, static)
                 return jnp.mean(jax.vmap(m)(u) ** 2)
 
-            bench.time_jax("layer fwd+bwd", jax.grad(loss), dyn, u, impl=impl, params=params,
-                           compare_to="s5-scan" if impl == "jaxsci" else None)
+            bench.time_jax(
+                "layer fwd+bwd",
+                jax.grad(loss),
+                dyn,
+                u,
+                impl=impl,
+                params=params,
+                compare_to="s5-scan" if impl == "jaxsci" else None,
+            )

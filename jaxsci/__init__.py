@@ -21,7 +21,9 @@ from ._solution import Solution as Solution
 
 try:
     __version__ = importlib.metadata.version("jaxsci")
-except importlib.metadata.PackageNotFoundError:  # pragma: no cover - source checkout without install
+except (
+    importlib.metadata.PackageNotFoundError
+):  # pragma: no cover - source checkout without install
     __version__ = "0.0.0+unknown"
 
 _SUBPACKAGES = ("ssm", "multigrid", "spectral", "monotone", "relax", "data", "training")

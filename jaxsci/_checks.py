@@ -90,7 +90,9 @@ def check_ndim(x: Any, name: str, ndim: int | Sequence[int]) -> None:
 def check_shape(x: Any, name: str, shape: Sequence[int | None]) -> None:
     """``x`` must have ``shape``; ``None`` entries match any size."""
     got = jnp.shape(x)
-    if len(got) != len(shape) or any(s is not None and s != g for s, g in zip(shape, got)):
+    if len(got) != len(shape) or any(
+        s is not None and s != g for s, g in zip(shape, got, strict=False)
+    ):
         want = "(" + ", ".join("*" if s is None else str(s) for s in shape) + ")"
         raise ValueError(f"`{name}` must have shape {want}, got {got}.")
 

@@ -68,7 +68,7 @@ class Solution(eqx.Module):
     stats: dict[str, Any]
 
     @property
-    def success(self) -> Bool[Array, "..."]:
+    def success(self) -> Bool[Array, " ..."]:
         """``True`` where the solve met its tolerance."""
         return self.result == RESULTS.successful
 
@@ -85,9 +85,9 @@ def finalize(solution: Solution, throw: bool) -> Solution:
 
 
 def status_from(
-    converged: Bool[Array, ""],
-    finite: Bool[Array, ""],
-    diverged: Bool[Array, ""] | bool = False,
+    converged: Bool[Array, " "],
+    finite: Bool[Array, " "],
+    diverged: Bool[Array, " "] | bool = False,
 ) -> RESULTS:
     """Map the usual end-of-loop flags to a ``RESULTS`` member (nonfinite > diverged > success > budget)."""
     result = RESULTS.where(converged, RESULTS.successful, RESULTS.max_steps_reached)

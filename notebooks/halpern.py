@@ -53,30 +53,50 @@ def run_all(prob, n, epochs, steps):
     runs = {
         "EG": lambda: mono.extragradient(prob, z0, step_size=steps["eg"], **common),
         "EAG": lambda: mono.anchored_extragradient(prob, z0, step_size=steps["eag"], **common),
-        "VR-EG": lambda: mono.vr_extragradient(prob, z0, step_size=steps["vreg"], key=KEY, **common),
-        "Algorithm 1": lambda: mono.vr_halpern(prob, z0, step_size=steps["alg1"], key=KEY, **common),
+        "VR-EG": lambda: mono.vr_extragradient(
+            prob, z0, step_size=steps["vreg"], key=KEY, **common
+        ),
+        "Algorithm 1": lambda: mono.vr_halpern(
+            prob, z0, step_size=steps["alg1"], key=KEY, **common
+        ),
         "Algorithm 2": lambda: mono.inexact_vr_halpern(prob, z0, **alg2, **common),
-        "Algorithm 2 (theory snapshot)": lambda: mono.inexact_vr_halpern(prob, z0, snapshot="theory", **alg2,
-                                                                         **common),
+        "Algorithm 2 (theory snapshot)": lambda: mono.inexact_vr_halpern(
+            prob, z0, snapshot="theory", **alg2, **common
+        ),
     }
     out = {}
     for name, fn in runs.items():
         t0 = time.perf_counter()
         out[name] = jax.block_until_ready(fn())
-        print(f"{name:30s} {time.perf_counter() - t0:7.1f} s  final residual "
-              f"{float(out[name].stats['final_residual']):.3e}", flush=True)
+        print(
+            f"{name:30s} {time.perf_counter() - t0:7.1f} s  final residual "
+            f"{float(out[name].stats['final_residual']):.3e}",
+            flush=True,
+        )
     return out
 
 
-STYLE = {"EG": "C0", "EAG": "C1", "VR-EG": "C2", "Algorithm 1": "C3", "Algorithm 2": "C4",
-         "Algorithm 2 (theory snapshot)": "C4"}
+STYLE = {
+    "EG": "C0",
+    "EAG": "C1",
+    "VR-EG": "C2",
+    "Algorithm 1": "C3",
+    "Algorithm 2": "C4",
+    "Algorithm 2 (theory snapshot)": "C4",
+}
 
 
 def plot(ax, out, title):
     for name, s in out.items():
         k = int(s.stats["num_logged"])
-        ax.semilogy(np.asarray(s.stats["epochs"])[:k], np.asarray(s.stats["residual"])[:k], label=name,
-                    color=STYLE.get(name), ls="--" if "theory" in name else "-", lw=1.2)
+        ax.semilogy(
+            np.asarray(s.stats["epochs"])[:k],
+            np.asarray(s.stats["residual"])[:k],
+            label=name,
+            color=STYLE.get(name),
+            ls="--" if "theory" in name else "-",
+            lw=1.2,
+        )
     ax.set_xlabel("# of epochs")
     ax.set_ylabel("operator norm")
     ax.set_title(title)
@@ -100,9 +120,19 @@ def epochs_to(s, thr):
 game = mono.policeman_and_burglar(N_GAME, simplex_method="pivot")
 a = np.asarray(game.matrix)
 op, fro, p = np.linalg.norm(a, 2), np.linalg.norm(a), 1.0 / N_GAME
-game_out = run_all(game, N_GAME, GAME_EPOCHS, dict(
-    eg=5 / op, eag=5 / op, vreg=3 * np.sqrt(p) / fro, alg1=5 / fro, alg2=np.sqrt(N_GAME) / fro,
-    alg2_inner=5 * np.sqrt(p * (1 - p)) / (np.sqrt(N_GAME) + 1)))
+game_out = run_all(
+    game,
+    N_GAME,
+    GAME_EPOCHS,
+    dict(
+        eg=5 / op,
+        eag=5 / op,
+        vreg=3 * np.sqrt(p) / fro,
+        alg1=5 / fro,
+        alg2=np.sqrt(N_GAME) / fro,
+        alg2_inner=5 * np.sqrt(p * (1 - p)) / (np.sqrt(N_GAME) + 1),
+    ),
+)
 
 # %% [markdown]
 # Epochs to reach each residual threshold (None: not reached in the budget), and the claim of the paper that
@@ -126,8 +156,12 @@ for thr in game_thresholds:
 
 # %%
 qp = mono.ouyang_xu_quadratic(N_QP)
-qp_out = run_all(qp, N_QP, QP_EPOCHS, dict(eg=0.5, eag=0.3, vreg=0.01, alg1=0.3, alg2=np.sqrt(N_QP),
-                                           alg2_inner=0.001))
+qp_out = run_all(
+    qp,
+    N_QP,
+    QP_EPOCHS,
+    dict(eg=0.5, eag=0.3, vreg=0.01, alg1=0.3, alg2=np.sqrt(N_QP), alg2_inner=0.001),
+)
 for thr in (3.0, 1.0, 0.3, 0.1):
     print(f"residual {thr:g}:", {name: epochs_to(s, thr) for name, s in qp_out.items()})
 
@@ -154,7 +188,9 @@ c = dict(max_epochs=dro_epochs, throw=False, num_logs=201)
 dro_out = {
     "EG, η = 0.5/L": mono.extragradient(dro, z0, step_size=0.5 / lip, **c),
     "EG, adaptive": mono.extragradient(dro, z0, step_size="adaptive", **c),
-    "VR-EG, γ = 0.5/(L√N)": mono.vr_extragradient(dro, z0, step_size=0.5 / (lip * np.sqrt(n)), key=KEY, **c),
+    "VR-EG, γ = 0.5/(L√N)": mono.vr_extragradient(
+        dro, z0, step_size=0.5 / (lip * np.sqrt(n)), key=KEY, **c
+    ),
     "Algorithm 1, η = 0.5/L": mono.vr_halpern(dro, z0, step_size=0.5 / lip, key=KEY, **c),
 }
 fig, ax = plt.subplots(figsize=(6, 4.5))
@@ -164,5 +200,7 @@ fig.savefig(os.path.join(FIG, "halpern_dro.png"), dpi=90)
 for name, s in dro_out.items():
     w, pw = dro.split(s.value)
     acc = float(jnp.mean(jnp.sign(dro.features @ w) == dro.labels))
-    print(f"{name:24s} residual {float(s.stats['final_residual']):.3e}  train accuracy {acc:.3f}  "
-          f"max weight × N {float(pw.max()) * n:.2f}")
+    print(
+        f"{name:24s} residual {float(s.stats['final_residual']):.3e}  train accuracy {acc:.3f}  "
+        f"max weight × N {float(pw.max()) * n:.2f}"
+    )

@@ -67,21 +67,32 @@ HEAT_NX = (6, 10) if SMALL else (25, 50, 100)
 HEAT_STEPS = int(os.environ.get("JAXSCI_RELAX_HEAT_STEPS", 40 if SMALL else 5000))
 HV_TRIALS = int(os.environ.get("JAXSCI_RELAX_HV_TRIALS", 1 if SMALL else TRIALS))  # high variance
 ALL_SECTIONS = ("low", "high", "heat", "multigrid")
-SECTIONS = tuple(x for x in os.environ.get("JAXSCI_RELAX_SECTIONS", ",".join(ALL_SECTIONS)).split(",")
-                 if x)
+SECTIONS = tuple(
+    x for x in os.environ.get("JAXSCI_RELAX_SECTIONS", ",".join(ALL_SECTIONS)).split(",") if x
+)
 assert set(SECTIONS) <= set(ALL_SECTIONS), SECTIONS
 D = 20  # arms
 OMEGAS = jnp.linspace(1.0, 1.95, D)  # the paper's grid
-RESULTS = {"size": SIZE, "T": T, "trials": TRIALS, "hv_trials": HV_TRIALS, "heat_steps": HEAT_STEPS,
-           "sections": list(SECTIONS), "device": jax.devices()[0].device_kind}
-print(f"size={SIZE}: T={T}, trials={TRIALS} (high variance {HV_TRIALS}), heat n_x={HEAT_NX}, "
-      f"heat steps={HEAT_STEPS}, sections={SECTIONS}")
+RESULTS = {
+    "size": SIZE,
+    "T": T,
+    "trials": TRIALS,
+    "hv_trials": HV_TRIALS,
+    "heat_steps": HEAT_STEPS,
+    "sections": list(SECTIONS),
+    "device": jax.devices()[0].device_kind,
+}
+print(
+    f"size={SIZE}: T={T}, trials={TRIALS} (high variance {HV_TRIALS}), heat n_x={HEAT_NX}, "
+    f"heat steps={HEAT_STEPS}, sections={SECTIONS}"
+)
 
 # %% [markdown]
 # ## Shifted Laplacian: cost tables and replays
 #
 # Cost tables by batched lexicographic SOR (exact MATLAB ordering, counts equal `jaxsci.relax.sor`);
 # the learners are replayed on them, vmapped over trials. The contextual learners see c_t.
+
 
 # %%
 def shifted_laplacian_experiment(variance, trials):
@@ -112,17 +123,24 @@ def shifted_laplacian_experiment(variance, trials):
         run = jax.jit(jax.vmap(lambda c, k, x, learner=learner: R.replay(learner, c, k, x)[1]))
         paid[name] = np.asarray(run(tables, keys, shifts))
     replay_s = time.perf_counter() - t0
-    print(f"[{variance}] replay of {len(learners)} learners x {trials} trials: {replay_s:.1f} s; "
-          f"experiment wall time (tables + replays): {table_s + replay_s:.1f} s")
+    print(
+        f"[{variance}] replay of {len(learners)} learners x {trials} trials: {replay_s:.1f} s; "
+        f"experiment wall time (tables + replays): {table_s + replay_s:.1f} s"
+    )
     tab = np.asarray(tables)
     best_arm = np.argmin(tab.sum(1), axis=1)  # best fixed ω in hindsight per trial
     paid["best fixed ω"] = tab[np.arange(trials), :, best_arm]
     paid["instance-optimal ω*"] = np.stack(opt_costs)
     paid["ω = 1"] = tab[:, :, 0]
     print(f"[{variance}] best fixed ω per trial:", np.asarray(OMEGAS)[best_arm])
-    out = {"trials": trials, "cost_table_s": table_s, "replay_s": replay_s,
-           "experiment_wall_s": table_s + replay_s,
-           "best_fixed_omega_per_trial": np.asarray(OMEGAS)[best_arm].tolist(), "ratios": {}}
+    out = {
+        "trials": trials,
+        "cost_table_s": table_s,
+        "replay_s": replay_s,
+        "experiment_wall_s": table_s + replay_s,
+        "best_fixed_omega_per_trial": np.asarray(OMEGAS)[best_arm].tolist(),
+        "ratios": {},
+    }
     # total cost of each method relative to the best fixed ω in hindsight over the first Tn
     for Tn in sorted({1000, 2000, 5000, T}):
         if Tn > T:
@@ -136,14 +154,18 @@ def shifted_laplacian_experiment(variance, trials):
         ratios["Tsallis-INF / best fixed, min over trials"] = float(per_trial.min())
         ratios["Tsallis-INF / best fixed, max over trials"] = float(per_trial.max())
         out["ratios"][str(Tn)] = ratios
-        print(f"[{variance}] T={Tn}: Tsallis-INF / best-fixed = {tot['Tsallis-INF'] / best_T:.3f} "
-              f"(trials {per_trial.min():.3f}..{per_trial.max():.3f}), "
-              f"ω=1 / Tsallis-INF = {tot['ω = 1'] / tot['Tsallis-INF']:.2f}, "
-              f"ChebCB / best-fixed = {tot['ChebCB'] / best_T:.3f}, "
-              f"Tsallis-INF-CB / best-fixed = {tot['Tsallis-INF-CB'] / best_T:.3f}, "
-              f"instance-optimal / best-fixed = {tot['instance-optimal ω*'] / best_T:.3f}")
+        print(
+            f"[{variance}] T={Tn}: Tsallis-INF / best-fixed = {tot['Tsallis-INF'] / best_T:.3f} "
+            f"(trials {per_trial.min():.3f}..{per_trial.max():.3f}), "
+            f"ω=1 / Tsallis-INF = {tot['ω = 1'] / tot['Tsallis-INF']:.2f}, "
+            f"ChebCB / best-fixed = {tot['ChebCB'] / best_T:.3f}, "
+            f"Tsallis-INF-CB / best-fixed = {tot['Tsallis-INF-CB'] / best_T:.3f}, "
+            f"instance-optimal / best-fixed = {tot['instance-optimal ω*'] / best_T:.3f}"
+        )
     out["totals"] = {k: float(v.sum(1).mean()) for k, v in paid.items()}
-    print(f"[{variance}] T={T} (all): " + ", ".join(f"{k}: {v:.0f}" for k, v in out["totals"].items()))
+    print(
+        f"[{variance}] T={T} (all): " + ", ".join(f"{k}: {v:.0f}" for k, v in out["totals"].items())
+    )
     return paid, tab, out
 
 
@@ -159,7 +181,9 @@ def remaining_plot(ax, curves, title):
 
 
 def fixed_omegas(tab):
-    return {f"ω = {w:.1f}": tab[:, :, int(round((w - 1) / 0.05))] for w in (1.0, 1.2, 1.4, 1.6, 1.8)}
+    return {
+        f"ω = {w:.1f}": tab[:, :, int(round((w - 1) / 0.05))] for w in (1.0, 1.2, 1.4, 1.6, 1.8)
+    }
 
 
 # %% [markdown]
@@ -175,8 +199,9 @@ if "low" in SECTIONS:
     RESULTS.update({k: RESULTS["low"][k] for k in ("ratios", "totals", "experiment_wall_s")})
     fig, axes = plt.subplots(1, 2, figsize=(11, 4))
     remaining_plot(axes[0], paid, f"shifted Laplacian, Beta(2,6) shifts, mean of {TRIALS} trials")
-    remaining_plot(axes[1], {"Tsallis-INF": paid["Tsallis-INF"], **fixed_omegas(tab)},
-                   "Tsallis-INF vs fixed ω")
+    remaining_plot(
+        axes[1], {"Tsallis-INF": paid["Tsallis-INF"], **fixed_omegas(tab)}, "Tsallis-INF vs fixed ω"
+    )
     fig.tight_layout()
     fig.savefig(FIGDIR / "relax_fig2_fig5_shifted_laplacian.png", dpi=110)
 
@@ -187,10 +212,14 @@ if "low" in SECTIONS:
 if "high" in SECTIONS:
     paid_hv, tab_hv, RESULTS["high"] = shifted_laplacian_experiment("high", HV_TRIALS)
     fig, axes = plt.subplots(1, 2, figsize=(11, 4))
-    remaining_plot(axes[0], paid_hv,
-                   f"shifted Laplacian, 0.6·Beta(1/2,3/2) shifts, mean of {HV_TRIALS} trials")
-    remaining_plot(axes[1], {"Tsallis-INF": paid_hv["Tsallis-INF"], **fixed_omegas(tab_hv)},
-                   "Tsallis-INF vs fixed ω (high variance)")
+    remaining_plot(
+        axes[0], paid_hv, f"shifted Laplacian, 0.6·Beta(1/2,3/2) shifts, mean of {HV_TRIALS} trials"
+    )
+    remaining_plot(
+        axes[1],
+        {"Tsallis-INF": paid_hv["Tsallis-INF"], **fixed_omegas(tab_hv)},
+        "Tsallis-INF vs fixed ω (high variance)",
+    )
     fig.tight_layout()
     fig.savefig(FIGDIR / "relax_fig5_high_variance.png", dpi=110)
 
@@ -222,9 +251,15 @@ if "heat" in SECTIONS:
             arms, p = jax.vmap(lambda k, learner=learner: R.replay(learner, costs, k, ctx))(hk)
             res[name] = (np.asarray(p).sum(1).mean(), np.asarray(arms[0]))
         cn = np.asarray(costs)
-        cg_iters = jax.jit(lambda p=prob: jax.lax.scan(
-            lambda u, k: (lambda s: (s.value, s.stats["iterations"]))(
-                R.cg(p.operator(k), p.rhs(u, k), x0=u)), p.initial(), jnp.arange(p.num_steps))[1])()
+        cg_iters = jax.jit(
+            lambda p=prob: jax.lax.scan(
+                lambda u, k: (lambda s: (s.value, s.stats["iterations"]))(
+                    R.cg(p.operator(k), p.rhs(u, k), x0=u)
+                ),
+                p.initial(),
+                jnp.arange(p.num_steps),
+            )[1]
+        )()
         res["ω = 1"] = (cn[:, 0].sum(), None)
         res["ω = 1.5"] = (cn[:, 10].sum(), None)
         res["best fixed ω"] = (cn.sum(0).min(), None)
@@ -234,9 +269,12 @@ if "heat" in SECTIONS:
         RESULTS.setdefault("heat", {})[str(nx)] = {
             **{k: float(v[0]) for k, v in res.items()},
             "best fixed ω value": float(np.asarray(OMEGAS)[cn.sum(0).argmin()]),
-            "seconds": time.perf_counter() - t0}
-        print(f"n_x={nx}: {time.perf_counter() - t0:.1f} s; " +
-              ", ".join(f"{k}: {v[0]:.0f}" for k, v in res.items()))
+            "seconds": time.perf_counter() - t0,
+        }
+        print(
+            f"n_x={nx}: {time.perf_counter() - t0:.1f} s; "
+            + ", ".join(f"{k}: {v[0]:.0f}" for k, v in res.items())
+        )
 
 # %%
 if "heat" in SECTIONS:
@@ -279,24 +317,38 @@ if "heat" in SECTIONS:
     lo, hi = float(ctx.min()), float(ctx.max()) + 1e-9
     live_learner = R.ChebCB(D, context_range=(lo, hi))
 
-
     def cn_step(u, k, w, prob=prob):
         sol = R.ssor_pcg(prob.operator(k), prob.rhs(u, k), w, x0=u, throw=False)
         return sol.value, sol
 
-
     t0 = time.perf_counter()
-    live_arms, live_costs, u_final = jax.jit(lambda key: R.run_online(
-        live_learner, jnp.arange(HEAT_STEPS), cn_step, key, omegas=OMEGAS, contexts=ctx,
-        carry=prob.initial()))(jax.random.key(0))
+    live_arms, live_costs, u_final = jax.jit(
+        lambda key: R.run_online(
+            live_learner,
+            jnp.arange(HEAT_STEPS),
+            cn_step,
+            key,
+            omegas=OMEGAS,
+            contexts=ctx,
+            carry=prob.initial(),
+        )
+    )(jax.random.key(0))
     live_s = time.perf_counter() - t0
-    rep_arms, rep_paid = R.replay(live_learner, jnp.asarray(heat[nx0][1], float), jax.random.key(0), ctx)
+    rep_arms, rep_paid = R.replay(
+        live_learner, jnp.asarray(heat[nx0][1], float), jax.random.key(0), ctx
+    )
     agree = float(np.mean(np.asarray(live_arms) == np.asarray(rep_arms)))
-    RESULTS["heat_live"] = {"nx": nx0, "live_total": float(live_costs.sum()),
-                            "replay_total": float(rep_paid.sum()), "arm_agreement": agree,
-                            "seconds": live_s}
-    print(f"n_x={nx0} live run_online (ChebCB): {float(live_costs.sum()):.0f} iterations in {live_s:.1f} s; "
-          f"replay on the table: {float(rep_paid.sum()):.0f}; same arm in {100 * agree:.1f}% of the steps")
+    RESULTS["heat_live"] = {
+        "nx": nx0,
+        "live_total": float(live_costs.sum()),
+        "replay_total": float(rep_paid.sum()),
+        "arm_agreement": agree,
+        "seconds": live_s,
+    }
+    print(
+        f"n_x={nx0} live run_online (ChebCB): {float(live_costs.sum()):.0f} iterations in {live_s:.1f} s; "
+        f"replay on the table: {float(rep_paid.sum()):.0f}; same arm in {100 * agree:.1f}% of the steps"
+    )
 
 # %% [markdown]
 # ## Beyond the paper: learning the multigrid smoother weight
@@ -316,13 +368,11 @@ if "multigrid" in SECTIONS:
     MG_T = 6 if SMALL else 400
     MG_W = jnp.array([0.6, 0.8]) if SMALL else jnp.linspace(0.5, 1.0, 6)
 
-
     def coefficient(key, sigma, n=MG_N):
         x = jnp.linspace(0, 1, n)
         modes = jnp.sin(jnp.pi * jnp.arange(1, 5)[:, None] * x[None, :])
         c = jax.random.normal(key, (4, 4)) / (1 + jnp.arange(4)[:, None] + jnp.arange(4)[None, :])
         return jnp.exp(sigma * jnp.einsum("ij,ia,jb->ab", c, modes, modes))
-
 
     t0 = time.perf_counter()
     sig = jax.random.uniform(jax.random.key(11), (MG_T,), maxval=3.0)
@@ -330,26 +380,39 @@ if "multigrid" in SECTIONS:
     rhs = jnp.ones((MG_N, MG_N))
     mg_costs = []
     for w in np.asarray(MG_W):
-        cyc = jax.jit(jax.vmap(lambda a, w=float(w): mg.solve(
-            mg.diffusion(a), rhs, smoother="jacobi", omega=w, max_cycles=200, throw=False
-        ).stats["cycles"]))(coef)
+        cyc = jax.jit(
+            jax.vmap(
+                lambda a, w=float(w): mg.solve(
+                    mg.diffusion(a), rhs, smoother="jacobi", omega=w, max_cycles=200, throw=False
+                ).stats["cycles"]
+            )
+        )(coef)
         mg_costs.append(np.asarray(cyc))
     mg_costs = jnp.asarray(np.stack(mg_costs, axis=1), float)  # (T, arms)
     mg_res = {}
-    for name, learner in {"Tsallis-INF": R.TsallisINF(len(MG_W)),
-                          "ChebCB": R.ChebCB(len(MG_W), context_range=(0.0, 3.0))}.items():
+    for name, learner in {
+        "Tsallis-INF": R.TsallisINF(len(MG_W)),
+        "ChebCB": R.ChebCB(len(MG_W), context_range=(0.0, 3.0)),
+    }.items():
         _, p = jax.vmap(lambda k, learner=learner: R.replay(learner, mg_costs, k, sig))(
-            jax.random.split(jax.random.key(0), 3))
+            jax.random.split(jax.random.key(0), 3)
+        )
         mg_res[name] = np.asarray(p)
     mc = np.asarray(mg_costs)
     mg_res["best fixed ω"] = mc[:, mc.sum(0).argmin()][None]
     mg_res["instance-optimal"] = mc.min(1)[None]
     mg_res[f"ω = {float(MG_W[-1]):g}"] = mc[:, -1][None]
-    print(f"multigrid smoother tuning ({time.perf_counter() - t0:.1f} s): arms ω = {np.asarray(MG_W)}, "
-          f"mean cycles per arm {mc.mean(0).round(1)}")
+    print(
+        f"multigrid smoother tuning ({time.perf_counter() - t0:.1f} s): arms ω = {np.asarray(MG_W)}, "
+        f"mean cycles per arm {mc.mean(0).round(1)}"
+    )
     print(", ".join(f"{k}: {v.sum(1).mean():.0f} cycles" for k, v in mg_res.items()))
-    RESULTS["multigrid"] = {"arms": np.asarray(MG_W).tolist(), "instances": MG_T, "n": MG_N,
-                            **{k: float(v.sum(1).mean()) for k, v in mg_res.items()}}
+    RESULTS["multigrid"] = {
+        "arms": np.asarray(MG_W).tolist(),
+        "instances": MG_T,
+        "n": MG_N,
+        **{k: float(v.sum(1).mean()) for k, v in mg_res.items()},
+    }
     fig, ax = plt.subplots(figsize=(5.5, 4))
     for name, v in mg_res.items():
         ax.plot(np.cumsum(v, axis=1).mean(0), MG_T - np.arange(1, MG_T + 1), label=name)
@@ -363,7 +426,10 @@ if "multigrid" in SECTIONS:
 
 # %%
 # all sections: relax_results.json; a subset: relax_results_<sections>.json
-name = "relax_results.json" if set(SECTIONS) == set(ALL_SECTIONS) else (
-    f"relax_results_{'_'.join(SECTIONS)}.json")
+name = (
+    "relax_results.json"
+    if set(SECTIONS) == set(ALL_SECTIONS)
+    else (f"relax_results_{'_'.join(SECTIONS)}.json")
+)
 (FIGDIR / name).write_text(json.dumps(RESULTS, indent=1, sort_keys=True))
 print(json.dumps({k: RESULTS[k]["ratios"] for k in ("low", "high") if k in RESULTS}, indent=1))

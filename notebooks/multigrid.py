@@ -37,13 +37,21 @@ n = 63 if SMALL else 255
 # %%
 op = mg.poisson((n, n))
 f = jnp.asarray(rng.standard_normal((n, n)))
-configs = [("rbgs", "V"), ("jacobi", "V"), ("chebyshev", "V"), ("rbgs", "W"), ("rbgs", "F"),
-           ("rbgs", "fmg")]
+configs = [
+    ("rbgs", "V"),
+    ("jacobi", "V"),
+    ("chebyshev", "V"),
+    ("rbgs", "W"),
+    ("rbgs", "F"),
+    ("rbgs", "fmg"),
+]
 fig, ax = plt.subplots(figsize=(6, 4))
 for smoother, cyc in configs:
     sol = mg.solve(op, f, rtol=1e-10, smoother=smoother, cycle=cyc, max_cycles=40, throw=False)
     h = np.asarray(sol.stats["residual_history"])
-    ax.semilogy(h, marker=".", label=f"{cyc}(1,1) {smoother}: {float(sol.stats['convergence_factor']):.3f}")
+    ax.semilogy(
+        h, marker=".", label=f"{cyc}(1,1) {smoother}: {float(sol.stats['convergence_factor']):.3f}"
+    )
 ax.set_xlabel("cycle")
 ax.set_ylabel("||f - A u|| / ||f||")
 ax.set_title(f"2D Poisson, {n}x{n}")

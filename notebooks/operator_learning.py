@@ -73,34 +73,61 @@ SIZE = os.environ.get("JAXSCI_NOTEBOOK_SIZE", "paper")
 FIG_DIR = pathlib.Path(os.environ.get("JAXSCI_FIGURE_DIR", "figures"))
 FIG_DIR.mkdir(parents=True, exist_ok=True)
 # Result tables of real runs go to notebooks/results; the test run (small) writes next to its figures.
-RESULTS_DIR = pathlib.Path(os.environ.get("JAXSCI_RESULTS_DIR",
-                                          FIG_DIR if SIZE == "small" else "results"))
+RESULTS_DIR = pathlib.Path(
+    os.environ.get("JAXSCI_RESULTS_DIR", FIG_DIR if SIZE == "small" else "results")
+)
 RESULTS_DIR.mkdir(parents=True, exist_ok=True)
 CACHE_DIR = os.environ.get("JAXSCI_DATA_CACHE")  # optional .npz cache of the generated data sets
 CHECKPOINT_DIR = os.environ.get("JAXSCI_CHECKPOINT_DIR")  # optional: checkpoint every epoch, resume
 
 CONFIGS = {
     "small": dict(
-        darcy_s=16, darcy_fine_s=31, burgers_n=64, burgers_solve_n=64, burgers_steps=50,
-        n_train=8, n_test=4, epochs=2, burgers_epochs=2, batch=4,
+        darcy_s=16,
+        darcy_fine_s=31,
+        burgers_n=64,
+        burgers_solve_n=64,
+        burgers_steps=50,
+        n_train=8,
+        n_test=4,
+        epochs=2,
+        burgers_epochs=2,
+        batch=4,
         fno2d=dict(modes=(4, 4), width=8, depth=2, projection_width=16, padding=0.1),
         mgno2d=dict(width=6, num_layers=2, num_iterations=((1, 0), (1, 0), (2, 0))),
         fno1d=dict(modes=(8,), width=8, depth=2, projection_width=16),
         mgno1d=dict(width=6, num_layers=2, num_iterations=((1, 0), (1, 0), (2, 0))),
     ),
     "cpu": dict(
-        darcy_s=64, darcy_fine_s=127, burgers_n=256, burgers_solve_n=1024, burgers_steps=1000,
-        n_train=1000, n_test=100, epochs=22, burgers_epochs=80, batch=10,
+        darcy_s=64,
+        darcy_fine_s=127,
+        burgers_n=256,
+        burgers_solve_n=1024,
+        burgers_steps=1000,
+        n_train=1000,
+        n_test=100,
+        epochs=22,
+        burgers_epochs=80,
+        batch=10,
         fno2d=dict(modes=(12, 12), width=16, depth=4, projection_width=64, padding=0.1),
         mgno2d=dict(width=12, num_layers=4, num_iterations=((1, 0),) * 4 + ((2, 0),)),
         fno1d=dict(modes=(16,), width=32, depth=4, projection_width=64),
         mgno1d=dict(width=16, num_layers=4, num_iterations=((1, 0),) * 5 + ((2, 0),)),
     ),
     "paper": dict(
-        darcy_s=85, darcy_fine_s=169, burgers_n=1024, burgers_solve_n=8192, burgers_steps=2000,
-        n_train=1000, n_test=100, epochs=500, burgers_epochs=500, batch=20,
+        darcy_s=85,
+        darcy_fine_s=169,
+        burgers_n=1024,
+        burgers_solve_n=8192,
+        burgers_steps=2000,
+        n_train=1000,
+        n_test=100,
+        epochs=500,
+        burgers_epochs=500,
+        batch=20,
         fno2d=dict(modes=(12, 12), width=32, depth=4, projection_width=128, padding=0.1),
-        mgno2d=dict(width=24, num_layers=4),  # the paper's Darcy model: 6 levels, 572,661 parameters
+        mgno2d=dict(
+            width=24, num_layers=4
+        ),  # the paper's Darcy model: 6 levels, 572,661 parameters
         fno1d=dict(modes=(16,), width=64, depth=4, projection_width=128),
         mgno1d=dict(width=24, num_layers=4, num_iterations=((1, 0),) * 6 + ((2, 0),)),
     ),
@@ -126,8 +153,14 @@ t0 = time.perf_counter()
 n_all = C["n_train"] + C["n_test"]
 a, u = darcy(jax.random.key(0), n_all, C["darcy_s"], cache_dir=CACHE_DIR)
 a_fine, u_fine = darcy(jax.random.key(1), C["n_test"], C["darcy_fine_s"], cache_dir=CACHE_DIR)
-b0, b1 = burgers(jax.random.key(2), n_all, C["burgers_n"], solve_resolution=C["burgers_solve_n"],
-                 num_steps=C["burgers_steps"], cache_dir=CACHE_DIR)
+b0, b1 = burgers(
+    jax.random.key(2),
+    n_all,
+    C["burgers_n"],
+    solve_resolution=C["burgers_solve_n"],
+    num_steps=C["burgers_steps"],
+    cache_dir=CACHE_DIR,
+)
 data_time = time.perf_counter() - t0
 
 
@@ -140,7 +173,9 @@ def split(x, y):
 darcy_train, darcy_test = split(a, u)
 burgers_train, burgers_test = split(b0, b1)
 darcy_fine = (np.asarray(a_fine, np.float32)[:, None], np.asarray(u_fine, np.float32)[:, None])
-print(f"data generated in {data_time:.1f} s: Darcy {a.shape}, fine {a_fine.shape}, Burgers {b0.shape}")
+print(
+    f"data generated in {data_time:.1f} s: Darcy {a.shape}, fine {a_fine.shape}, Burgers {b0.shape}"
+)
 
 # %% [markdown]
 # ## Models and training
@@ -158,41 +193,92 @@ def build(kind, problem, key):
     if problem == "darcy":
         if kind == "fno":
             return FNO(1, 1, dtype=DTYPE, grid_endpoint=True, key=key, **C["fno2d"])
-        return MgNO(1, 1, padding_mode="zeros", grid_shape=(C["darcy_s"],) * 2, dtype=DTYPE, key=key,
-                    **C["mgno2d"])
+        return MgNO(
+            1,
+            1,
+            padding_mode="zeros",
+            grid_shape=(C["darcy_s"],) * 2,
+            dtype=DTYPE,
+            key=key,
+            **C["mgno2d"],
+        )
     if kind == "fno":
         return FNO(1, 1, dtype=DTYPE, key=key, **C["fno1d"])
-    return MgNO(1, 1, num_spatial_dims=1, padding_mode="circular", grid_shape=(C["burgers_n"],),
-                dtype=DTYPE, key=key, **C["mgno1d"])
+    return MgNO(
+        1,
+        1,
+        num_spatial_dims=1,
+        padding_mode="circular",
+        grid_shape=(C["burgers_n"],),
+        dtype=DTYPE,
+        key=key,
+        **C["mgno1d"],
+    )
 
 
 def train(kind, problem, train_data, test_data):
     epochs = C["epochs"] if problem == "darcy" else C["burgers_epochs"]
     x, y = train_data
-    model = Normalized(build(kind, problem, jax.random.key(10)),
-                       Normalizer.from_data(x, pointwise=False), Normalizer.from_data(y, pointwise=False))
+    model = Normalized(
+        build(kind, problem, jax.random.key(10)),
+        Normalizer.from_data(x, pointwise=False),
+        Normalizer.from_data(y, pointwise=False),
+    )
     steps = C["n_train"] // C["batch"]
-    opt = make_optimizer(1e-3, steps_per_epoch=steps, epochs=epochs, schedule="step",
-                         step_epochs=max(1, epochs // 5), gamma=0.5, weight_decay=1e-4)
+    opt = make_optimizer(
+        1e-3,
+        steps_per_epoch=steps,
+        epochs=epochs,
+        schedule="step",
+        step_epochs=max(1, epochs // 5),
+        gamma=0.5,
+        weight_decay=1e-4,
+    )
     record_path = RESULTS_DIR / f"operator_learning_{SIZE}_{problem}_{kind}.json"
-    ckpt = {} if not CHECKPOINT_DIR else dict(
-        checkpoint_path=pathlib.Path(CHECKPOINT_DIR) / f"{SIZE}_{problem}_{kind}.eqx", checkpoint_every=1,
-        resume=True)
-    return fit(model, opt, train_data, epochs=epochs, batch_size=C["batch"], key=jax.random.key(20),
-               test_data=test_data, eval_every=max(1, epochs // 5), record_path=record_path, **ckpt,
-               h1_method="fd" if problem == "darcy" else "spectral",
-               config={"model": kind, "problem": problem, "size": SIZE,
-                       "architecture": C["fno2d" if problem == "darcy" else "fno1d"] if kind == "fno"
-                       else C["mgno2d" if problem == "darcy" else "mgno1d"]})
+    ckpt = (
+        {}
+        if not CHECKPOINT_DIR
+        else dict(
+            checkpoint_path=pathlib.Path(CHECKPOINT_DIR) / f"{SIZE}_{problem}_{kind}.eqx",
+            checkpoint_every=1,
+            resume=True,
+        )
+    )
+    return fit(
+        model,
+        opt,
+        train_data,
+        epochs=epochs,
+        batch_size=C["batch"],
+        key=jax.random.key(20),
+        test_data=test_data,
+        eval_every=max(1, epochs // 5),
+        record_path=record_path,
+        **ckpt,
+        h1_method="fd" if problem == "darcy" else "spectral",
+        config={
+            "model": kind,
+            "problem": problem,
+            "size": SIZE,
+            "architecture": C["fno2d" if problem == "darcy" else "fno1d"]
+            if kind == "fno"
+            else C["mgno2d" if problem == "darcy" else "mgno1d"],
+        },
+    )
 
 
 results = {}
-for problem, (tr, te) in {"darcy": (darcy_train, darcy_test), "burgers": (burgers_train, burgers_test)}.items():
+for problem, (tr, te) in {
+    "darcy": (darcy_train, darcy_test),
+    "burgers": (burgers_train, burgers_test),
+}.items():
     for kind in ("fno", "mgno"):
         model, record = train(kind, problem, tr, te)
         results[(problem, kind)] = (model, record)
-        print(f"{problem:8s} {kind:5s} rel L2 {record['test']['relative_l2']:.4f}  "
-              f"params {record['num_real_parameters']:,}  time {record['train_time_s']:.1f} s")
+        print(
+            f"{problem:8s} {kind:5s} rel L2 {record['test']['relative_l2']:.4f}  "
+            f"params {record['num_real_parameters']:,}  time {record['train_time_s']:.1f} s"
+        )
 
 # %% [markdown]
 # ## Resolution transfer (Darcy)
@@ -208,14 +294,20 @@ for problem, (tr, te) in {"darcy": (darcy_train, darcy_test), "burgers": (burger
 
 # %%
 s_fine = C["darcy_fine_s"]
-interp_fine = eqx.filter_jit(lambda m, x: jax.vmap(lambda z: resample(m(z[:, ::2, ::2]), (s_fine,) * 2))(x))
+interp_fine = eqx.filter_jit(
+    lambda m, x: jax.vmap(lambda z: resample(m(z[:, ::2, ::2]), (s_fine,) * 2))(x)
+)
 
 
 def rel_l2(pred, ref):
     pred, ref = np.asarray(pred, np.float64), np.asarray(ref, np.float64)
     n = ref.shape[0]
-    return float(np.mean(np.linalg.norm((pred - ref).reshape(n, -1), axis=1)
-                         / np.linalg.norm(ref.reshape(n, -1), axis=1)))
+    return float(
+        np.mean(
+            np.linalg.norm((pred - ref).reshape(n, -1), axis=1)
+            / np.linalg.norm(ref.reshape(n, -1), axis=1)
+        )
+    )
 
 
 transfer = {}
@@ -223,12 +315,18 @@ for kind in ("fno", "mgno"):
     model = results[("darcy", kind)][0]
     out = resolution_transfer(model, {C["darcy_s"]: darcy_test, s_fine: darcy_fine})
     transfer[kind] = {str(k): v["relative_l2"] for k, v in out.items()}
-    transfer[kind]["coarse_interp"] = rel_l2(interp_fine(model, jnp.asarray(darcy_fine[0])), darcy_fine[1])
+    transfer[kind]["coarse_interp"] = rel_l2(
+        interp_fine(model, jnp.asarray(darcy_fine[0])), darcy_fine[1]
+    )
     if kind == "mgno":
         plain = eqx.tree_at(lambda m: m.model, model, model.model.with_grid_shape(None))
-        transfer[kind]["plain_vcycle"] = resolution_transfer(plain, {s_fine: darcy_fine})[s_fine]["relative_l2"]
+        transfer[kind]["plain_vcycle"] = resolution_transfer(plain, {s_fine: darcy_fine})[s_fine][
+            "relative_l2"
+        ]
 with jax.enable_x64(True):
-    u_coarse = jax.jit(jax.vmap(darcy_solve))(jnp.asarray(np.asarray(a_fine)[:, ::2, ::2], jnp.float64))
+    u_coarse = jax.jit(jax.vmap(darcy_solve))(
+        jnp.asarray(np.asarray(a_fine)[:, ::2, ::2], jnp.float64)
+    )
     u_interp = jax.vmap(lambda z: resample(z[None], (s_fine,) * 2)[0])(u_coarse)
     transfer["discretisation_floor"] = rel_l2(u_interp, np.asarray(u_fine))
 print(transfer)
@@ -240,50 +338,82 @@ print(transfer)
 device = jax.devices()[0].device_kind
 rows = []
 for (problem, kind), (model, record) in results.items():
-    row = {"problem": problem, "model": kind.upper() if kind == "fno" else "MgNO",
-           "resolution": C["darcy_s"] if problem == "darcy" else C["burgers_n"],
-           "train/test": f"{C['n_train']}/{C['n_test']}", "epochs": record["config"]["epochs"],
-           "relative_l2": record["test"]["relative_l2"], "relative_h1": record["test"]["relative_h1"],
-           "real_parameters": num_real_parameters(model), "train_time_s": record["train_time_s"],
-           "device": device}
+    row = {
+        "problem": problem,
+        "model": kind.upper() if kind == "fno" else "MgNO",
+        "resolution": C["darcy_s"] if problem == "darcy" else C["burgers_n"],
+        "train/test": f"{C['n_train']}/{C['n_test']}",
+        "epochs": record["config"]["epochs"],
+        "relative_l2": record["test"]["relative_l2"],
+        "relative_h1": record["test"]["relative_h1"],
+        "real_parameters": num_real_parameters(model),
+        "train_time_s": record["train_time_s"],
+        "device": device,
+    }
     if problem == "darcy":
         row["relative_l2_at_fine"] = transfer[kind][str(s_fine)]
     rows.append(row)
 
-header = ("| problem | model | grid | train/test | epochs | rel. L2 | rel. H1 | real params | "
-          "train time | device | rel. L2 at 2s-1 |")
+header = (
+    "| problem | model | grid | train/test | epochs | rel. L2 | rel. H1 | real params | "
+    "train time | device | rel. L2 at 2s-1 |"
+)
 lines = [header, "|" + "---|" * 11]
 for r in rows:
     fine = f"{r['relative_l2_at_fine']:.4f}" if "relative_l2_at_fine" in r else "-"
-    lines.append(f"| {r['problem']} | {r['model']} | {r['resolution']} | {r['train/test']} | {r['epochs']} | "
-                 f"{r['relative_l2']:.4f} | {r['relative_h1']:.4f} | {r['real_parameters']:,} | "
-                 f"{r['train_time_s']:.0f} s | {r['device']} | {fine} |")
+    lines.append(
+        f"| {r['problem']} | {r['model']} | {r['resolution']} | {r['train/test']} | {r['epochs']} | "
+        f"{r['relative_l2']:.4f} | {r['relative_h1']:.4f} | {r['real_parameters']:,} | "
+        f"{r['train_time_s']:.0f} s | {r['device']} | {fine} |"
+    )
 table = "\n".join(lines)
 t = transfer
-transfer_table = "\n".join([
-    f"| Darcy model trained at {C['darcy_s']} | rel. L2 at {C['darcy_s']} | at {s_fine}, zero-shot | "
-    f"at {s_fine}, coarse + interp |",
-    "|---|---|---|---|",
-    f"| FNO | {t['fno'][str(C['darcy_s'])]:.4f} | {t['fno'][str(s_fine)]:.4f} | {t['fno']['coarse_interp']:.4f} |",
-    f"| MgNO, V-cycles anchored to the training grid | {t['mgno'][str(C['darcy_s'])]:.4f} | "
-    f"{t['mgno'][str(s_fine)]:.4f} | {t['mgno']['coarse_interp']:.4f} |",
-    f"| MgNO, plain V-cycles on the finer grid | {t['mgno'][str(C['darcy_s'])]:.4f} | "
-    f"{t['mgno']['plain_vcycle']:.4f} | - |",
-    f"| discretisation floor (exact {C['darcy_s']}-grid solve + interp) | 0 | - | "
-    f"{t['discretisation_floor']:.4f} |",
-])
+transfer_table = "\n".join(
+    [
+        f"| Darcy model trained at {C['darcy_s']} | rel. L2 at {C['darcy_s']} | at {s_fine}, zero-shot | "
+        f"at {s_fine}, coarse + interp |",
+        "|---|---|---|---|",
+        f"| FNO | {t['fno'][str(C['darcy_s'])]:.4f} | {t['fno'][str(s_fine)]:.4f} | {t['fno']['coarse_interp']:.4f} |",
+        f"| MgNO, V-cycles anchored to the training grid | {t['mgno'][str(C['darcy_s'])]:.4f} | "
+        f"{t['mgno'][str(s_fine)]:.4f} | {t['mgno']['coarse_interp']:.4f} |",
+        f"| MgNO, plain V-cycles on the finer grid | {t['mgno'][str(C['darcy_s'])]:.4f} | "
+        f"{t['mgno']['plain_vcycle']:.4f} | - |",
+        f"| discretisation floor (exact {C['darcy_s']}-grid solve + interp) | 0 | - | "
+        f"{t['discretisation_floor']:.4f} |",
+    ]
+)
 print(table)
 print(transfer_table)
 wall = time.perf_counter() - T_START
-ENV_KNOBS = ("JAXSCI_NOTEBOOK_SIZE", "JAXSCI_NOTEBOOK_EPOCHS", "JAXSCI_FIGURE_DIR", "JAXSCI_RESULTS_DIR",
-             "JAXSCI_DATA_CACHE", "JAXSCI_CHECKPOINT_DIR")
-command = " ".join([f"{k}={os.environ[k]}" for k in ENV_KNOBS if k in os.environ]
-                   + ["python", pathlib.Path(sys.argv[0]).name if sys.argv and sys.argv[0] else "?"])
+ENV_KNOBS = (
+    "JAXSCI_NOTEBOOK_SIZE",
+    "JAXSCI_NOTEBOOK_EPOCHS",
+    "JAXSCI_FIGURE_DIR",
+    "JAXSCI_RESULTS_DIR",
+    "JAXSCI_DATA_CACHE",
+    "JAXSCI_CHECKPOINT_DIR",
+)
+command = " ".join(
+    [f"{k}={os.environ[k]}" for k in ENV_KNOBS if k in os.environ]
+    + ["python", pathlib.Path(sys.argv[0]).name if sys.argv and sys.argv[0] else "?"]
+)
 load = os.getloadavg() if hasattr(os, "getloadavg") else None
-summary = {"size": SIZE, "device": device, "jax_version": jax.__version__, "config": C,
-           "data_generation_s": data_time, "wall_s_before_figures": wall, "load_average": load,
-           "cpu_count": os.cpu_count(), "command": command, "rows": rows, "transfer": transfer}
-(RESULTS_DIR / f"operator_learning_{SIZE}.json").write_text(json.dumps(summary, indent=1, default=str))
+summary = {
+    "size": SIZE,
+    "device": device,
+    "jax_version": jax.__version__,
+    "config": C,
+    "data_generation_s": data_time,
+    "wall_s_before_figures": wall,
+    "load_average": load,
+    "cpu_count": os.cpu_count(),
+    "command": command,
+    "rows": rows,
+    "transfer": transfer,
+}
+(RESULTS_DIR / f"operator_learning_{SIZE}.json").write_text(
+    json.dumps(summary, indent=1, default=str)
+)
 (RESULTS_DIR / f"operator_learning_{SIZE}.md").write_text(
     f"# Operator learning, size `{SIZE}` on {device} (jax {jax.__version__})\n\n"
     "Published reference (relative L2, 85x85 Darcy, 1000/100): FNO 0.0108; MgNO claims better with 0.57M "
@@ -292,9 +422,14 @@ summary = {"size": SIZE, "device": device, "jax_version": jax.__version__, "conf
     f"Burgers {C['burgers_epochs']}), Adam 1e-3 (weight decay 1e-4, halved every epochs/5 epochs), "
     "relative-L2 loss, for both models. Data generation "
     f"{data_time:.0f} s; wall time to this table {wall:.0f} s on {os.cpu_count()} CPU core(s)"
-    + (f", load average at the end {load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f} (1/5/15 min)" if load else "")
+    + (
+        f", load average at the end {load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f} (1/5/15 min)"
+        if load
+        else ""
+    )
     + f".\n\nCommand (from `notebooks/`, with `PYTHONPATH=..`):\n\n```\n{command}\n```\n\n"
-    "## Resolution transfer (Darcy, no retraining)\n\n" + transfer_table + "\n")
+    "## Resolution transfer (Darcy, no retraining)\n\n" + transfer_table + "\n"
+)
 
 # %% [markdown]
 # ## Figures: a Darcy test sample and the training curves
@@ -307,7 +442,7 @@ panels = [(xs[0, 0], "coefficient a"), (ys[0, 0], "solution u")]
 for kind in ("fno", "mgno"):
     pred = np.asarray(predict(results[("darcy", kind)][0], jnp.asarray(xs[:1])))[0, 0]
     panels.append((pred - ys[0, 0], f"{kind.upper()} error"))
-for ax, (img, title) in zip(axes[:4], panels):
+for ax, (img, title) in zip(axes[:4], panels, strict=False):
     im = ax.imshow(img, origin="lower", cmap="RdBu_r" if "error" in title else "viridis")
     ax.set_title(title)
     ax.set_xticks([])

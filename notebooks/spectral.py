@@ -86,8 +86,10 @@ def dirichlet_sine_case(n):
     X, Y = np.meshgrid(s, s, indexing="ij")
     g = np.sin(np.pi * X) * np.sin(np.pi * Y)
     # -Δ sin(g) = -(cos(g) Δg - sin(g) |∇g|^2)
-    grad2 = np.pi**2 * (np.cos(np.pi * X) ** 2 * np.sin(np.pi * Y) ** 2
-                        + np.sin(np.pi * X) ** 2 * np.cos(np.pi * Y) ** 2)
+    grad2 = np.pi**2 * (
+        np.cos(np.pi * X) ** 2 * np.sin(np.pi * Y) ** 2
+        + np.sin(np.pi * X) ** 2 * np.cos(np.pi * Y) ** 2
+    )
     lap_g = -2 * np.pi**2 * g
     return -(np.cos(g) * lap_g - np.sin(g) * grad2), np.sin(g)
 
@@ -99,22 +101,35 @@ def dirichlet_poly_case(n):
     return 12 * X**2 * (Y - Y**2) + 2 * (X - X**4), (X - X**4) * (Y - Y**2)
 
 
-errors = {k: [] for k in ("periodic spectral", "periodic fd", "DST spectral (smooth odd ext.)",
-                          "DST fd (smooth odd ext.)", "DST spectral (f≠0 on boundary)",
-                          "DST fd (f≠0 on boundary)")}
+errors = {
+    k: []
+    for k in (
+        "periodic spectral",
+        "periodic fd",
+        "DST spectral (smooth odd ext.)",
+        "DST fd (smooth odd ext.)",
+        "DST spectral (f≠0 on boundary)",
+        "DST fd (f≠0 on boundary)",
+    )
+}
 for n in ns:
     f, u = periodic_case(n)
     for st in ("spectral", "fd"):
         v = np.asarray(solve_periodic(f, stencil=st).value)
         errors[f"periodic {st}"].append(np.abs(v - (u - u.mean())).max())
-    for case, label in ((dirichlet_sine_case, "smooth odd ext."), (dirichlet_poly_case, "f≠0 on boundary")):
+    for case, label in (
+        (dirichlet_sine_case, "smooth odd ext."),
+        (dirichlet_poly_case, "f≠0 on boundary"),
+    ):
         f, u = case(n)
         for st in ("spectral", "fd"):
-            errors[f"DST {st} ({label})"].append(np.abs(np.asarray(solve_dirichlet(f, stencil=st)) - u).max())
+            errors[f"DST {st} ({label})"].append(
+                np.abs(np.asarray(solve_dirichlet(f, stencil=st)) - u).max()
+            )
 
 fig, ax = plt.subplots(figsize=(6, 4.2))
 styles = ["o-", "o--", "s-", "s--", "^-", "^--"]
-for (label, err), st in zip(errors.items(), styles):
+for (label, err), st in zip(errors.items(), styles, strict=False):
     ax.loglog(ns, np.maximum(err, 1e-17), st, label=label)
 ax.loglog(ns, [0.5 * (1 / n) ** 2 for n in ns], "k:", label="O(h²)")
 ax.set_xlabel("n (points per axis)")
@@ -163,7 +178,8 @@ key = jax.random.key(0)
 layer = SpectralConv(2, 1, (8, 8), dtype=jnp.float64, key=key)
 rng = np.random.default_rng(0)
 coef = (rng.standard_normal((2, 15, 15)) + 1j * rng.standard_normal((2, 15, 15))) / (
-    1 + np.add.outer(np.arange(-7, 8) ** 2, np.arange(-7, 8) ** 2))
+    1 + np.add.outer(np.arange(-7, 8) ** 2, np.arange(-7, 8) ** 2)
+)
 
 
 def band_limited(n):

@@ -102,15 +102,18 @@ for N in N_SWEEP:
     F, G = np.cumsum(f, 1) * dt, np.cumsum(g, 1) * dt
     errs_weak.append(np.max(np.abs(F - G)) / np.max(np.abs(F)))
     errs_point.append(np.max(np.abs(f - g)[:, t > 1.0]) / np.max(np.abs(f)))
-for N, ew, ep in zip(N_SWEEP, errs_weak, errs_point):
+for N, ew, ep in zip(N_SWEEP, errs_weak, errs_point, strict=False):
     print(f"N={N:4d}  weak (running-integral) error {ew:.2e}   pointwise error for t>1 {ep:.2f}")
 
 # %%
 fig, axes = plt.subplots(1, 5, figsize=(20, 3.6))
-panels = [(full, "S4-LegS (full, dense)", range(n_basis)),
-          (diag, "S4D-LegS (thin) and its 0.1-moving average (bold)", range(n_basis)),
-          (inv, "S4D-Inv (lowest-frequency modes)", inv_modes), (lin, "S4D-Lin", range(n_basis))]
-for ax, (K, title, labels) in zip(axes, panels):
+panels = [
+    (full, "S4-LegS (full, dense)", range(n_basis)),
+    (diag, "S4D-LegS (thin) and its 0.1-moving average (bold)", range(n_basis)),
+    (inv, "S4D-Inv (lowest-frequency modes)", inv_modes),
+    (lin, "S4D-Lin", range(n_basis)),
+]
+for ax, (K, title, labels) in zip(axes, panels, strict=False):
     for n, lab in enumerate(labels):
         ax.plot(t, K[n], lw=1 if ax is not axes[1] else 0.3, color=f"C{n}", label=f"n={lab}")
     ax.set_title(f"{title}, N={N_SHOW}", fontsize=9)

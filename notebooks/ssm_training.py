@@ -37,7 +37,6 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
-import numpy as np
 import optax
 from tqdm.auto import tqdm
 
@@ -54,11 +53,21 @@ N_CLASSES = 8
 key = jax.random.key(0)
 
 # %%
-model = ssm.SSMModel(N_CLASSES + 1, N_CLASSES, d_model=D_MODEL, n_layers=LAYERS, state_size=STATE,
-                     pool="last",
-                     init="legs", dt_min=1e-3, dt_max=1e-1, key=key)
+model = ssm.SSMModel(
+    N_CLASSES + 1,
+    N_CLASSES,
+    d_model=D_MODEL,
+    n_layers=LAYERS,
+    state_size=STATE,
+    pool="last",
+    init="legs",
+    dt_min=1e-3,
+    dt_max=1e-1,
+    key=key,
+)
 optimizer = optax.multi_transform(
-    {"ssm": optax.adam(2e-3), "other": optax.adamw(5e-3, weight_decay=0.01)}, ssm.ssm_param_labels)
+    {"ssm": optax.adam(2e-3), "other": optax.adamw(5e-3, weight_decay=0.01)}, ssm.ssm_param_labels
+)
 opt_state = optimizer.init(eqx.filter(model, eqx.is_inexact_array))
 train_step = ssm.make_train_step(optimizer)
 mesh = ssm.batch_mesh()
@@ -75,7 +84,7 @@ def accuracy(model, x, y):
 # %%
 losses, accs = [], []
 t0 = time.perf_counter()
-for step in (bar := tqdm(range(STEPS), desc="train")):
+for _step in (bar := tqdm(range(STEPS), desc="train")):
     key, kd, kstep = jax.random.split(key, 3)
     x, y = ssm.shard_batch(ssm.delayed_recall(kd, BATCH, L, N_CLASSES, distractor_prob=0.0), mesh)
     model, opt_state, loss, acc = train_step(model, opt_state, x, y, kstep)
@@ -85,8 +94,10 @@ for step in (bar := tqdm(range(STEPS), desc="train")):
 train_time = time.perf_counter() - t0
 x_eval, y_eval = ssm.delayed_recall(jax.random.key(123), N_EVAL, L, N_CLASSES, distractor_prob=0.0)
 test_acc = float(accuracy(model, x_eval, y_eval))
-print(f"held-out accuracy {test_acc:.4f} on {N_EVAL} sequences of length {L} after {STEPS} steps, "
-      f"{train_time:.0f} s of training (compile included)")
+print(
+    f"held-out accuracy {test_acc:.4f} on {N_EVAL} sequences of length {L} after {STEPS} steps, "
+    f"{train_time:.0f} s of training (compile included)"
+)
 
 # %%
 fig, ax = plt.subplots(1, 2, figsize=(9, 3.2))

@@ -23,14 +23,19 @@ def tree_allclose(x, y, *, rtol: float | None = None, atol: float | None = None)
     ys, ydef = jax.tree.flatten(y)
     if xdef != ydef:
         return False
-    for a, b in zip(xs, ys):
+    for a, b in zip(xs, ys, strict=False):
         a = np.asarray(a)
         b = np.asarray(b)
         if a.shape != b.shape:
             return False
         r, t = _default_tols(jnp.result_type(a, b) if a.dtype.kind in "fc" else jnp.float64)
-        if not np.allclose(a, b, rtol=r if rtol is None else rtol, atol=t if atol is None else atol,
-                           equal_nan=False):
+        if not np.allclose(
+            a,
+            b,
+            rtol=r if rtol is None else rtol,
+            atol=t if atol is None else atol,
+            equal_nan=False,
+        ):
             return False
     return True
 
@@ -40,7 +45,7 @@ def assert_tree_allclose(x, y, *, rtol=None, atol=None, msg=""):
     if tree_allclose(x, y, rtol=rtol, atol=atol):
         return
     worst = []
-    for a, b in zip(jax.tree.leaves(x), jax.tree.leaves(y)):
+    for a, b in zip(jax.tree.leaves(x), jax.tree.leaves(y), strict=False):
         a = np.asarray(a)
         b = np.asarray(b)
         if a.shape != b.shape:

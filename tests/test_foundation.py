@@ -71,7 +71,9 @@ def test_checks_name_the_argument():
         check_range(2.0, "omega", 0.0, 2.0)
     with pytest.raises(ValueError, match=r"`u`.*\(3, \*\)"):
         check_shape(jnp.zeros((2, 4)), "u", (3, None))
-    check_positive(jax.ShapeDtypeStruct((3,), jnp.float32), "traced-like")  # unknown value: no error
+    check_positive(
+        jax.ShapeDtypeStruct((3,), jnp.float32), "traced-like"
+    )  # unknown value: no error
 
 
 def test_harness_records_and_json(tmp_path):
@@ -81,8 +83,13 @@ def test_harness_records_and_json(tmp_path):
     bench.benchmark = "toy"
     x = jnp.ones((64, 64))
     bench.time_jax("matmul", lambda a: a @ a, x, params={"n": 64})
-    bench.time_host("matmul", lambda: jax.numpy.asarray(x) @ x, impl="host", params={"n": 64},
-                    trace_memory=False)
+    bench.time_host(
+        "matmul",
+        lambda: jax.numpy.asarray(x) @ x,
+        impl="host",
+        params={"n": 64},
+        trace_memory=False,
+    )
     bench.records[0].compare_to = "host"
     rec = bench.records[0]
     assert rec.compile_s is not None and rec.compile_s > 0

@@ -18,8 +18,9 @@ def test_notebook_executes(path, tmp_path, monkeypatch):
     monkeypatch.setenv("JAXSCI_FIGURE_DIR", str(tmp_path))
     monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(path.parent.parent), *sys.path]))
     nb = jupytext.read(path)
-    client = nbclient.NotebookClient(nb, timeout=600, kernel_name="python3",
-                                     resources={"metadata": {"path": str(tmp_path)}})
+    client = nbclient.NotebookClient(
+        nb, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}
+    )
     client.execute()
     figures = list(tmp_path.glob("*.png")) + list(tmp_path.glob("*.pdf"))
     assert figures, f"{path.name} wrote no figure to JAXSCI_FIGURE_DIR"

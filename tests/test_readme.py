@@ -14,7 +14,9 @@ import pytest
 
 README = pathlib.Path(__file__).parent.parent / "README.md"
 BLOCKS = re.findall(r"^```python\n(.*?)^```", README.read_text(), flags=re.M | re.S)
-IDS = [re.search(r"import jaxsci\.(\w+)|from jaxsci\.(\w+)", b).group(0).split()[-1] for b in BLOCKS]
+IDS = [
+    re.search(r"import jaxsci\.(\w+)|from jaxsci\.(\w+)", b).group(0).split()[-1] for b in BLOCKS
+]
 
 
 def test_readme_has_examples():
@@ -25,6 +27,14 @@ def test_readme_has_examples():
 def test_readme_example_runs(code, tmp_path):
     env = {k: v for k, v in os.environ.items() if not k.startswith(("JAX_", "XLA_"))}
     env["PYTHONPATH"] = os.pathsep.join([str(README.parent), env.get("PYTHONPATH", "")])
-    proc = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env=env, capture_output=True,
-                          text=True, timeout=600)
-    assert proc.returncode == 0, f"README example failed:\n{code}\n--- stderr ---\n{proc.stderr[-4000:]}"
+    proc = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert proc.returncode == 0, (
+        f"README example failed:\n{code}\n--- stderr ---\n{proc.stderr[-4000:]}"
+    )

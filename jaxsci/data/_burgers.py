@@ -16,7 +16,9 @@ from ._grf import _one_field
 __all__ = ["burgers", "burgers_solve", "etdrk4_coefficients"]
 
 
-def etdrk4_coefficients(linear: np.ndarray, dt: float, *, num_contour: int = 32) -> dict[str, np.ndarray]:
+def etdrk4_coefficients(
+    linear: np.ndarray, dt: float, *, num_contour: int = 32
+) -> dict[str, np.ndarray]:
     """The ETDRK4 coefficients for a diagonal linear part ``L`` and step ``dt``, in float64 on the host.
 
     ``E = exp(dt L)``, ``E2 = exp(dt L / 2)``, ``Q = dt phi_1(dt L / 2) / 2`` and the three
@@ -71,7 +73,9 @@ def burgers_solve(
     u0 = u0.astype(dtype)
     cdtype = jnp.result_type(dtype, jnp.complex64)
     g = -0.5j * jnp.asarray(k * dealias, dtype=cdtype)  # N(v) = -(i k / 2) fft(u^2), dealiased
-    E, E2, Q, f1, f2, f3 = (jnp.asarray(c[name], dtype=dtype) for name in ("E", "E2", "Q", "f1", "f2", "f3"))
+    E, E2, Q, f1, f2, f3 = (
+        jnp.asarray(c[name], dtype=dtype) for name in ("E", "E2", "Q", "f1", "f2", "f3")
+    )
 
     def nonlinear(v):
         u = jnp.fft.irfft(v * dealias, n=n)
@@ -103,7 +107,7 @@ def burgers(
     chunk_size: int = 64,
     progress: bool = True,
     cache_dir=None,
-) -> tuple[Float[Array, "num_samples resolution"], Float[Array, "num_samples resolution"]]:
+) -> tuple[Float[Array, " num_samples resolution"], Float[Array, " num_samples resolution"]]:
     """The FNO Burgers data set: pairs ``(u0, u(t_final))`` of 1D viscous Burgers on the periodic unit
     interval with ``u0 ~ N(0, 625 (-Laplacian + 25 I)^-2)`` (zero mean, :func:`jaxsci.data.grf` with
     ``alpha=2, tau=5, sigma=25``), ``nu = 0.1``, ``t_final = 1`` (Li et al., ICLR 2021, section 5.1).
@@ -131,8 +135,13 @@ def burgers(
             f"`solve_resolution` must be a multiple of `resolution`, got {solve_resolution} and {resolution}."
         )
     stride = solve_resolution // resolution
-    params = dict(resolution=int(resolution), nu=float(nu), t_final=float(t_final),
-                  num_steps=int(num_steps), solve_resolution=int(solve_resolution))
+    params = dict(
+        resolution=int(resolution),
+        nu=float(nu),
+        t_final=float(t_final),
+        num_steps=int(num_steps),
+        solve_resolution=int(solve_resolution),
+    )
 
     @jax.jit
     def chunk(keys):
@@ -143,5 +152,13 @@ def burgers(
 
         return jax.vmap(one)(keys)
 
-    return generate("burgers", params, key, num_samples, chunk, chunk_size=chunk_size,
-                    progress=progress, cache_dir=cache_dir)
+    return generate(
+        "burgers",
+        params,
+        key,
+        num_samples,
+        chunk,
+        chunk_size=chunk_size,
+        progress=progress,
+        cache_dir=cache_dir,
+    )

@@ -17,7 +17,7 @@ __all__ = ["darcy", "darcy_coefficient", "darcy_operator", "darcy_solve"]
 A_HIGH, A_LOW = 12.0, 3.0
 
 
-def darcy_operator(a: Float[Array, "s s"]):
+def darcy_operator(a: Float[Array, " s s"]):
     """The discrete ``-div(a grad .)`` of :func:`darcy_solve` on the ``(s-2)^2`` interior nodes of the
     ``s x s`` node grid ``x_i = i/(s-1)`` (``h = 1/(s-1)``): :func:`jaxsci.multigrid.diffusion` of the
     interior coefficient values ``a[1:-1, 1:-1]``, face values by harmonic means, 5-point stencil.
@@ -29,8 +29,8 @@ def darcy_operator(a: Float[Array, "s s"]):
 
 
 def darcy_solve(
-    a: Float[Array, "s s"], *, rtol: float = 1e-10, max_cycles: int = 60, throw: bool = True
-) -> Float[Array, "s s"]:
+    a: Float[Array, " s s"], *, rtol: float = 1e-10, max_cycles: int = 60, throw: bool = True
+) -> Float[Array, " s s"]:
     """Solve ``-div(a grad u) = 1`` on ``[0, 1]^2``, ``u = 0`` on the boundary, for one coefficient.
 
     ``a`` holds the coefficient at the ``s x s`` grid nodes ``(i, j)/(s-1)`` including the boundary
@@ -56,7 +56,9 @@ def darcy_solve(
     return jnp.pad(sol.value, 1)
 
 
-def darcy_coefficient(key, resolution: int, *, alpha: float = 2.0, tau: float = 3.0) -> Float[Array, "s s"]:
+def darcy_coefficient(
+    key, resolution: int, *, alpha: float = 2.0, tau: float = 3.0
+) -> Float[Array, " s s"]:
     """One FNO Darcy coefficient: ``a = 12`` where ``g >= 0`` and ``3`` where ``g < 0``, with ``g`` a
     zero-mean Neumann (cosine-basis) GRF ``N(0, (-Laplacian + tau^2 I)^(-alpha))``
     (:func:`jaxsci.data.grf`, ``bc="neumann"``; the scale is irrelevant to the threshold) sampled at
@@ -77,7 +79,7 @@ def darcy(
     chunk_size: int = 32,
     progress: bool = True,
     cache_dir=None,
-) -> tuple[Float[Array, "num_samples s s"], Float[Array, "num_samples s s"]]:
+) -> tuple[Float[Array, " num_samples s s"], Float[Array, " num_samples s s"]]:
     """The FNO Darcy data set: ``num_samples`` pairs ``(a, u)`` at ``resolution = s`` grid nodes per
     axis, including the boundary (``h = 1/(s-1)``; the FNO paper's 85x85 is ``s = 85``).
 
@@ -108,8 +110,16 @@ def darcy(
             a, u = _darcy_chunk(jax.random.key_data(keys), resolution, alpha, tau, rtol, max_cycles)
             return a.astype(out_dtype), u.astype(out_dtype)
 
-    return generate("darcy", params, key, num_samples, chunk, chunk_size=chunk_size,
-                    progress=progress, cache_dir=cache_dir)
+    return generate(
+        "darcy",
+        params,
+        key,
+        num_samples,
+        chunk,
+        chunk_size=chunk_size,
+        progress=progress,
+        cache_dir=cache_dir,
+    )
 
 
 @functools.partial(jax.jit, static_argnums=(1, 2, 3, 4, 5))

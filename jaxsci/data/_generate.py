@@ -41,10 +41,18 @@ def _as_typed_key(key):
 
 def cache_path(cache_dir, name: str, params: dict, key, num_samples: int) -> pathlib.Path:
     """The ``.npz`` file that caches data set ``name`` with these arguments (a hash of all of them)."""
-    meta = {"generator": name, "num_samples": int(num_samples), "key": _key_fingerprint(key),
-            "dtype": str(jnp.zeros(()).dtype), **params}
+    meta = {
+        "generator": name,
+        "num_samples": int(num_samples),
+        "key": _key_fingerprint(key),
+        "dtype": str(jnp.zeros(()).dtype),
+        **params,
+    }
     digest = hashlib.sha256(json.dumps(meta, sort_keys=True).encode()).hexdigest()[:16]
-    return pathlib.Path(cache_dir) / f"{name}_{params.get('resolution', '')}_{num_samples}_{digest}.npz"
+    return (
+        pathlib.Path(cache_dir)
+        / f"{name}_{params.get('resolution', '')}_{num_samples}_{digest}.npz"
+    )
 
 
 def generate(
@@ -81,7 +89,7 @@ def generate(
         bar = tqdm(total=num_samples, desc=f"generating {name}", unit="sample", leave=False)
     try:
         for c in range(num_chunks):
-            ks = keys[c * chunk_size:(c + 1) * chunk_size]
+            ks = keys[c * chunk_size : (c + 1) * chunk_size]
             valid = ks.shape[0]
             if valid < chunk_size:  # pad with repeats so the jitted chunk compiles once
                 ks = jnp.concatenate([ks, jnp.broadcast_to(ks[-1:], (chunk_size - valid,))])
@@ -89,7 +97,7 @@ def generate(
             out = tuple(np.asarray(o)[:valid] for o in out)
             if not outputs:
                 outputs = [[] for _ in out]
-            for lst, o in zip(outputs, out):
+            for lst, o in zip(outputs, out, strict=False):
                 lst.append(o)
             if bar is not None:
                 bar.update(valid)
@@ -101,6 +109,8 @@ def generate(
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(path.stem + f".tmp{os.getpid()}.npz")
         meta = json.dumps({"generator": name, "num_samples": int(num_samples), **params})
-        np.savez(tmp, num_outputs=len(result), meta=meta, **{f"out{i}": r for i, r in enumerate(result)})
+        np.savez(
+            tmp, num_outputs=len(result), meta=meta, **{f"out{i}": r for i, r in enumerate(result)}
+        )
         os.replace(tmp, path)
     return tuple(jnp.asarray(r) for r in result)

@@ -72,7 +72,7 @@ def grf(
     sigma: float = 1.0,
     bc: str = "periodic",
     mean_zero: bool = False,
-) -> Float[Array, "num_samples *shape"]:
+) -> Float[Array, " num_samples *shape"]:
     """Sample ``num_samples`` Gaussian random fields ``u ~ N(0, sigma^2 (-Laplacian + tau^2 I)^(-alpha))``
     on the unit cube ``[0, 1]^d`` (``d = len(shape)``), by spectral (Karhunen-Loeve) sampling.
 
@@ -95,7 +95,9 @@ def grf(
     **Returns:** an array of shape ``(num_samples, *shape)``.
     """
     check_positive_int(num_samples, "num_samples")
-    if isinstance(shape, (int,)) or (hasattr(shape, "__index__") and not isinstance(shape, Sequence)):
+    if isinstance(shape, (int,)) or (
+        hasattr(shape, "__index__") and not isinstance(shape, Sequence)
+    ):
         shape = (shape,)
     shape = tuple(shape)
     if not shape or len(shape) > 3:
@@ -107,5 +109,13 @@ def grf(
     check_positive(tau, "tau")
     check_positive(sigma, "sigma")
     dtype = jnp.zeros(()).dtype  # float64 with x64, else float32
-    return _grf_jit(key, int(num_samples), tuple(int(n) for n in shape), jnp.asarray(alpha, dtype),
-                    jnp.asarray(tau, dtype), jnp.asarray(sigma, dtype), bc, bool(mean_zero))
+    return _grf_jit(
+        key,
+        int(num_samples),
+        tuple(int(n) for n in shape),
+        jnp.asarray(alpha, dtype),
+        jnp.asarray(tau, dtype),
+        jnp.asarray(sigma, dtype),
+        bc,
+        bool(mean_zero),
+    )

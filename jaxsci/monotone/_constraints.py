@@ -36,8 +36,8 @@ class Unconstrained(AbstractConstraint):
 class Box(AbstractConstraint):
     """C = {z : lower <= z <= upper} (scalars or per-coordinate arrays); Π(z) = clip(z, lower, upper)."""
 
-    lower: Float[Array, "..."]
-    upper: Float[Array, "..."]
+    lower: Float[Array, " ..."]
+    upper: Float[Array, " ..."]
 
     def __init__(self, lower: ArrayLike = -1.0, upper: ArrayLike = 1.0):
         lo, hi = jnp.asarray(lower, float), jnp.asarray(upper, float)
@@ -77,7 +77,9 @@ def _simplex_sort(z, radius):
     u = _sort_descending(lax.stop_gradient(z))
     css = jnp.cumsum(u) - radius
     j = jnp.arange(1, z.shape[-1] + 1, dtype=z.dtype)
-    rho = jnp.sum(u - css / j > 0)  # that set is a prefix: its length is the index of the last positive entry
+    rho = jnp.sum(
+        u - css / j > 0
+    )  # that set is a prefix: its length is the index of the last positive entry
     # the active set is {z_i >= u_ρ} (ties with u_ρ are active too), exactly ρ entries
     return _threshold(z, z >= u[rho - 1], radius)
 
@@ -99,12 +101,15 @@ def _simplex_pivot(z, radius):
     # bound the passes increase τ monotonically to the exact threshold, and the larger start saves passes when
     # the projection is sparse (as the games' strategies are)
     tau0 = jnp.maximum((jnp.sum(zs) - radius) / d, jnp.max(zs) - radius)
-    tau, _, _ = lax.while_loop(lambda c: c[2], lambda c: body(c, zs), (tau0, jnp.asarray(d), jnp.asarray(True)))
+    tau, _, _ = lax.while_loop(
+        lambda c: c[2], lambda c: body(c, zs), (tau0, jnp.asarray(d), jnp.asarray(True))
+    )
     return _threshold(z, z > tau, radius)
 
 
-def project_simplex(z: Float[Array, " d"], radius: float | Array = 1.0, *, method: str = "sort"
-                    ) -> Float[Array, " d"]:
+def project_simplex(
+    z: Float[Array, " d"], radius: float | Array = 1.0, *, method: str = "sort"
+) -> Float[Array, " d"]:
     """Euclidean projection onto {x >= 0, Σ x = radius}: Π(z) = max(z − τ, 0) for the threshold τ with
     Σ max(z − τ, 0) = radius.
 
@@ -173,15 +178,21 @@ class Product(AbstractConstraint):
         if z.shape[-1] != sum(self.sizes):
             raise ValueError(f"`z` must have size {sum(self.sizes)}, got {z.shape[-1]}.")
         first = self.constraints[0]
-        if (len(self.sizes) > 1 and len(set(self.sizes)) == 1 and isinstance(first, Simplex)
-                and first.method == "pivot"
-                and all(isinstance(c, Simplex) and (c.radius, c.method) == (first.radius, first.method)
-                        for c in self.constraints)):
+        if (
+            len(self.sizes) > 1
+            and len(set(self.sizes)) == 1
+            and isinstance(first, Simplex)
+            and first.method == "pivot"
+            and all(
+                isinstance(c, Simplex) and (c.radius, c.method) == (first.radius, first.method)
+                for c in self.constraints
+            )
+        ):
             # equal pivot simplices (a square game's strategies): one batched pivot loop for all blocks
             blocks = z.reshape(*z.shape[:-1], len(self.sizes), self.sizes[0])
             return jax.vmap(first.project)(blocks).reshape(z.shape)
         out, start = [], 0
-        for c, s in zip(self.constraints, self.sizes):
+        for c, s in zip(self.constraints, self.sizes, strict=False):
             out.append(c.project(z[start : start + s]))
             start += s
         return jnp.concatenate(out)

@@ -30,7 +30,9 @@ def prepare(problem, z0, *, step_size, max_epochs, tol, num_logs, log_every, all
     if n < 1:
         raise ValueError("`problem` has an empty finite sum (no components).")
     if jnp.ndim(z0) != 1 or jnp.shape(z0)[0] != problem.dim:
-        raise ValueError(f"`z0` must have shape ({problem.dim},) for this problem, got {jnp.shape(z0)}.")
+        raise ValueError(
+            f"`z0` must have shape ({problem.dim},) for this problem, got {jnp.shape(z0)}."
+        )
     if isinstance(step_size, str):
         if not (allow_adaptive and step_size == "adaptive"):
             allowed = "a positive float or 'adaptive'" if allow_adaptive else "a positive float"
@@ -39,7 +41,9 @@ def prepare(problem, z0, *, step_size, max_epochs, tol, num_logs, log_every, all
         check_positive(step_size, "step_size")
     check_positive(tol, "tol")
     if concrete_or_none(max_epochs) is None or jnp.ndim(max_epochs) != 0:
-        raise TypeError(f"`max_epochs` must be a Python number (it sizes the logs), got {max_epochs!r}.")
+        raise TypeError(
+            f"`max_epochs` must be a Python number (it sizes the logs), got {max_epochs!r}."
+        )
     check_positive(max_epochs, "max_epochs")
     max_units = int(math.ceil(float(max_epochs) * n))
     if log_every is not None:
@@ -89,7 +93,12 @@ def run(problem, state, dyn, *, step, restart, restart_factor, num_logs, throw):
     log_units, max_units = dyn["log_units"], dyn["max_units"]
 
     def cond(c):
-        return (~c["converged"]) & c["finite"] & (c["state"]["units"] < max_units) & (c["slot"] < num_logs)
+        return (
+            (~c["converged"])
+            & c["finite"]
+            & (c["state"]["units"] < max_units)
+            & (c["slot"] < num_logs)
+        )
 
     def body(c):
         s = c["state"]
@@ -131,4 +140,3 @@ def run(problem, state, dyn, *, step, restart, restart_factor, num_logs, throw):
     if "eta" in s:
         stats["step_size"] = s["eta"]
     return finalize(Solution(value=s["z"], result=result, stats=stats), throw)
-

@@ -6,7 +6,6 @@
   regression as a convex-concave min-max problem with one component per training sample.
 """
 
-import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -48,7 +47,12 @@ def policeman_and_burglar_matrix(
 
 
 def policeman_and_burglar(
-    n: int = 500, *, theta: float = 0.8, seed: int = 1, variant: str = "authors", dtype=None,
+    n: int = 500,
+    *,
+    theta: float = 0.8,
+    seed: int = 1,
+    variant: str = "authors",
+    dtype=None,
     simplex_method: str = "sort",
 ) -> BilinearGame:
     """:class:`BilinearGame` on simplices with :func:`policeman_and_burglar_matrix` (``variant`` "authors", the
@@ -93,15 +97,22 @@ class RobustLogisticRegression(AbstractFiniteSumProblem):
     Cost: full evaluation O(Nd); batch of b O(bd + N) (the dense p-regulariser is O(N)).
     """
 
-    features: Float[Array, "N d"]
+    features: Float[Array, " N d"]
     labels: Float[Array, " N"]
-    mu: Float[Array, ""]
-    rho: Float[Array, ""]
+    mu: Float[Array, " "]
+    rho: Float[Array, " "]
     constraint: AbstractConstraint
-    lipschitz_bound: Float[Array, ""]
+    lipschitz_bound: Float[Array, " "]
 
-    def __init__(self, features: ArrayLike, labels: ArrayLike, *, mu: float = 1e-3, rho: float = 1.0,
-                 radius: float = 10.0):
+    def __init__(
+        self,
+        features: ArrayLike,
+        labels: ArrayLike,
+        *,
+        mu: float = 1e-3,
+        rho: float = 1.0,
+        radius: float = 10.0,
+    ):
         check_ndim(features, "features", 2)
         num, d = jnp.shape(features)
         if num == 0:
@@ -118,8 +129,9 @@ class RobustLogisticRegression(AbstractFiniteSumProblem):
         self.constraint = Product((Ball(float(radius)), Simplex()), (d, num))
         try:  # host float64 bound on L_F over the domain (see `lipschitz`); NaN for traced data
             xx = np.asarray(features, np.float64)
-            bound = (max(float((xx**2).sum(1).max()) / 4 + float(mu), float(rho) * num)
-                     + float(np.linalg.norm(xx, 2)))
+            bound = max(float((xx**2).sum(1).max()) / 4 + float(mu), float(rho) * num) + float(
+                np.linalg.norm(xx, 2)
+            )
         except Exception:  # noqa: BLE001
             bound = np.nan
         self.lipschitz_bound = jnp.asarray(bound, x.dtype)
@@ -129,7 +141,7 @@ class RobustLogisticRegression(AbstractFiniteSumProblem):
         return self.features.dtype
 
     @property
-    def lipschitz(self) -> Float[Array, ""]:
+    def lipschitz(self) -> Float[Array, " "]:
         """An upper bound on the Lipschitz constant of F on the domain (p in the simplex):
         ‖J‖ <= max(max_i ‖x_i‖²/4 + μ, ρN) + ‖X‖₂ (the ww-block Σ p_i σ'·x_i x_iᵀ + μI, the pp-block ρN·I,
         and the skew coupling [∇ℓ_1 … ∇ℓ_N] with ‖∇ℓ_i‖ <= ‖x_i‖). Steps of order 1/L are needed: the ρN
@@ -174,16 +186,23 @@ class RobustLogisticRegression(AbstractFiniteSumProblem):
         gp = self._p_reg(p).at[idx].add(-(num / b) * jnp.logaddexp(0.0, -margin))
         return jnp.concatenate([gw, gp])
 
-    def objective(self, z: Float[Array, " d"]) -> Float[Array, ""]:
+    def objective(self, z: Float[Array, " d"]) -> Float[Array, " "]:
         """The saddle function f(w, p)."""
         w, p = self.split(z)
         num = self.num_components
-        return (p @ self.losses(w) + 0.5 * self.mu * w @ w
-                - 0.5 * self.rho * num * jnp.sum((p - 1.0 / num) ** 2))
+        return (
+            p @ self.losses(w)
+            + 0.5 * self.mu * w @ w
+            - 0.5 * self.rho * num * jnp.sum((p - 1.0 / num) ** 2)
+        )
 
 
 def robust_logistic_regression(
-    dataset: str = "breast_cancer", *, mu: float = 1e-3, rho: float = 1.0, radius: float = 10.0,
+    dataset: str = "breast_cancer",
+    *,
+    mu: float = 1e-3,
+    rho: float = 1.0,
+    radius: float = 10.0,
     dtype=None,
 ) -> RobustLogisticRegression:
     """:class:`RobustLogisticRegression` on a data set shipped by scikit-learn (imported lazily):
@@ -201,5 +220,6 @@ def robust_logistic_regression(
     x = np.asarray(x, np.float64)
     x = (x - x.mean(0)) / np.maximum(x.std(0), 1e-12)
     x = np.concatenate([x, np.ones((x.shape[0], 1))], axis=1)
-    return RobustLogisticRegression(jnp.asarray(x, dtype), jnp.asarray(s, dtype), mu=mu, rho=rho,
-                                    radius=radius)
+    return RobustLogisticRegression(
+        jnp.asarray(x, dtype), jnp.asarray(s, dtype), mu=mu, rho=rho, radius=radius
+    )

@@ -75,20 +75,20 @@ class AbstractFiniteSumProblem(eqx.Module):
     def project(self, z: Float[Array, " d"]) -> Float[Array, " d"]:
         return self.constraint.project(z)
 
-    def residual(self, z: Float[Array, " d"]) -> Float[Array, ""]:
+    def residual(self, z: Float[Array, " d"]) -> Float[Array, " "]:
         """‖z − Π(z − F(z))‖₂ (natural residual, step 1); ‖F(z)‖ when unconstrained."""
         return jnp.linalg.norm(z - self.project(z - self.operator(z)))
 
     @property
-    def lipschitz(self) -> Float[Array, ""]:
+    def lipschitz(self) -> Float[Array, " "]:
         return _nan()
 
     @property
-    def average_lipschitz(self) -> Float[Array, ""]:
+    def average_lipschitz(self) -> Float[Array, " "]:
         return _nan()
 
     @property
-    def cocoercivity(self) -> Float[Array, ""]:
+    def cocoercivity(self) -> Float[Array, " "]:
         return _nan()
 
 
@@ -125,11 +125,11 @@ class AffineFiniteSum(AbstractFiniteSumProblem):
     Cost: a full evaluation O(d²); a batch of b components O(b·g·d). Memory: M stored transposed, O(d²).
     """
 
-    matrix_t: Float[Array, "d+1 d"]  # Mᵀ with an extra zero row (the padding index of `groups`)
+    matrix_t: Float[Array, " d+1 d"]  # Mᵀ with an extra zero row (the padding index of `groups`)
     offset: Float[Array, " d"]
-    groups: Int[Array, "n g"]
+    groups: Int[Array, " n g"]
     constraint: AbstractConstraint
-    constants: Float[Array, "3"]
+    constants: Float[Array, " 3"]
 
     def __init__(
         self,
@@ -155,7 +155,9 @@ class AffineFiniteSum(AbstractFiniteSumProblem):
             groups = np.arange(d, dtype=np.int32)[:, None]
         groups = np.asarray(groups)
         if groups.ndim != 2 or groups.shape[0] == 0:
-            raise ValueError(f"`groups` must be a non-empty (n, g) int array, got shape {groups.shape}.")
+            raise ValueError(
+                f"`groups` must be a non-empty (n, g) int array, got shape {groups.shape}."
+            )
         owned = np.sort(groups[groups != d].ravel())
         if not np.array_equal(owned, np.arange(d)):
             raise ValueError("`groups` must partition the coordinates 0..d-1 (pad with d).")
@@ -245,21 +247,30 @@ class BilinearGame(AbstractFiniteSumProblem):
     Cost: full evaluation O(mn); a batch of b components O(b(m + n)). Memory: A and Aᵀ, O(mn).
     """
 
-    matrix: Float[Array, "n m"]
-    matrix_t: Float[Array, "m+1 n"]  # Aᵀ with an extra zero row (padding index of col_groups)
-    col_groups: Int[Array, "n g"]
+    matrix: Float[Array, " n m"]
+    matrix_t: Float[Array, " m+1 n"]  # Aᵀ with an extra zero row (padding index of col_groups)
+    col_groups: Int[Array, " n g"]
     constraint: AbstractConstraint
-    constants: Float[Array, "3"]
+    constants: Float[Array, " 3"]
     domain: str = eqx.field(static=True)
 
-    def __init__(self, A: ArrayLike, domain: str = "simplex", *, lower: float = -1.0, upper: float = 1.0,
-                 simplex_method: str = "sort"):
+    def __init__(
+        self,
+        A: ArrayLike,
+        domain: str = "simplex",
+        *,
+        lower: float = -1.0,
+        upper: float = 1.0,
+        simplex_method: str = "sort",
+    ):
         check_ndim(A, "A", 2)
         check_choice(domain, "domain", ("simplex", "box"))
         check_choice(simplex_method, "simplex_method", ("sort", "pivot"))
         n, m = jnp.shape(A)
         if n == 0 or m == 0:
-            raise ValueError(f"`A` must be non-empty (the finite sum has no components), got shape {(n, m)}.")
+            raise ValueError(
+                f"`A` must be non-empty (the finite sum has no components), got shape {(n, m)}."
+            )
         a = jnp.asarray(A)
         a = a.astype(jnp.result_type(a.dtype, jnp.float32))
         self.matrix = a
@@ -268,7 +279,9 @@ class BilinearGame(AbstractFiniteSumProblem):
         self.col_groups = jnp.asarray(groups)
         self.domain = domain
         if domain == "simplex":
-            self.constraint = Product((Simplex(method=simplex_method), Simplex(method=simplex_method)), (m, n))
+            self.constraint = Product(
+                (Simplex(method=simplex_method), Simplex(method=simplex_method)), (m, n)
+            )
         else:
             self.constraint = Product((Box(lower, upper), Box(lower, upper)), (m, n))
         aa = _concrete(a)
@@ -279,8 +292,9 @@ class BilinearGame(AbstractFiniteSumProblem):
             col = max(np.linalg.norm(padded[:, g], 2) for g in groups)
             row = np.linalg.norm(aa, axis=1).max()
             lip = np.linalg.norm(aa, 2)
-            self.constants = jnp.asarray([lip, np.sqrt(n) * max(row, col), 0.0 if lip > 0 else np.inf],
-                                         a.dtype)
+            self.constants = jnp.asarray(
+                [lip, np.sqrt(n) * max(row, col), 0.0 if lip > 0 else np.inf], a.dtype
+            )
 
     @property
     def num_components(self) -> int:

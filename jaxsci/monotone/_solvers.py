@@ -43,7 +43,7 @@ import equinox as eqx
 import jax
 import jax.numpy as jnp
 from jax import lax
-from jaxtyping import Array, ArrayLike, Float, PRNGKeyArray
+from jaxtyping import ArrayLike, Float, PRNGKeyArray
 
 from .._checks import check_choice, check_positive, check_positive_int, check_range
 from .._solution import Solution
@@ -68,8 +68,14 @@ def _int(x):
 
 
 def _base_state(z0, key):
-    return {"z": z0, "units": _int(0), "iterations": _int(0), "k": _int(0), "anchor": z0,
-            "key": key}
+    return {
+        "z": z0,
+        "units": _int(0),
+        "iterations": _int(0),
+        "k": _int(0),
+        "anchor": z0,
+        "key": key,
+    }
 
 
 def _restart(state):
@@ -85,8 +91,9 @@ def _probe_lipschitz(problem, z0):
     tiny = jnp.finfo(z0.dtype).tiny
     delta = 1e-4 * (1.0 + jnp.linalg.norm(z0)) / jnp.maximum(nf, tiny)
     z1 = z0 - delta * f0
-    return jnp.maximum(jnp.linalg.norm(problem.operator(z1) - f0) / jnp.maximum(delta * nf, tiny),
-                       jnp.sqrt(tiny))
+    return jnp.maximum(
+        jnp.linalg.norm(problem.operator(z1) - f0) / jnp.maximum(delta * nf, tiny), jnp.sqrt(tiny)
+    )
 
 
 def _ratio(df, dz):
@@ -149,7 +156,9 @@ def _eg_step(problem, dyn, cfg, s):
     half = problem.project(base - eta * fu)
     fhalf = problem.operator(half)
     s["z"] = problem.project(base - eta * fhalf)
-    if cfg["adaptive"]:  # both evaluations exist already: the local ratio is free; η applies from k + 1
+    if cfg[
+        "adaptive"
+    ]:  # both evaluations exist already: the local ratio is free; η applies from k + 1
         s["lhat"] = jnp.maximum(s["lhat"], _ratio(fhalf - fu, half - u))
         s["eta"] = cfg["step_scale"] / s["lhat"]
     s["units"] = s["units"] + 2 * problem.num_components
@@ -235,11 +244,20 @@ def _ivrh_step(problem, dyn, cfg, s):
     dtype = u.dtype
     p, gam = dyn["probability"], dyn["inner_step_size"]
     kf = k.astype(dtype)
-    steps = jnp.maximum(jnp.floor(cfg["inner_steps_c"] * n * jnp.log(kf + 2.0)), 1.0).astype(k.dtype)
+    steps = jnp.maximum(jnp.floor(cfg["inner_steps_c"] * n * jnp.log(kf + 2.0)), 1.0).astype(
+        k.dtype
+    )
     theory = cfg["snapshot"] == "theory"
     # Φ(v) = ηF(v) + v − u; at the start w = u so Φ(w) = ηF(u). Charged n units (the QP script's count).
-    inner = {"j": jnp.zeros_like(k), "v": u, "w": u, "w_prev": u, "phi_w": eta * problem.operator(u),
-             "units": s["units"] + n, "key": s["key"]}
+    inner = {
+        "j": jnp.zeros_like(k),
+        "v": u,
+        "w": u,
+        "w_prev": u,
+        "phi_w": eta * problem.operator(u),
+        "units": s["units"] + n,
+        "key": s["key"],
+    }
 
     def body(c):
         c = dict(c)
@@ -284,13 +302,23 @@ def _solve(problem, z0, dyn, key, *, method, cfg, restart_factor, num_logs, thro
     cfg = dict(cfg)
     init, step = _METHODS[method]
     state = init(problem, z0, dyn, key, cfg)
-    return run(problem, state, dyn, step=lambda s: step(problem, dyn, cfg, s), restart=_restart,
-               restart_factor=restart_factor, num_logs=num_logs, throw=throw)
+    return run(
+        problem,
+        state,
+        dyn,
+        step=lambda s: step(problem, dyn, cfg, s),
+        restart=_restart,
+        restart_factor=restart_factor,
+        num_logs=num_logs,
+        throw=throw,
+    )
 
 
 def _key_or_raise(key, name):
     if key is None:
-        raise ValueError(f"`key` is required by the stochastic solver `{name}` (e.g. jax.random.key(0)).")
+        raise ValueError(
+            f"`key` is required by the stochastic solver `{name}` (e.g. jax.random.key(0))."
+        )
     if not (isinstance(key, jax.Array) and jnp.issubdtype(key.dtype, jax.dtypes.prng_key)):
         key = jnp.asarray(key)
         if key.dtype != jnp.uint32:
@@ -312,7 +340,9 @@ def _batch_size(problem, batch_size, default):
         return default(n) if n is not None else 1
     check_positive_int(batch_size, "batch_size")
     if n is not None and batch_size > n:
-        raise ValueError(f"`batch_size` must be <= n = {n} (sampling without replacement), got {batch_size}.")
+        raise ValueError(
+            f"`batch_size` must be <= n = {n} (sampling without replacement), got {batch_size}."
+        )
     return int(batch_size)
 
 
@@ -346,12 +376,29 @@ def halpern(
     unconstrained with η = 1/L this is ‖F(u_k)‖ <= 2L‖u_0 − u*‖/(k + 1). Cost: n oracle units (one epoch)
     per iteration. ``step_size="adaptive"``: η_k = ``step_scale``/L̂_k (see module docstring). ``key`` unused.
     """
-    z0, dyn, num_logs = prepare(problem, z0, step_size=step_size, max_epochs=max_epochs, tol=tol,
-                                num_logs=num_logs, log_every=log_every, allow_adaptive=True)
+    z0, dyn, num_logs = prepare(
+        problem,
+        z0,
+        step_size=step_size,
+        max_epochs=max_epochs,
+        tol=tol,
+        num_logs=num_logs,
+        log_every=log_every,
+        allow_adaptive=True,
+    )
     check_positive(step_scale, "step_scale")
     cfg = (("adaptive", isinstance(step_size, str)), ("step_scale", float(step_scale)))
-    return _solve(problem, z0, dyn, _dummy_key(), method="halpern", cfg=cfg,
-                  restart_factor=_check_restart(restart_factor), num_logs=num_logs, throw=throw)
+    return _solve(
+        problem,
+        z0,
+        dyn,
+        _dummy_key(),
+        method="halpern",
+        cfg=cfg,
+        restart_factor=_check_restart(restart_factor),
+        num_logs=num_logs,
+        throw=throw,
+    )
 
 
 def extragradient(
@@ -375,12 +422,33 @@ def extragradient(
     ‖F(u½_k) − F(u_k)‖/‖u½_k − u_k‖) (free: both evaluations exist), L̂_0 from a probe charged 2 epochs. The
     step is nonincreasing and, since every ratio is <= L, stays >= ``step_scale``/L (the usual self-adaptive
     EG step rule; with ``step_scale`` < 1 it eventually satisfies η·(local ratio) < 1)."""
-    z0, dyn, num_logs = prepare(problem, z0, step_size=step_size, max_epochs=max_epochs, tol=tol,
-                                num_logs=num_logs, log_every=log_every, allow_adaptive=True)
+    z0, dyn, num_logs = prepare(
+        problem,
+        z0,
+        step_size=step_size,
+        max_epochs=max_epochs,
+        tol=tol,
+        num_logs=num_logs,
+        log_every=log_every,
+        allow_adaptive=True,
+    )
     check_positive(step_scale, "step_scale")
-    cfg = (("anchored", False), ("adaptive", isinstance(step_size, str)), ("step_scale", float(step_scale)))
-    return _solve(problem, z0, dyn, _dummy_key(), method="extragradient", cfg=cfg,
-                  restart_factor=None, num_logs=num_logs, throw=throw)
+    cfg = (
+        ("anchored", False),
+        ("adaptive", isinstance(step_size, str)),
+        ("step_scale", float(step_scale)),
+    )
+    return _solve(
+        problem,
+        z0,
+        dyn,
+        _dummy_key(),
+        method="extragradient",
+        cfg=cfg,
+        restart_factor=None,
+        num_logs=num_logs,
+        throw=throw,
+    )
 
 
 def anchored_extragradient(
@@ -404,12 +472,33 @@ def anchored_extragradient(
     O(1/k) on ‖F‖ for monotone L-Lipschitz F with η <= 1/(8L) (Yoon & Ryu; larger in practice). Cost: 2 epochs
     per iteration. ``key`` unused. ``step_size="adaptive"``: the L-free rule of :func:`extragradient` (no
     theory for the anchored method with it)."""
-    z0, dyn, num_logs = prepare(problem, z0, step_size=step_size, max_epochs=max_epochs, tol=tol,
-                                num_logs=num_logs, log_every=log_every, allow_adaptive=True)
+    z0, dyn, num_logs = prepare(
+        problem,
+        z0,
+        step_size=step_size,
+        max_epochs=max_epochs,
+        tol=tol,
+        num_logs=num_logs,
+        log_every=log_every,
+        allow_adaptive=True,
+    )
     check_positive(step_scale, "step_scale")
-    cfg = (("anchored", True), ("adaptive", isinstance(step_size, str)), ("step_scale", float(step_scale)))
-    return _solve(problem, z0, dyn, _dummy_key(), method="extragradient", cfg=cfg,
-                  restart_factor=_check_restart(restart_factor), num_logs=num_logs, throw=throw)
+    cfg = (
+        ("anchored", True),
+        ("adaptive", isinstance(step_size, str)),
+        ("step_scale", float(step_scale)),
+    )
+    return _solve(
+        problem,
+        z0,
+        dyn,
+        _dummy_key(),
+        method="extragradient",
+        cfg=cfg,
+        restart_factor=_check_restart(restart_factor),
+        num_logs=num_logs,
+        throw=throw,
+    )
 
 
 def vr_extragradient(
@@ -435,13 +524,29 @@ def vr_extragradient(
     γ <= √p(1−δ)/L̄ (the paper uses γ = 3√p/‖A‖_F). Residual logged at u (the code logs at refreshes at w)."""
     key = _key_or_raise(key, "vr_extragradient")
     batch_size = _batch_size(problem, batch_size, lambda n: 1)
-    z0, dyn, num_logs = prepare(problem, z0, step_size=step_size, max_epochs=max_epochs, tol=tol,
-                                num_logs=num_logs, log_every=log_every)
+    z0, dyn, num_logs = prepare(
+        problem,
+        z0,
+        step_size=step_size,
+        max_epochs=max_epochs,
+        tol=tol,
+        num_logs=num_logs,
+        log_every=log_every,
+    )
     p = 1.0 / problem.num_components if snapshot_probability is None else snapshot_probability
     check_range(p, "snapshot_probability", 0.0, 1.0, closed="right")
     dyn["probability"] = jnp.asarray(p, z0.dtype)
-    return _solve(problem, z0, dyn, key, method="vr_extragradient", cfg=(("batch_size", batch_size),),
-                  restart_factor=None, num_logs=num_logs, throw=throw)
+    return _solve(
+        problem,
+        z0,
+        dyn,
+        key,
+        method="vr_extragradient",
+        cfg=(("batch_size", batch_size),),
+        restart_factor=None,
+        num_logs=num_logs,
+        throw=throw,
+    )
 
 
 def vr_halpern(
@@ -474,13 +579,33 @@ def vr_halpern(
     λ_k = 2/(k + 5) and p_k = 4/(k + 6); we use the game script's (and the paper's) schedule on both."""
     key = _key_or_raise(key, "vr_halpern")
     batch_size = _batch_size(problem, batch_size, lambda n: max(1, int(math.isqrt(n))))
-    z0, dyn, num_logs = prepare(problem, z0, step_size=step_size, max_epochs=max_epochs, tol=tol,
-                                num_logs=num_logs, log_every=log_every, allow_adaptive=True)
+    z0, dyn, num_logs = prepare(
+        problem,
+        z0,
+        step_size=step_size,
+        max_epochs=max_epochs,
+        tol=tol,
+        num_logs=num_logs,
+        log_every=log_every,
+        allow_adaptive=True,
+    )
     check_positive(step_scale, "step_scale")
-    cfg = (("batch_size", batch_size), ("adaptive", isinstance(step_size, str)),
-           ("step_scale", float(step_scale)))
-    return _solve(problem, z0, dyn, key, method="vr_halpern", cfg=cfg,
-                  restart_factor=_check_restart(restart_factor), num_logs=num_logs, throw=throw)
+    cfg = (
+        ("batch_size", batch_size),
+        ("adaptive", isinstance(step_size, str)),
+        ("step_scale", float(step_scale)),
+    )
+    return _solve(
+        problem,
+        z0,
+        dyn,
+        key,
+        method="vr_halpern",
+        cfg=cfg,
+        restart_factor=_check_restart(restart_factor),
+        num_logs=num_logs,
+        throw=throw,
+    )
 
 
 def inexact_vr_halpern(
@@ -523,8 +648,15 @@ def inexact_vr_halpern(
     key = _key_or_raise(key, "inexact_vr_halpern")
     check_choice(snapshot, "snapshot", ("code", "theory"))
     check_positive(inner_steps_c, "inner_steps_c")
-    z0, dyn, num_logs = prepare(problem, z0, step_size=step_size, max_epochs=max_epochs, tol=tol,
-                                num_logs=num_logs, log_every=log_every)
+    z0, dyn, num_logs = prepare(
+        problem,
+        z0,
+        step_size=step_size,
+        max_epochs=max_epochs,
+        tol=tol,
+        num_logs=num_logs,
+        log_every=log_every,
+    )
     n = problem.num_components
     p = 1.0 / n if snapshot_probability is None else snapshot_probability
     check_range(p, "snapshot_probability", 0.0, 1.0, closed="right")
@@ -535,11 +667,22 @@ def inexact_vr_halpern(
         except Exception:  # noqa: BLE001 - traced constants
             lbar = float("nan")
         if not math.isfinite(lbar):
-            raise ValueError("`inner_step_size` must be given: the problem's average_lipschitz is unknown.")
+            raise ValueError(
+                "`inner_step_size` must be given: the problem's average_lipschitz is unknown."
+            )
         inner_step_size = math.sqrt(p * (1 - p)) / (float(step_size) * lbar + 1.0)
     check_positive(inner_step_size, "inner_step_size")
     dyn["probability"] = jnp.asarray(p, z0.dtype)
     dyn["inner_step_size"] = jnp.asarray(inner_step_size, z0.dtype)
     cfg = (("inner_steps_c", float(inner_steps_c)), ("snapshot", snapshot))
-    return _solve(problem, z0, dyn, key, method="inexact_vr_halpern", cfg=cfg,
-                  restart_factor=_check_restart(restart_factor), num_logs=num_logs, throw=throw)
+    return _solve(
+        problem,
+        z0,
+        dyn,
+        key,
+        method="inexact_vr_halpern",
+        cfg=cfg,
+        restart_factor=_check_restart(restart_factor),
+        num_logs=num_logs,
+        throw=throw,
+    )

@@ -15,18 +15,43 @@ from ._solvers import (
     vr_halpern,
 )
 
-__all__ = ["AnchoredExtragradient", "Extragradient", "Halpern", "InexactVRHalpern", "VRExtragradient",
-           "VRHalpern"]
+__all__ = [
+    "AnchoredExtragradient",
+    "Extragradient",
+    "Halpern",
+    "InexactVRHalpern",
+    "VRExtragradient",
+    "VRHalpern",
+]
 
 
 class _Wrapper(eqx.Module):
     def _options(self):
         return {f: getattr(self, f) for f in self.__dataclass_fields__}
 
-    def __call__(self, problem, z0, *, max_epochs, tol=1e-8, key=None, throw=True, num_logs=201,
-                 log_every=None):
-        return type(self)._solver(problem, z0, max_epochs=max_epochs, tol=tol, key=key, throw=throw,
-                                  num_logs=num_logs, log_every=log_every, **self._options())
+    def __call__(
+        self,
+        problem,
+        z0,
+        *,
+        max_epochs,
+        tol=1e-8,
+        key=None,
+        throw=True,
+        num_logs=201,
+        log_every=None,
+    ):
+        return type(self)._solver(
+            problem,
+            z0,
+            max_epochs=max_epochs,
+            tol=tol,
+            key=key,
+            throw=throw,
+            num_logs=num_logs,
+            log_every=log_every,
+            **self._options(),
+        )
 
 
 class Halpern(_Wrapper):

@@ -80,7 +80,7 @@ def _compact_diagonal(op) -> Array:
     if isinstance(op, StencilOperator):
         return op.diagonal()
     if all(jnp.ndim(w) == 0 for w in op.weights) and jnp.ndim(op.c) == 0:
-        return op.c + sum(2 * w / h**2 for w, h in zip(op.weights, op.h))
+        return op.c + sum(2 * w / h**2 for w, h in zip(op.weights, op.h, strict=False))
     return op.diagonal()
 
 
@@ -122,7 +122,11 @@ def _with_geometry(op: DiffusionOperator, factors) -> DiffusionOperator:
 
 
 def build_hierarchy(
-    op: DiffusionOperator, *, max_levels: int | None = None, coarse_max: int = 64, dtype=None,
+    op: DiffusionOperator,
+    *,
+    max_levels: int | None = None,
+    coarse_max: int = 64,
+    dtype=None,
     coarse: str = "average",
 ) -> Hierarchy:
     """Coarsen ``op`` until the grid has at most ``coarse_max`` unknowns (or ``max_levels`` levels).
@@ -148,24 +152,34 @@ def build_hierarchy(
     for _ in shapes[1:]:
         ops.append(coarsen(ops[-1]))
     # True coordinates (normalised to [0, 1]) of every level, per axis, on the host.
-    coords = [[axis_nodes(n, b) for n, b in zip(op.shape, op.bc)]]
+    coords = [[axis_nodes(n, b) for n, b in zip(op.shape, op.bc, strict=False)]]
     for _ in shapes[1:]:
-        coords.append([coarse_nodes(x, b) for x, b in zip(coords[-1], op.bc)])
+        coords.append([coarse_nodes(x, b) for x, b in zip(coords[-1], op.bc, strict=False)])
     transfer_weights = tuple(
-        tuple(interpolation_weights(xf, xc, b) for xf, xc, b in zip(fine, coarse, op.bc))
-        for fine, coarse in zip(coords[:-1], coords[1:])
+        tuple(
+            interpolation_weights(xf, xc, b) for xf, xc, b in zip(fine, coarse, op.bc, strict=False)
+        )
+        for fine, coarse in zip(coords[:-1], coords[1:], strict=False)
     )
-    h0 = [1.0 / (n + 1) if b == "dirichlet" else 1.0 / n for n, b in zip(op.shape, op.bc)]
+    h0 = [
+        1.0 / (n + 1) if b == "dirichlet" else 1.0 / n
+        for n, b in zip(op.shape, op.bc, strict=False)
+    ]
     for l in range(1, len(ops)):
         if coarse == "galerkin":
             fine, fshape, w = ops[l - 1], shapes[l - 1], transfer_weights[l - 1]
             ops[l] = galerkin_coarsen(
-                fine, shapes[l], ops[l].h,
+                fine,
+                shapes[l],
+                ops[l].h,
                 lambda e, fshape=fshape, w=w: prolong(e, fshape, op.bc, w),
                 lambda r, w=w: restrict(r, op.bc, w),
             )
         else:
-            factors = [geometry_factors(x, b, h * 2**l) for x, b, h in zip(coords[l], op.bc, h0)]
+            factors = [
+                geometry_factors(x, b, h * 2**l)
+                for x, b, h in zip(coords[l], op.bc, h0, strict=False)
+            ]
             ops[l] = _with_geometry(ops[l], factors)
     dtype = dtype or op.dtype
     levels = tuple(Level(o, (1.0 / _compact_diagonal(o)).astype(dtype)) for o in ops)
@@ -192,7 +206,7 @@ def _colour_masks(op) -> list[Array]:
     masks = []
     for q in itertools.product(*[range(w + 1) for w in op.widths]):
         m = jnp.ones(op.shape, bool)
-        for d, (w, qd) in enumerate(zip(op.widths, q)):
+        for d, (w, qd) in enumerate(zip(op.widths, q, strict=False)):
             m = m & ((jax.lax.broadcasted_iota(jnp.int32, op.shape, d) % (w + 1)) == qd)
         masks.append(m)
     return masks
@@ -280,15 +294,30 @@ class CycleConfig(eqx.Module):
 def coarse_solve(h: Hierarchy, f: Array, cfg: CycleConfig) -> Array:
     level = h.levels[-1]
     if h.coarse_inverse is None:
-        u = smooth(level, jnp.zeros_like(f), f, sweeps=20, smoother=cfg.smoother,
-                   omega=cfg.omega, zero_guess=True)
+        u = smooth(
+            level,
+            jnp.zeros_like(f),
+            f,
+            sweeps=20,
+            smoother=cfg.smoother,
+            omega=cfg.omega,
+            zero_guess=True,
+        )
         return u
     inv = h.coarse_inverse.astype(f.dtype)
     return (inv @ f.reshape(-1)).reshape(f.shape)
 
 
-def cycle(h: Hierarchy, l: int, u: Array, f: Array, cfg: CycleConfig, *, kind: str | None = None,
-          zero_guess: bool = False) -> Array:
+def cycle(
+    h: Hierarchy,
+    l: int,
+    u: Array,
+    f: Array,
+    cfg: CycleConfig,
+    *,
+    kind: str | None = None,
+    zero_guess: bool = False,
+) -> Array:
     """One multigrid cycle of type ``kind`` (``cfg.cycle`` by default) on level ``l`` for ``A_l u = f``.
 
     ``zero_guess=True`` promises ``u == 0`` and skips the first residual (saves one stencil pass).
@@ -298,8 +327,9 @@ def cycle(h: Hierarchy, l: int, u: Array, f: Array, cfg: CycleConfig, *, kind: s
         return coarse_solve(h, f, cfg)
     level = h.levels[l]
     op = level.op
-    u = smooth(level, u, f, sweeps=cfg.pre, smoother=cfg.smoother, omega=cfg.omega,
-               zero_guess=zero_guess)
+    u = smooth(
+        level, u, f, sweeps=cfg.pre, smoother=cfg.smoother, omega=cfg.omega, zero_guess=zero_guess
+    )
     if zero_guess and cfg.pre == 0:
         r = f
     else:
@@ -319,8 +349,9 @@ def cycle(h: Hierarchy, l: int, u: Array, f: Array, cfg: CycleConfig, *, kind: s
     u = u + h.prolong(l, ec)
     if op.singular:
         u = u - jnp.mean(u)
-    return smooth(level, u, f, sweeps=cfg.post, smoother=cfg.smoother, omega=cfg.omega,
-                  reverse=cfg.symmetric)
+    return smooth(
+        level, u, f, sweeps=cfg.post, smoother=cfg.smoother, omega=cfg.omega, reverse=cfg.symmetric
+    )
 
 
 def fmg(h: Hierarchy, f: Array, cfg: CycleConfig, *, cycles_per_level: int = 1) -> Array:

@@ -56,27 +56,30 @@ class StencilOperator(AbstractGridOperator):
     def offsets(self) -> list[tuple[int, ...]]:
         return list(itertools.product(*[range(-w, w + 1) for w in self.widths]))
 
-    def mv(self, u: Float[Array, "*grid"]) -> Float[Array, "*grid"]:
+    def mv(self, u: Float[Array, " *grid"]) -> Float[Array, " *grid"]:
         self.check_vector(u)
         u = jnp.asarray(u)
         up = u
-        for d, (w, b) in enumerate(zip(self.widths, self.bc)):
+        for d, (w, b) in enumerate(zip(self.widths, self.bc, strict=False)):
             widths = [(0, 0)] * self.ndim
             widths[d] = (w, w)
             up = jnp.pad(up, widths, mode="wrap" if b == "periodic" else "constant")
         s = self.stencil.astype(u.dtype)
         out = jnp.zeros_like(u)
         for k, o in enumerate(self.offsets):
-            idx = tuple(slice(w + oo, w + oo + n) for w, oo, n in zip(self.widths, o, self.shape))
+            idx = tuple(
+                slice(w + oo, w + oo + n)
+                for w, oo, n in zip(self.widths, o, self.shape, strict=False)
+            )
             out = out + s[k] * up[idx]
         return out
 
     __call__ = mv
 
-    def diagonal(self) -> Float[Array, "*grid"]:
+    def diagonal(self) -> Float[Array, " *grid"]:
         return self.stencil[len(self.offsets) // 2]
 
-    def as_matrix(self) -> Float[Array, "N N"]:
+    def as_matrix(self) -> Float[Array, " N N"]:
         eye = jnp.eye(self.size, dtype=self.dtype).reshape((self.size, *self.shape))
         return jax.vmap(self.mv)(eye).reshape(self.size, self.size).T
 
@@ -115,10 +118,12 @@ def galerkin_coarsen(fine, coarse_shape, coarse_h, prolong, restrict) -> Stencil
     bcs = fine.bc
     fw = stencil_widths(fine)
     widths = tuple(1 if b != "neumann" else 2 for b in bcs)
-    widths = tuple(max(w, min(f, 2)) for w, f in zip(widths, fw))
+    widths = tuple(max(w, min(f, 2)) for w, f in zip(widths, fw, strict=False))
     nd = len(coarse_shape)
     periods = [2 * w + 1 for w in widths]
-    colours = [_colours(m, p, b == "periodic") for m, p, b in zip(coarse_shape, periods, bcs)]
+    colours = [
+        _colours(m, p, b == "periodic") for m, p, b in zip(coarse_shape, periods, bcs, strict=False)
+    ]
     ncol = [int(c.max()) + 1 for c in colours]
     dtype = fine.dtype
 
@@ -151,4 +156,6 @@ def galerkin_coarsen(fine, coarse_shape, coarse_h, prolong, restrict) -> Stencil
         s = y[tuple(cidx) + tuple(grids)]
         entries.append(jnp.where(jnp.asarray(valid), s, 0))
     stencil = jnp.stack(entries)
-    return StencilOperator(stencil, tuple(coarse_shape), tuple(coarse_h), bcs, widths, fine.singular)
+    return StencilOperator(
+        stencil, tuple(coarse_shape), tuple(coarse_h), bcs, widths, fine.singular
+    )

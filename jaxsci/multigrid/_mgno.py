@@ -14,8 +14,13 @@ from jaxtyping import Array, Float, PRNGKeyArray
 
 __all__ = ["MgConv", "MgNO", "mgno_num_parameters"]
 
-_PAD_MODES = {"zeros": "constant", "reflect": "reflect", "edge": "edge", "replicate": "edge",
-              "circular": "wrap"}
+_PAD_MODES = {
+    "zeros": "constant",
+    "reflect": "reflect",
+    "edge": "edge",
+    "replicate": "edge",
+    "circular": "wrap",
+}
 DARCY_ITERATIONS = ((1, 0), (1, 0), (1, 0), (1, 0), (1, 0), (2, 0))
 
 
@@ -73,7 +78,11 @@ def _prolong(x, w, mode: str, shape: tuple[int, ...]):
     c_out = w.shape[0]
     taps = jnp.asarray(_PARITY_TAPS, w.dtype)
     ks, rs, ts = "abc"[:nd], "def"[:nd], "ghj"[:nd]
-    spec = f"oi{ks}," + ",".join(f"{r}{t}{k}" for r, t, k in zip(rs, ts, ks)) + f"->o{rs}i{ts}"
+    spec = (
+        f"oi{ks},"
+        + ",".join(f"{r}{t}{k}" for r, t, k in zip(rs, ts, ks, strict=False))
+        + f"->o{rs}i{ts}"
+    )
     kernel = jnp.einsum(spec, w, *([taps] * nd))  # (c_out, r_1..r_d, c_in, t_1..t_d)
     kernel = kernel.reshape((c_out * 2**nd, w.shape[1]) + (3,) * nd)
     y = jax.lax.conv_general_dilated(_pad(x, 1, mode)[None], kernel, (1,) * nd, "VALID")[0]
@@ -148,29 +157,43 @@ class MgConv(eqx.Module):
     padding_mode: str = eqx.field(static=True)
     use_res: bool = eqx.field(static=True)
 
-    def __init__(self, in_channels: int, out_channels: int, num_iterations: Sequence[Sequence[int]],
-                 *, num_spatial_dims: int = 2, padding_mode: str = "zeros", use_res: bool = False,
-                 dtype=None, key: PRNGKeyArray):
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        num_iterations: Sequence[Sequence[int]],
+        *,
+        num_spatial_dims: int = 2,
+        padding_mode: str = "zeros",
+        use_res: bool = False,
+        dtype=None,
+        key: PRNGKeyArray,
+    ):
         dtype = jnp.zeros(()).dtype if dtype is None else dtype
         cf, cu, nd = int(in_channels), int(out_channels), int(num_spatial_dims)
         levels = len(num_iterations)
         rng = key if isinstance(key, np.random.Generator) else _rng(key)
         self.init_smoother = _conv_weight(rng, cu, cf, nd, dtype)
-        pair = lambda: (_conv_weight(rng, cf, cu, nd, dtype),  # noqa: E731
-                        _conv_weight(rng, cu, cf, nd, dtype))
-        self.pre = [[pair() for _ in range(it[0] - (1 if l == 0 else 0))]
-                    for l, it in enumerate(num_iterations)]
+        pair = lambda: (
+            _conv_weight(rng, cf, cu, nd, dtype),  # noqa: E731
+            _conv_weight(rng, cu, cf, nd, dtype),
+        )
+        self.pre = [
+            [pair() for _ in range(it[0] - (1 if l == 0 else 0))]
+            for l, it in enumerate(num_iterations)
+        ]
         self.post = [[pair() for _ in range(it[1])] for it in num_iterations]
         self.restrict_u = [_conv_weight(rng, cu, cu, nd, dtype) for _ in range(levels - 1)]
         self.restrict_f = [_conv_weight(rng, cf, cf, nd, dtype) for _ in range(levels - 1)]
-        self.residual_op = ([_conv_weight(rng, cf, cu, nd, dtype) for _ in range(levels - 1)]
-                            if use_res else [])
+        self.residual_op = (
+            [_conv_weight(rng, cf, cu, nd, dtype) for _ in range(levels - 1)] if use_res else []
+        )
         # PyTorch ConvTranspose fan_in uses weight.size(1) * k^d = C_u * 4^d.
         self.prolong = [_conv_weight(rng, cu, cu, nd, dtype, size=4) for _ in range(levels - 1)]
         self.padding_mode = padding_mode
         self.use_res = bool(use_res)
 
-    def __call__(self, f: Float[Array, "c_f *spatial"]) -> Float[Array, "c_u *spatial"]:
+    def __call__(self, f: Float[Array, " c_f *spatial"]) -> Float[Array, " c_u *spatial"]:
         mode = self.padding_mode
         levels = len(self.pre)
         us, fs = [], []
@@ -178,7 +201,9 @@ class MgConv(eqx.Module):
         for l in range(levels):
             if l > 0:
                 if self.use_res:
-                    f = _conv(f - _conv(u, self.residual_op[l - 1], mode), self.restrict_f[l - 1], mode, 2)
+                    f = _conv(
+                        f - _conv(u, self.residual_op[l - 1], mode), self.restrict_f[l - 1], mode, 2
+                    )
                 else:
                     f = _conv(f, self.restrict_f[l - 1], mode, 2)
                 u = _conv(u, self.restrict_u[l - 1], mode, 2)
@@ -253,31 +278,50 @@ class MgNO(eqx.Module):
         dtype=None,
         key: PRNGKeyArray,
     ):
-        for name, v in (("in_channels", in_channels), ("out_channels", out_channels), ("width", width),
-                        ("num_layers", num_layers)):
+        for name, v in (
+            ("in_channels", in_channels),
+            ("out_channels", out_channels),
+            ("width", width),
+            ("num_layers", num_layers),
+        ):
             if isinstance(v, bool) or not isinstance(v, int) or v < 1:
                 raise ValueError(f"`{name}` must be a positive int, got {v!r}.")
         if num_spatial_dims not in (1, 2, 3):
             raise ValueError(f"`num_spatial_dims` must be 1, 2 or 3, got {num_spatial_dims!r}.")
         if padding_mode not in _PAD_MODES:
-            raise ValueError(f"`padding_mode` must be one of {tuple(_PAD_MODES)}, got {padding_mode!r}.")
+            raise ValueError(
+                f"`padding_mode` must be one of {tuple(_PAD_MODES)}, got {padding_mode!r}."
+            )
         its = []
         for it in num_iterations:
             it = (int(it), 0) if isinstance(it, int) else tuple(int(i) for i in it)
             if len(it) != 2 or min(it) < 0:
-                raise ValueError(f"`num_iterations` entries must be (pre, post) >= 0, got {num_iterations!r}.")
+                raise ValueError(
+                    f"`num_iterations` entries must be (pre, post) >= 0, got {num_iterations!r}."
+                )
             its.append(it)
         if not its or its[0][0] < 1:
-            raise ValueError(f"`num_iterations` needs >= 1 level with >= 1 pre-smoothing step on level 0, "
-                             f"got {num_iterations!r}.")
+            raise ValueError(
+                f"`num_iterations` needs >= 1 level with >= 1 pre-smoothing step on level 0, "
+                f"got {num_iterations!r}."
+            )
         dtype = jnp.zeros(()).dtype if dtype is None else dtype
         rng = _rng(key)
         self.convs, self.linears, self.biases = [], [], []
         for i in range(num_layers):
             c_in = in_channels if i == 0 else width
-            self.convs.append(MgConv(c_in, width, its, num_spatial_dims=num_spatial_dims,
-                                     padding_mode=padding_mode, use_res=use_res, dtype=dtype,
-                                     key=rng))
+            self.convs.append(
+                MgConv(
+                    c_in,
+                    width,
+                    its,
+                    num_spatial_dims=num_spatial_dims,
+                    padding_mode=padding_mode,
+                    use_res=use_res,
+                    dtype=dtype,
+                    key=rng,
+                )
+            )
             self.linears.append(_uniform(rng, (width, c_in), c_in, dtype))
             self.biases.append(_uniform(rng, (width,), c_in, dtype))
         self.projection = _uniform(rng, (out_channels, width), width, dtype)
@@ -294,17 +338,21 @@ class MgNO(eqx.Module):
         object.__setattr__(new, "grid_shape", _check_grid_shape(grid_shape, nd))
         return new
 
-    def __call__(self, x: Float[Array, "c_in *spatial"], *, key=None) -> Float[Array, "c_out *spatial"]:
+    def __call__(
+        self, x: Float[Array, " c_in *spatial"], *, key=None
+    ) -> Float[Array, " c_out *spatial"]:
         nd = self.convs[0].init_smoother.ndim - 2
         c_in = self.linears[0].shape[1]
         if x.ndim != nd + 1 or x.shape[0] != c_in:
-            raise ValueError(f"`x` must have shape ({c_in}, *spatial) with {nd} spatial axes, got {x.shape}.")
+            raise ValueError(
+                f"`x` must have shape ({c_in}, *spatial) with {nd} spatial axes, got {x.shape}."
+            )
         x = x.astype(self.projection.dtype)
         expand = (slice(None),) + (None,) * nd
         shape = tuple(x.shape[1:])
         anchored = self.grid_shape is not None and self.grid_shape != shape
         periodic = self.convs[0].padding_mode == "circular"
-        for conv, w, b in zip(self.convs, self.linears, self.biases):
+        for conv, w, b in zip(self.convs, self.linears, self.biases, strict=False):
             if anchored:  # the V-cycle at its training spacing, interpolated back
                 v = _resample(conv(_resample(x, self.grid_shape, periodic)), shape, periodic)
             else:
@@ -319,15 +367,30 @@ def _check_grid_shape(grid_shape, nd):
     try:
         shape = tuple(int(n) for n in grid_shape)
     except TypeError:
-        raise ValueError(f"`grid_shape` must be a sequence of {nd} ints >= 2 or None, got {grid_shape!r}.")
-    if len(shape) != nd or min(shape) < 2 or any(n != m for n, m in zip(shape, grid_shape)):
-        raise ValueError(f"`grid_shape` must be a sequence of {nd} ints >= 2 or None, got {grid_shape!r}.")
+        raise ValueError(
+            f"`grid_shape` must be a sequence of {nd} ints >= 2 or None, got {grid_shape!r}."
+        )
+    if (
+        len(shape) != nd
+        or min(shape) < 2
+        or any(n != m for n, m in zip(shape, grid_shape, strict=False))
+    ):
+        raise ValueError(
+            f"`grid_shape` must be a sequence of {nd} ints >= 2 or None, got {grid_shape!r}."
+        )
     return shape
 
 
-def mgno_num_parameters(in_channels: int, out_channels: int, *, width: int = 24, num_layers: int = 4,
-                        num_iterations: Sequence[Sequence[int]] = DARCY_ITERATIONS,
-                        num_spatial_dims: int = 2, use_res: bool = False) -> int:
+def mgno_num_parameters(
+    in_channels: int,
+    out_channels: int,
+    *,
+    width: int = 24,
+    num_layers: int = 4,
+    num_iterations: Sequence[Sequence[int]] = DARCY_ITERATIONS,
+    num_spatial_dims: int = 2,
+    use_res: bool = False,
+) -> int:
     """Closed-form real-parameter count of :class:`MgNO` (for checks and tables)."""
     k3, k4 = 3**num_spatial_dims, 4**num_spatial_dims
     its = [(int(it), 0) if isinstance(it, int) else tuple(it) for it in num_iterations]

@@ -59,14 +59,18 @@ def _normalise_bc(bc: Any, ndim: int) -> tuple[str, ...]:
 
 def _normalise_h(h: Any, shape: tuple[int, ...], bcs: tuple[str, ...]) -> tuple[float, ...]:
     if h is None:
-        return tuple(1.0 / (n + 1) if b == "dirichlet" else 1.0 / n for n, b in zip(shape, bcs))
+        return tuple(
+            1.0 / (n + 1) if b == "dirichlet" else 1.0 / n for n, b in zip(shape, bcs, strict=False)
+        )
     hs = tuple(h) if isinstance(h, (tuple, list)) else (h,) * len(shape)
     if len(hs) != len(shape):
         raise ValueError(f"`h` must be a scalar or one spacing per axis ({len(shape)}), got {h!r}.")
     out = []
     for v in hs:
         if isinstance(v, jax.core.Tracer):
-            raise TypeError("`h` must be a Python float (it is static configuration), got a tracer.")
+            raise TypeError(
+                "`h` must be a Python float (it is static configuration), got a tracer."
+            )
         v = float(v)
         if not (np.isfinite(v) and v > 0):
             raise ValueError(f"`h` must be > 0, got {h!r}.")
@@ -170,7 +174,7 @@ class DiffusionOperator(AbstractGridOperator):
     def dtype(self):
         return jnp.result_type(*self.weights, self.c)
 
-    def mv(self, u: Float[Array, "*grid"]) -> Float[Array, "*grid"]:
+    def mv(self, u: Float[Array, " *grid"]) -> Float[Array, " *grid"]:
         """``A u``: one pass over the grid (the stencil fuses into one loop under jit)."""
         self.check_vector(u)
         u = jnp.asarray(u)
@@ -199,7 +203,7 @@ class DiffusionOperator(AbstractGridOperator):
 
     __call__ = mv
 
-    def diagonal(self) -> Float[Array, "*grid"]:
+    def diagonal(self) -> Float[Array, " *grid"]:
         """The diagonal of ``A`` as a grid-shaped array."""
         diag = jnp.broadcast_to(self.c, self.shape).astype(self.dtype)
         for d in range(self.ndim):
@@ -210,7 +214,7 @@ class DiffusionOperator(AbstractGridOperator):
             diag = diag + (lo + hi) / self.h[d] ** 2
         return diag
 
-    def as_matrix(self) -> Float[Array, "N N"]:
+    def as_matrix(self) -> Float[Array, " N N"]:
         """The dense ``N x N`` matrix (row-major flattening of the grid). For tests and small grids."""
         eye = jnp.eye(self.size, dtype=self.dtype).reshape((self.size, *self.shape))
         return jax.vmap(self.mv)(eye).reshape(self.size, self.size).T
@@ -244,7 +248,9 @@ def _make(weights, c, shape, h, bcs) -> DiffusionOperator:
 
 def _check_c(c: Any, shape: tuple[int, ...]) -> Array:
     if jnp.ndim(c) != 0 and tuple(jnp.shape(c)) != shape:
-        raise ValueError(f"`c` must be a scalar or have the grid shape {shape}, got {jnp.shape(c)}.")
+        raise ValueError(
+            f"`c` must be a scalar or have the grid shape {shape}, got {jnp.shape(c)}."
+        )
     check_positive(c, "c", strict=False)
     return jnp.asarray(c)
 
@@ -282,7 +288,7 @@ def poisson(
 
 
 def diffusion(
-    a: Float[ArrayLike, "*grid"],
+    a: Float[ArrayLike, " *grid"],
     *,
     h: float | Sequence[float] | None = None,
     bc: str | Sequence[str] = "dirichlet",
@@ -321,8 +327,9 @@ def diffusion(
         n = shape[d]
         first = jax.lax.slice_in_dim(a, 0, 1, axis=d)
         last = jax.lax.slice_in_dim(a, n - 1, n, axis=d)
-        interior = _harmonic(jax.lax.slice_in_dim(a, 0, n - 1, axis=d),
-                             jax.lax.slice_in_dim(a, 1, n, axis=d))
+        interior = _harmonic(
+            jax.lax.slice_in_dim(a, 0, n - 1, axis=d), jax.lax.slice_in_dim(a, 1, n, axis=d)
+        )
         if b == "dirichlet":
             lo, hi = first, last
         elif b == "neumann":

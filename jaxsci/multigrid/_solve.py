@@ -31,8 +31,23 @@ def _default_omega(ndim: int) -> float:
     return 2 * ndim / (2 * ndim + 1)
 
 
-def _validate(op, f, *, rtol, atol, max_cycles, cycle_kind, smoother, pre, post, omega,
-              compatibility, levels, precision, coarse="average"):
+def _validate(
+    op,
+    f,
+    *,
+    rtol,
+    atol,
+    max_cycles,
+    cycle_kind,
+    smoother,
+    pre,
+    post,
+    omega,
+    compatibility,
+    levels,
+    precision,
+    coarse="average",
+):
     if not isinstance(op, DiffusionOperator):
         raise TypeError(
             "`op` must be a jaxsci.multigrid operator (from `poisson` or `diffusion`), got "
@@ -70,8 +85,20 @@ def _project(x: Array) -> Array:
     return x - jnp.mean(x)
 
 
-def _setup(op, f, cycle_kind, smoother, pre, post, omega, levels, precision, coarse_max,
-           symmetric=False, coarse="average"):
+def _setup(
+    op,
+    f,
+    cycle_kind,
+    smoother,
+    pre,
+    post,
+    omega,
+    levels,
+    precision,
+    coarse_max,
+    symmetric=False,
+    coarse="average",
+):
     f = jnp.asarray(f)
     dtype = f.dtype
     cdtype = jnp.dtype(precision) if precision is not None else dtype
@@ -79,8 +106,9 @@ def _setup(op, f, cycle_kind, smoother, pre, post, omega, levels, precision, coa
         omega = _default_omega(op.ndim) if smoother == "jacobi" else 1.0
     omega = float(omega)
     cfg = CycleConfig(cycle_kind, smoother, int(pre), int(post), omega, symmetric)
-    hier = build_hierarchy(op, max_levels=levels, coarse_max=coarse_max, dtype=cdtype,
-                           coarse=coarse)
+    hier = build_hierarchy(
+        op, max_levels=levels, coarse_max=coarse_max, dtype=cdtype, coarse=coarse
+    )
     return f, dtype, cdtype, cfg, hier
 
 
@@ -98,17 +126,22 @@ def _initial_guess(op, b, x0, dtype):
 def _finish(op, f, u, aux, *, rtol, compatibility, throw, incompat):
     result = status_from(aux["converged"], aux["finite"], aux["diverged"])
     if aux.get("stagnated") is not None:
-        result = RESULTS.where(aux["stagnated"] & (result == RESULTS.max_steps_reached),
-                               RESULTS.stagnated, result)
+        result = RESULTS.where(
+            aux["stagnated"] & (result == RESULTS.max_steps_reached), RESULTS.stagnated, result
+        )
     if aux.get("breakdown") is not None:
         result = RESULTS.where(aux["breakdown"], RESULTS.breakdown, result)
-    stats = {k: v for k, v in aux.items() if k not in ("converged", "finite", "diverged",
-                                                         "breakdown", "stagnated")}
+    stats = {
+        k: v
+        for k, v in aux.items()
+        if k not in ("converged", "finite", "diverged", "breakdown", "stagnated")
+    }
     if op.singular:
         stats["incompatibility"] = incompat
         if compatibility == "check":
-            result = RESULTS.where(incompat > jnp.maximum(rtol, 1e-12), RESULTS.incompatible,
-                                   result)
+            result = RESULTS.where(
+                incompat > jnp.maximum(rtol, 1e-12), RESULTS.incompatible, result
+            )
     return finalize(Solution(u, result, stats), throw)
 
 
@@ -120,9 +153,9 @@ def _incompatibility(f):
 
 def solve(
     op: DiffusionOperator,
-    f: Float[ArrayLike, "*grid"],
+    f: Float[ArrayLike, " *grid"],
     *,
-    x0: Float[ArrayLike, "*grid"] | None = None,
+    x0: Float[ArrayLike, " *grid"] | None = None,
     rtol: float = 1e-8,
     atol: float = 0.0,
     max_cycles: int = 50,
@@ -175,23 +208,48 @@ def solve(
     References: Briggs, Henson, McCormick, *A Multigrid Tutorial* (2000); Trottenberg, Oosterlee,
     Schueller, *Multigrid* (2001).
     """
-    _validate(op, f, rtol=rtol, atol=atol, max_cycles=max_cycles, cycle_kind=cycle,
-              smoother=smoother, pre=pre, post=post, omega=omega, compatibility=compatibility,
-              levels=levels, precision=precision, coarse=coarse)
-    f, dtype, cdtype, cfg, hier = _setup(op, f, cycle, smoother, pre, post, omega, levels,
-                                         precision, coarse_max, coarse=coarse)
+    _validate(
+        op,
+        f,
+        rtol=rtol,
+        atol=atol,
+        max_cycles=max_cycles,
+        cycle_kind=cycle,
+        smoother=smoother,
+        pre=pre,
+        post=post,
+        omega=omega,
+        compatibility=compatibility,
+        levels=levels,
+        precision=precision,
+        coarse=coarse,
+    )
+    f, dtype, cdtype, cfg, hier = _setup(
+        op, f, cycle, smoother, pre, post, omega, levels, precision, coarse_max, coarse=coarse
+    )
     incompat = _incompatibility(f) if op.singular else None
     b = _project(f) if op.singular else f
 
     def run(matvec, rhs):
         del matvec
         u = _initial_guess(op, rhs, x0, dtype)
-        return _mg_iterate(op, hier, cfg, rhs, u, rtol=rtol, atol=atol, max_cycles=max_cycles,
-                           cdtype=cdtype, use_fmg=cycle == "fmg")
+        return _mg_iterate(
+            op,
+            hier,
+            cfg,
+            rhs,
+            u,
+            rtol=rtol,
+            atol=atol,
+            max_cycles=max_cycles,
+            cdtype=cdtype,
+            use_fmg=cycle == "fmg",
+        )
 
     u, aux = jax.lax.custom_linear_solve(op.mv, b, run, symmetric=True, has_aux=True)
-    return _finish(op, f, u, aux, rtol=rtol, compatibility=compatibility, throw=throw,
-                   incompat=incompat)
+    return _finish(
+        op, f, u, aux, rtol=rtol, compatibility=compatibility, throw=throw, incompat=incompat
+    )
 
 
 def _mg_iterate(op, hier, cfg, b, u, *, rtol, atol, max_cycles, cdtype, use_fmg):
@@ -225,13 +283,20 @@ def _mg_iterate(op, hier, cfg, b, u, *, rtol, atol, max_cycles, cdtype, use_fmg)
         k = k + 1
         hist = hist.at[1].set(_norm(r) / scale)
 
-    diag = 2 * jnp.abs(op.diagonal()).astype(dtype)  # |A| |u| <= 2 |diag(A)| |u| for an M-matrix stencil
+    diag = 2 * jnp.abs(op.diagonal()).astype(
+        dtype
+    )  # |A| |u| <= 2 |diag(A)| |u| for an M-matrix stencil
     eps = jnp.finfo(dtype).eps
 
     def cond(state):
         _, r, rn, k, _, _, stall = state
-        return ((k < max_cycles) & (rn > thresh) & jnp.isfinite(rn) & (rn <= limit)
-                & (stall < _STALL_CYCLES))
+        return (
+            (k < max_cycles)
+            & (rn > thresh)
+            & jnp.isfinite(rn)
+            & (rn <= limit)
+            & (stall < _STALL_CYCLES)
+        )
 
     def body(state):
         u, r, _, k, hist, best, stall = state
@@ -262,9 +327,9 @@ def _mg_iterate(op, hier, cfg, b, u, *, rtol, atol, max_cycles, cdtype, use_fmg)
 
 def pcg(
     op: DiffusionOperator,
-    f: Float[ArrayLike, "*grid"],
+    f: Float[ArrayLike, " *grid"],
     *,
-    x0: Float[ArrayLike, "*grid"] | None = None,
+    x0: Float[ArrayLike, " *grid"] | None = None,
     rtol: float = 1e-8,
     atol: float = 0.0,
     max_iters: int = 100,
@@ -293,29 +358,58 @@ def pcg(
     iterations), ``"convergence_factor"``. Differentiable like :func:`solve`. Reference: Tatebe,
     "The multigrid preconditioned conjugate gradient method" (1993).
     """
-    _validate(op, f, rtol=rtol, atol=atol, max_cycles=max_iters, cycle_kind=cycle,
-              smoother=smoother, pre=pre, post=post, omega=omega, compatibility=compatibility,
-              levels=levels, precision=precision, coarse=coarse)
+    _validate(
+        op,
+        f,
+        rtol=rtol,
+        atol=atol,
+        max_cycles=max_iters,
+        cycle_kind=cycle,
+        smoother=smoother,
+        pre=pre,
+        post=post,
+        omega=omega,
+        compatibility=compatibility,
+        levels=levels,
+        precision=precision,
+        coarse=coarse,
+    )
     if cycle == "fmg":
         raise ValueError("`cycle` must be 'V', 'W' or 'F' for pcg (FMG is not a fixed linear map).")
     if smoother == "rbgs" or smoother == "chebyshev":
         if pre != post:
-            raise ValueError(f"`pre` and `post` must be equal for a symmetric preconditioner, got "
-                             f"{pre} and {post}.")
-    f, dtype, cdtype, cfg, hier = _setup(op, f, cycle, smoother, pre, post, omega, levels,
-                                         precision, coarse_max, symmetric=True, coarse=coarse)
+            raise ValueError(
+                f"`pre` and `post` must be equal for a symmetric preconditioner, got "
+                f"{pre} and {post}."
+            )
+    f, dtype, cdtype, cfg, hier = _setup(
+        op,
+        f,
+        cycle,
+        smoother,
+        pre,
+        post,
+        omega,
+        levels,
+        precision,
+        coarse_max,
+        symmetric=True,
+        coarse=coarse,
+    )
     incompat = _incompatibility(f) if op.singular else None
     b = _project(f) if op.singular else f
 
     def run(matvec, rhs):
         del matvec
         u = _initial_guess(op, rhs, x0, dtype)
-        return _pcg_iterate(op, hier, cfg, rhs, u, rtol=rtol, atol=atol, max_iters=max_iters,
-                            cdtype=cdtype)
+        return _pcg_iterate(
+            op, hier, cfg, rhs, u, rtol=rtol, atol=atol, max_iters=max_iters, cdtype=cdtype
+        )
 
     u, aux = jax.lax.custom_linear_solve(op.mv, b, run, symmetric=True, has_aux=True)
-    return _finish(op, f, u, aux, rtol=rtol, compatibility=compatibility, throw=throw,
-                   incompat=incompat)
+    return _finish(
+        op, f, u, aux, rtol=rtol, compatibility=compatibility, throw=throw, incompat=incompat
+    )
 
 
 def _pcg_iterate(op, hier, cfg, b, x, *, rtol, atol, max_iters, cdtype):
@@ -403,12 +497,28 @@ class Multigrid(eqx.Module):
         check_choice(self.method, "method", ("solve", "pcg"))
         check_positive_int(self.max_cycles, "max_cycles")
 
-    def __call__(self, op: DiffusionOperator, f: Float[ArrayLike, "*grid"], *,
-                 x0: Float[ArrayLike, "*grid"] | None = None, throw: bool = True) -> Solution:
-        kw = dict(x0=x0, rtol=self.rtol, atol=self.atol, cycle=self.cycle,
-                  smoother=self.smoother, pre=self.pre, post=self.post, omega=self.omega,
-                  levels=self.levels, compatibility=self.compatibility, coarse=self.coarse,
-                  throw=throw)
+    def __call__(
+        self,
+        op: DiffusionOperator,
+        f: Float[ArrayLike, " *grid"],
+        *,
+        x0: Float[ArrayLike, " *grid"] | None = None,
+        throw: bool = True,
+    ) -> Solution:
+        kw = dict(
+            x0=x0,
+            rtol=self.rtol,
+            atol=self.atol,
+            cycle=self.cycle,
+            smoother=self.smoother,
+            pre=self.pre,
+            post=self.post,
+            omega=self.omega,
+            levels=self.levels,
+            compatibility=self.compatibility,
+            coarse=self.coarse,
+            throw=throw,
+        )
         if self.method == "pcg":
             return pcg(op, f, max_iters=self.max_cycles, **kw)
         return solve(op, f, max_cycles=self.max_cycles, **kw)
@@ -449,8 +559,9 @@ class MultigridSolver(lx.AbstractLinearSolver):
         del options
         sol = self.multigrid(state, vector, throw=False)
         # Any failure without a closer lineax equivalent maps to max_steps_reached, never to success.
-        result = lx.RESULTS.where(sol.result == RESULTS.successful, lx.RESULTS.successful,
-                                  lx.RESULTS.max_steps_reached)
+        result = lx.RESULTS.where(
+            sol.result == RESULTS.successful, lx.RESULTS.successful, lx.RESULTS.max_steps_reached
+        )
         for ours, theirs in _TO_LINEAX:
             result = lx.RESULTS.where(sol.result == ours, theirs, result)
         return sol.value, result, sol.stats
@@ -467,7 +578,7 @@ class MultigridSolver(lx.AbstractLinearSolver):
 
 def fmg_solve(
     op: DiffusionOperator,
-    f: Float[ArrayLike, "*grid"],
+    f: Float[ArrayLike, " *grid"],
     *,
     cycle: str = "V",
     smoother: str = "rbgs",
@@ -478,7 +589,7 @@ def fmg_solve(
     levels: int | None = None,
     coarse_max: int = 64,
     coarse: str = "average",
-) -> Float[Array, "*grid"]:
+) -> Float[Array, " *grid"]:
     """One full-multigrid pass (nested iteration): restrict ``f`` to all levels, solve the coarsest
     exactly, then interpolate and run ``cycles_per_level`` cycles on each finer level.
 
@@ -486,12 +597,26 @@ def fmg_solve(
     error (Brandt 1977; Briggs et al. ch. 3) at a cost of ~4/3 V-cycles in 2D. Returns the array
     only (no tolerance is targeted). Linear in ``f``; jit/vmap/grad-able by plain autodiff.
     """
-    _validate(op, f, rtol=0.0, atol=0.0, max_cycles=1, cycle_kind=cycle, smoother=smoother,
-              pre=pre, post=post, omega=omega, compatibility="check", levels=levels,
-              precision=None, coarse=coarse)
+    _validate(
+        op,
+        f,
+        rtol=0.0,
+        atol=0.0,
+        max_cycles=1,
+        cycle_kind=cycle,
+        smoother=smoother,
+        pre=pre,
+        post=post,
+        omega=omega,
+        compatibility="check",
+        levels=levels,
+        precision=None,
+        coarse=coarse,
+    )
     check_positive_int(cycles_per_level, "cycles_per_level")
-    f, dtype, cdtype, cfg, hier = _setup(op, f, cycle, smoother, pre, post, omega, levels, None,
-                                         coarse_max, coarse=coarse)
+    f, dtype, cdtype, cfg, hier = _setup(
+        op, f, cycle, smoother, pre, post, omega, levels, None, coarse_max, coarse=coarse
+    )
     b = _project(f) if op.singular else f
     u = fmg(hier, b, cfg, cycles_per_level=cycles_per_level)
     return _project(u) if op.singular else u

@@ -40,8 +40,16 @@ from jaxtyping import Array
 
 from ._operator import DiffusionOperator, _harmonic, _make, pad_axis
 
-__all__ = ["axis_nodes", "coarse_nodes", "coarse_shape", "coarsen", "geometry_factors",
-           "interpolation_weights", "prolong", "restrict"]
+__all__ = [
+    "axis_nodes",
+    "coarse_nodes",
+    "coarse_shape",
+    "coarsen",
+    "geometry_factors",
+    "interpolation_weights",
+    "prolong",
+    "restrict",
+]
 
 _UNIFORM_TOL = 1e-9
 
@@ -55,7 +63,7 @@ def coarse_size(n: int, bc: str) -> int:
 
 
 def coarse_shape(shape: tuple[int, ...], bcs: tuple[str, ...]) -> tuple[int, ...]:
-    return tuple(coarse_size(n, b) for n, b in zip(shape, bcs))
+    return tuple(coarse_size(n, b) for n, b in zip(shape, bcs, strict=False))
 
 
 def _sl(x: Array, start: int, stop: int, axis: int, stride: int = 1) -> Array:
@@ -123,8 +131,9 @@ def restrict_axis(f: Array, axis: int, m: int, bc: str, weights: tuple | None = 
     if bc == "neumann":
         fz = _pad(f, axis, 0, 2 * m - n)
         fe = _pad(fz, axis, 1, 1, mode="edge")
-        return (0.375 * (_sl(fe, 1, 2 * m + 1, axis, 2) + _sl(fe, 2, 2 * m + 2, axis, 2))
-                + 0.125 * (_sl(fe, 0, 2 * m, axis, 2) + _sl(fe, 3, 2 * m + 2, axis, 2)))
+        return 0.375 * (_sl(fe, 1, 2 * m + 1, axis, 2) + _sl(fe, 2, 2 * m + 2, axis, 2)) + 0.125 * (
+            _sl(fe, 0, 2 * m, axis, 2) + _sl(fe, 3, 2 * m + 2, axis, 2)
+        )
     if bc == "periodic" and n != 2 * m:
         # Odd periodic sizes are not nested; take the exact adjoint of the interpolation.
         struct = jax.ShapeDtypeStruct(_resize(f.shape, axis, m), f.dtype)
@@ -135,8 +144,9 @@ def restrict_axis(f: Array, axis: int, m: int, bc: str, weights: tuple | None = 
         fe = jnp.concatenate([f, right], axis=axis)
     else:
         fe = f
-    return (0.25 * (_sl(fe, 0, 2 * m, axis, 2) + _sl(fe, 2, 2 * m + 1, axis, 2))
-            + 0.5 * _sl(fe, 1, 2 * m, axis, 2))
+    return 0.25 * (_sl(fe, 0, 2 * m, axis, 2) + _sl(fe, 2, 2 * m + 1, axis, 2)) + 0.5 * _sl(
+        fe, 1, 2 * m, axis, 2
+    )
 
 
 def _resize(shape, axis, m):
@@ -145,15 +155,16 @@ def _resize(shape, axis, m):
     return tuple(s)
 
 
-def prolong(c: Array, fine_shape: tuple[int, ...], bcs: tuple[str, ...],
-            weights: tuple | None = None) -> Array:
+def prolong(
+    c: Array, fine_shape: tuple[int, ...], bcs: tuple[str, ...], weights: tuple | None = None
+) -> Array:
     """(Bi/tri)linear interpolation from the coarse grid to ``fine_shape``.
 
     ``weights``: per axis, ``None`` (uniform nested grid, the default) or the output of
     :func:`interpolation_weights` for that axis.
     """
     weights = weights or (None,) * len(bcs)
-    for d, (n, b) in enumerate(zip(fine_shape, bcs)):
+    for d, (n, b) in enumerate(zip(fine_shape, bcs, strict=False)):
         c = prolong_axis(c, d, n, b, weights[d])
     return c
 
@@ -198,8 +209,11 @@ def _vertex_extended(x: np.ndarray, bc: str) -> np.ndarray:
 
 
 def _is_uniform(*arrays: np.ndarray, value: float | None = None) -> bool:
-    return all(np.allclose(a, value if value is not None else a.flat[0], rtol=0,
-                           atol=_UNIFORM_TOL) for a in arrays if a.size)
+    return all(
+        np.allclose(a, value if value is not None else a.flat[0], rtol=0, atol=_UNIFORM_TOL)
+        for a in arrays
+        if a.size
+    )
 
 
 def interpolation_weights(xf: np.ndarray, xc: np.ndarray, bc: str) -> tuple | None:
@@ -227,7 +241,7 @@ def interpolation_weights(xf: np.ndarray, xc: np.ndarray, bc: str) -> tuple | No
     cp = _vertex_extended(xc, bc)
     ne = (len(xf) + 1) // 2
     xe = xf[0::2]
-    beta = (xe - cp[:ne]) / (cp[1:ne + 1] - cp[:ne])
+    beta = (xe - cp[:ne]) / (cp[1 : ne + 1] - cp[:ne])
     if _is_uniform(beta, value=0.5):
         return None
     return (tuple(beta.tolist()),)
@@ -266,8 +280,9 @@ def average_axis(x: Array, axis: int, bc: str) -> Array:
         xe = _pad(x, axis, 0, 2 * m - n, mode="edge")
         return 0.5 * (_sl(xe, 0, 2 * m, axis, 2) + _sl(xe, 1, 2 * m, axis, 2))
     xe = _pad(x, axis, 0, 2 * m + 1 - n, mode="edge")
-    return (0.25 * (_sl(xe, 0, 2 * m, axis, 2) + _sl(xe, 2, 2 * m + 1, axis, 2))
-            + 0.5 * _sl(xe, 1, 2 * m, axis, 2))
+    return 0.25 * (_sl(xe, 0, 2 * m, axis, 2) + _sl(xe, 2, 2 * m + 1, axis, 2)) + 0.5 * _sl(
+        xe, 1, 2 * m, axis, 2
+    )
 
 
 def _coarsen_faces(w: Array, d: int, shape, bcs) -> Array:

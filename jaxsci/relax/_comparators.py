@@ -10,7 +10,7 @@ from .._checks import check_positive_int
 from ._validate import check_positive_diagonal, matrix_shape
 
 
-def young_omega_from_beta(beta: Float[ArrayLike, "..."]) -> Float[Array, "..."]:
+def young_omega_from_beta(beta: Float[ArrayLike, " ..."]) -> Float[Array, " ..."]:
     """``ω* = 1 + (β/(1 + √(1 − β²)))²`` (= 2/(1 + √(1 − β²))); NaN where β >= 1 (Jacobi diverges)."""
     beta = jnp.asarray(beta)
     safe = jnp.clip(beta, 0.0, 1.0)
@@ -18,7 +18,7 @@ def young_omega_from_beta(beta: Float[ArrayLike, "..."]) -> Float[Array, "..."]:
     return jnp.where(beta < 1, w, jnp.nan)
 
 
-def jacobi_spectral_radius(A: Float[ArrayLike, "n n"]) -> Float[Array, ""]:
+def jacobi_spectral_radius(A: Float[ArrayLike, " n n"]) -> Float[Array, " "]:
     """β = ρ(I − D⁻¹A) for a symmetric matrix with positive diagonal, via the eigenvalues of the
     symmetric similar matrix I − D^{−½}AD^{−½} (``eigvalsh``, O(n³))."""
     A = jnp.asarray(A)
@@ -29,7 +29,7 @@ def jacobi_spectral_radius(A: Float[ArrayLike, "n n"]) -> Float[Array, ""]:
     return jnp.max(jnp.abs(lam))
 
 
-def young_omega(A: Float[ArrayLike, "n n"]) -> Float[Array, ""]:
+def young_omega(A: Float[ArrayLike, " n n"]) -> Float[Array, " "]:
     """Young's asymptotically optimal SOR parameter ``ω* = 1 + (β/(1+√(1−β²)))²``, β = ρ(I − D⁻¹A).
 
     Optimal for consistently ordered matrices with real Jacobi spectrum (e.g. the 5-point Laplacian
@@ -47,7 +47,7 @@ def sor_spectral_radius(beta, omega):
     return jnp.where(disc > 0, below, omega - 1)
 
 
-def best_fixed_arm(costs: Float[ArrayLike, "T d"]) -> tuple[Int[Array, ""], Float[Array, " T"]]:
+def best_fixed_arm(costs: Float[ArrayLike, " T d"]) -> tuple[Int[Array, " "], Float[Array, " T"]]:
     """The arm with the least total cost in hindsight and its per-instance costs."""
     costs = jnp.asarray(costs)
     arm = jnp.argmin(jnp.sum(costs, axis=0))
@@ -56,7 +56,7 @@ def best_fixed_arm(costs: Float[ArrayLike, "T d"]) -> tuple[Int[Array, ""], Floa
 
 def golden_section_search(
     cost_fn: Callable[[Array], Array], low: float, high: float, *, num_evals: int = 12
-) -> tuple[Float[Array, ""], Float[Array, ""]]:
+) -> tuple[Float[Array, " "], Float[Array, " "]]:
     """Minimise a unimodal scalar function on [low, high] with ``num_evals`` evaluations (golden
     section; the paper's per-step instance-optimal ω uses 12). Returns ``(x_best, f(x_best))`` over
     the evaluated points. ``cost_fn`` is a JAX function (e.g. ω ↦ solver iterations); lax loop."""

@@ -18,7 +18,7 @@ import jax.numpy as jnp
 import numpy as np
 from jax import lax
 from jax.experimental import sparse as jsparse
-from jaxtyping import Array, ArrayLike, Float, Int, PRNGKeyArray
+from jaxtyping import Array, ArrayLike, Float, PRNGKeyArray
 
 from .._checks import check_choice, check_positive, check_positive_int
 from ._comparators import young_omega_from_beta
@@ -52,7 +52,7 @@ def delsq(G: np.ndarray, *, sparse: bool = False):
         raise ValueError(f"`G` must be a 2D numbering grid, got shape {G.shape}.")
     N = int(G.max())
     rows, cols, vals = [], [], []
-    for i, j in zip(*np.nonzero(G)):
+    for i, j in zip(*np.nonzero(G), strict=False):
         p = G[i, j] - 1
         rows.append(p), cols.append(p), vals.append(4.0)
         for di, dj in ((-1, 0), (1, 0), (0, -1), (0, 1)):
@@ -75,7 +75,7 @@ def numgrid_stencil(G: np.ndarray, *, shift: ArrayLike = 0.0) -> StencilOperator
     return laplacian_stencil(inner.shape, shift=shift, mask=None if mask.all() else mask)
 
 
-def vector_to_grid(G: np.ndarray, v: Float[ArrayLike, "... N"]) -> Float[Array, "... a b"]:
+def vector_to_grid(G: np.ndarray, v: Float[ArrayLike, " ... N"]) -> Float[Array, " ... a b"]:
     """Place a vector in ``numgrid`` numbering onto the interior grid ``G[1:-1, 1:-1]`` (0 outside)."""
     inner = np.asarray(G)[1:-1, 1:-1]
     v = jnp.asarray(v)
@@ -83,16 +83,18 @@ def vector_to_grid(G: np.ndarray, v: Float[ArrayLike, "... N"]) -> Float[Array, 
     return padded[..., inner]
 
 
-def grid_to_vector(G: np.ndarray, u: Float[ArrayLike, "... a b"]) -> Float[Array, "... N"]:
+def grid_to_vector(G: np.ndarray, u: Float[ArrayLike, " ... a b"]) -> Float[Array, " ... N"]:
     """Inverse of :func:`vector_to_grid`."""
     inner = np.asarray(G)[1:-1, 1:-1]
-    order = np.argsort(inner.ravel())[-int(inner.max()):]  # positions of nodes 1..N
+    order = np.argsort(inner.ravel())[-int(inner.max()) :]  # positions of nodes 1..N
     u = jnp.asarray(u)
     return u.reshape(*u.shape[:-2], -1)[..., order]
 
 
 # --------------------------------------------------------------------- shifted-Laplacian sequence
-def truncated_gaussian(key: PRNGKeyArray, n: int, radius: float | None = None) -> Float[Array, " n"]:
+def truncated_gaussian(
+    key: PRNGKeyArray, n: int, radius: float | None = None
+) -> Float[Array, " n"]:
     """``b ~ N(0, I_n)`` conditioned on ``‖b‖ <= radius`` (default √n), by rejection (P(accept) ≈ ½
     for the default radius)."""
     radius = float(np.sqrt(n)) if radius is None else radius
@@ -103,8 +105,9 @@ def truncated_gaussian(key: PRNGKeyArray, n: int, radius: float | None = None) -
         return k, jax.random.normal(s, (n,))
 
     k, s = jax.random.split(key)
-    return lax.while_loop(lambda c: jnp.linalg.norm(c[1]) > radius, body,
-                          (k, jax.random.normal(s, (n,))))[1]
+    return lax.while_loop(
+        lambda c: jnp.linalg.norm(c[1]) > radius, body, (k, jax.random.normal(s, (n,)))
+    )[1]
 
 
 class ShiftedLaplacianSequence(eqx.Module):
@@ -116,7 +119,7 @@ class ShiftedLaplacianSequence(eqx.Module):
     """
 
     shifts: Float[Array, " T"]
-    rhs: Float[Array, "T N"]
+    rhs: Float[Array, " T N"]
     grid: tuple = eqx.field(static=True)
 
     @property
@@ -126,14 +129,14 @@ class ShiftedLaplacianSequence(eqx.Module):
     def base_matrix(self) -> np.ndarray:
         return delsq(self.G)
 
-    def matrix(self, t: int) -> Float[Array, "N N"]:
+    def matrix(self, t: int) -> Float[Array, " N N"]:
         A = jnp.asarray(self.base_matrix())
         return A + self.shifts[t] * jnp.eye(A.shape[0])
 
     def operator(self, shift) -> StencilOperator:
         return numgrid_stencil(self.G, shift=shift)
 
-    def rhs_grid(self) -> Float[Array, "T a b"]:
+    def rhs_grid(self) -> Float[Array, " T a b"]:
         return vector_to_grid(self.G, self.rhs)
 
     def young_omega(self) -> Float[Array, " T"]:
@@ -192,8 +195,9 @@ class HeatEquation(eqx.Module):
     dt: float = eqx.field(static=True)
     kappa: Callable = eqx.field(static=True)
 
-    def __init__(self, nx: int, *, num_steps: int = 5000, dt: float = 1e-3,
-                 kappa: Callable = default_kappa):
+    def __init__(
+        self, nx: int, *, num_steps: int = 5000, dt: float = 1e-3, kappa: Callable = default_kappa
+    ):
         check_positive_int(nx, "nx", minimum=3)
         check_positive_int(num_steps, "num_steps")
         check_positive(dt, "dt")
@@ -207,23 +211,24 @@ class HeatEquation(eqx.Module):
         x = jnp.arange(1, self.nx) / self.nx
         return jnp.meshgrid(x, x, indexing="ij")
 
-    def initial(self) -> Float[Array, "a b"]:
+    def initial(self) -> Float[Array, " a b"]:
         X, Y = self._xy()
         return _bump(X, Y, 0.5, 0.5, 0.25)
 
-    def forcing(self, t) -> Float[Array, "a b"]:
+    def forcing(self, t) -> Float[Array, " a b"]:
         X, Y = self._xy()
-        return 32 * _bump(X, Y, 0.5 + jnp.cos(16 * jnp.pi * t) / 4, 0.5 + jnp.sin(16 * jnp.pi * t) / 4,
-                          0.125)
+        return 32 * _bump(
+            X, Y, 0.5 + jnp.cos(16 * jnp.pi * t) / 4, 0.5 + jnp.sin(16 * jnp.pi * t) / 4, 0.125
+        )
 
-    def context(self, step) -> Float[Array, ""]:
+    def context(self, step) -> Float[Array, " "]:
         return self.kappa((step + 0.5) * self.dt)
 
     def operator(self, step) -> StencilOperator:
         half = 0.5 * self.context(step) * self.dt
         return laplacian_stencil(self.shape, h=1.0 / self.nx, scale=half, shift=1.0)
 
-    def rhs(self, u, step) -> Float[Array, "a b"]:
+    def rhs(self, u, step) -> Float[Array, " a b"]:
         half = 0.5 * self.context(step) * self.dt
         lap = laplacian_stencil(self.shape, h=1.0 / self.nx)  # −Δ_h
         return u - half * lap.mv(u) + self.dt * self.forcing((step + 0.5) * self.dt)
@@ -238,7 +243,7 @@ def heat_cost_table(
     solver: Callable | None = None,
     *,
     rtol: float = 1e-8,
-) -> tuple[Float[Array, "T d"], Float[Array, "a b"]]:
+) -> tuple[Float[Array, " T d"], Float[Array, " a b"]]:
     """Costs ``(T, d)`` of warm-started SSOR-PCG at every step and every ω of ``omegas``, along the
     trajectory advanced by the cheapest arm's solution (all arms agree to ``rtol``). This is the
     cost-table form of the heat experiment: a learner replayed on it sees the costs it would see live

@@ -30,7 +30,7 @@ def _need_context(context, cls):
 # ---------------------------------------------------------------------------------- Tsallis-INF
 def tsallis_inf_probabilities(
     losses: Float[ArrayLike, " d"],
-    eta: float | Float[ArrayLike, ""],
+    eta: float | Float[ArrayLike, " "],
     *,
     safeguarded: bool = True,
     newton_steps: int = 40,
@@ -86,8 +86,8 @@ class BanditState(NamedTuple):
 
     key: PRNGKeyArray
     losses: Float[Array, " d"]
-    t: Int[Array, ""]
-    cost_sum: Float[Array, ""]
+    t: Int[Array, " "]
+    cost_sum: Float[Array, " "]
     probs: Float[Array, " d"]
 
 
@@ -100,10 +100,11 @@ class _Bandit(eqx.Module):
         """Fresh state (uniform play first)."""
         d = self.num_arms
         dt = jnp.zeros(()).dtype
-        return BanditState(key, jnp.zeros(d, dt), jnp.asarray(0), jnp.zeros((), dt),
-                           jnp.full(d, 1.0 / d, dt))
+        return BanditState(
+            key, jnp.zeros(d, dt), jnp.asarray(0), jnp.zeros((), dt), jnp.full(d, 1.0 / d, dt)
+        )
 
-    def scale(self, state: BanditState) -> Float[Array, ""]:
+    def scale(self, state: BanditState) -> Float[Array, " "]:
         """The cost normaliser K: a constant, or mean(past costs) − cost_offset (1 before any cost)."""
         if self.normalizer != "adaptive":
             return jnp.asarray(self.normalizer, state.losses.dtype)
@@ -113,7 +114,7 @@ class _Bandit(eqx.Module):
     def probabilities(self, state: BanditState, context=None) -> Float[Array, " d"]:
         raise NotImplementedError
 
-    def sample(self, state: BanditState, context=None) -> tuple[Int[Array, ""], BanditState]:
+    def sample(self, state: BanditState, context=None) -> tuple[Int[Array, " "], BanditState]:
         """Draw an arm from the current distribution (``context`` is ignored)."""
         p = self.probabilities(state)
         key, sub = jax.random.split(state.key)
@@ -124,8 +125,9 @@ class _Bandit(eqx.Module):
         """Importance-weighted loss ``(cost − cost_offset)/p[arm]`` added to the played arm."""
         cost = jnp.asarray(cost, state.losses.dtype)
         est = (cost - self.cost_offset) / state.probs[arm]
-        return state._replace(losses=state.losses.at[arm].add(est), t=state.t + 1,
-                              cost_sum=state.cost_sum + cost)
+        return state._replace(
+            losses=state.losses.at[arm].add(est), t=state.t + 1, cost_sum=state.cost_sum + cost
+        )
 
 
 def _check_bandit(num_arms, normalizer):
@@ -147,17 +149,29 @@ class TsallisINF(_Bandit):
     eta_scale: float = eqx.field(static=True)
     safeguarded: bool = eqx.field(static=True)
 
-    def __init__(self, num_arms: int, *, eta_scale: float = 2.0, cost_offset: float = 1.0,
-                 normalizer: Any = "adaptive", safeguarded: bool = True):
+    def __init__(
+        self,
+        num_arms: int,
+        *,
+        eta_scale: float = 2.0,
+        cost_offset: float = 1.0,
+        normalizer: Any = "adaptive",
+        safeguarded: bool = True,
+    ):
         _check_bandit(num_arms, normalizer)
         check_positive(eta_scale, "eta_scale")
-        self.num_arms, self.eta_scale, self.cost_offset = num_arms, float(eta_scale), float(cost_offset)
+        self.num_arms, self.eta_scale, self.cost_offset = (
+            num_arms,
+            float(eta_scale),
+            float(cost_offset),
+        )
         self.normalizer, self.safeguarded = normalizer, bool(safeguarded)
 
     def probabilities(self, state: BanditState, context=None) -> Float[Array, " d"]:
         eta = self.eta_scale / jnp.sqrt(state.t + 1.0)
-        return tsallis_inf_probabilities(state.losses / self.scale(state), eta,
-                                         safeguarded=self.safeguarded)
+        return tsallis_inf_probabilities(
+            state.losses / self.scale(state), eta, safeguarded=self.safeguarded
+        )
 
 
 class Exp3(_Bandit):
@@ -168,8 +182,15 @@ class Exp3(_Bandit):
     eta_scale: float = eqx.field(static=True)
     gamma: float = eqx.field(static=True)
 
-    def __init__(self, num_arms: int, *, eta_scale: float = 1.0, gamma: float = 0.0,
-                 cost_offset: float = 1.0, normalizer: Any = "adaptive"):
+    def __init__(
+        self,
+        num_arms: int,
+        *,
+        eta_scale: float = 1.0,
+        gamma: float = 0.0,
+        cost_offset: float = 1.0,
+        normalizer: Any = "adaptive",
+    ):
         _check_bandit(num_arms, normalizer)
         check_positive(eta_scale, "eta_scale")
         if not 0.0 <= gamma <= 1.0:
@@ -200,12 +221,20 @@ class TsallisINFCB(eqx.Module):
     num_bins: int = eqx.field(static=True)
     context_range: tuple[float, float] = eqx.field(static=True)
 
-    def __init__(self, num_arms: int, *, num_bins: int = 5,
-                 context_range: tuple[float, float] = (-0.15, 0.65), **kwargs):
+    def __init__(
+        self,
+        num_arms: int,
+        *,
+        num_bins: int = 5,
+        context_range: tuple[float, float] = (-0.15, 0.65),
+        **kwargs,
+    ):
         check_positive_int(num_bins, "num_bins")
         low, high = (float(c) for c in context_range)
         if not high > low:
-            raise ValueError(f"`context_range` must be (low, high) with high > low, got {context_range}.")
+            raise ValueError(
+                f"`context_range` must be (low, high) with high > low, got {context_range}."
+            )
         self.base = TsallisINF(num_arms, **kwargs)
         self.num_bins, self.context_range = num_bins, (low, high)
 
@@ -235,7 +264,7 @@ class TsallisINFCB(eqx.Module):
 
 
 # ------------------------------------------------------------------------------------- ChebCB
-def chebyshev_features(z: Float[ArrayLike, ""], num_features: int) -> Float[Array, " m"]:
+def chebyshev_features(z: Float[ArrayLike, " "], num_features: int) -> Float[Array, " m"]:
     """``[T_0(z), ..., T_{m−1}(z)]`` by the three-term recurrence (z clipped to [−1, 1])."""
     z = jnp.clip(jnp.asarray(z), -1.0, 1.0)
     feats = [jnp.ones_like(z), z]
@@ -245,7 +274,7 @@ def chebyshev_features(z: Float[ArrayLike, ""], num_features: int) -> Float[Arra
 
 
 def box_least_squares(
-    gram: Float[ArrayLike, "m m"],
+    gram: Float[ArrayLike, " m m"],
     rhs: Float[ArrayLike, " m"],
     bound: Float[ArrayLike, " m"],
     *,
@@ -285,16 +314,16 @@ class ChebCBState(NamedTuple):
     prediction error ``sq_error``; the last distribution, predictions and scale K·N."""
 
     key: PRNGKeyArray
-    gram: Float[Array, "d m m"]
-    moment: Float[Array, "d m"]
+    gram: Float[Array, " d m m"]
+    moment: Float[Array, " d m"]
     sq: Float[Array, " d"]
-    t: Int[Array, ""]
-    cost_min: Float[Array, ""]
-    cost_max: Float[Array, ""]
-    sq_error: Float[Array, ""]
+    t: Int[Array, " "]
+    cost_min: Float[Array, " "]
+    cost_max: Float[Array, " "]
+    sq_error: Float[Array, " "]
     probs: Float[Array, " d"]
     preds: Float[Array, " d"]
-    kn: Float[Array, ""]
+    kn: Float[Array, " "]
 
 
 class ChebCB(eqx.Module):
@@ -317,30 +346,48 @@ class ChebCB(eqx.Module):
     cost_offset: float = eqx.field(static=True)
     solver_iters: int = eqx.field(static=True)
 
-    def __init__(self, num_arms: int, *, num_features: int = 6,
-                 context_range: tuple[float, float] = (-0.15, 0.65), cost_offset: float = 1.0,
-                 solver_iters: int = 12):
+    def __init__(
+        self,
+        num_arms: int,
+        *,
+        num_features: int = 6,
+        context_range: tuple[float, float] = (-0.15, 0.65),
+        cost_offset: float = 1.0,
+        solver_iters: int = 12,
+    ):
         check_positive_int(num_arms, "num_arms", minimum=2)
         check_positive_int(num_features, "num_features", minimum=2)
         check_positive_int(solver_iters, "solver_iters")
         low, high = (float(c) for c in context_range)
         if not high > low:
-            raise ValueError(f"`context_range` must be (low, high) with high > low, got {context_range}.")
+            raise ValueError(
+                f"`context_range` must be (low, high) with high > low, got {context_range}."
+            )
         self.num_arms, self.num_features, self.context_range = num_arms, num_features, (low, high)
         self.cost_offset, self.solver_iters = float(cost_offset), solver_iters
 
     def init(self, key: PRNGKeyArray) -> ChebCBState:
         d, m = self.num_arms, self.num_features
         z = jnp.zeros(()).dtype
-        return ChebCBState(key, jnp.zeros((d, m, m), z), jnp.zeros((d, m), z), jnp.zeros(d, z),
-                           jnp.asarray(0), jnp.asarray(jnp.inf, z), jnp.asarray(-jnp.inf, z),
-                           jnp.zeros((), z), jnp.full(d, 1.0 / d, z), jnp.zeros(d, z),
-                           jnp.ones((), z))
+        return ChebCBState(
+            key,
+            jnp.zeros((d, m, m), z),
+            jnp.zeros((d, m), z),
+            jnp.zeros(d, z),
+            jnp.asarray(0),
+            jnp.asarray(jnp.inf, z),
+            jnp.asarray(-jnp.inf, z),
+            jnp.zeros((), z),
+            jnp.full(d, 1.0 / d, z),
+            jnp.zeros(d, z),
+            jnp.ones((), z),
+        )
 
     def features(self, context) -> Float[Array, " m"]:
         low, high = self.context_range
-        return chebyshev_features(2 * (jnp.asarray(context) - low) / (high - low) - 1,
-                                  self.num_features)
+        return chebyshev_features(
+            2 * (jnp.asarray(context) - low) / (high - low) - 1, self.num_features
+        )
 
     def _normalisers(self, state):
         low, high = self.context_range
@@ -373,7 +420,9 @@ class ChebCB(eqx.Module):
         best = jnp.argmin(s)
         gap = s - s[best]
         t = state.t + 1.0
-        alpha = (math.pi + 2 / math.pi * math.log(2 * m + 1)) / (2 * kn * (m + 1)) * (high - low) * L
+        alpha = (
+            (math.pi + 2 / math.pi * math.log(2 * m + 1)) / (2 * kn * (m + 1)) * (high - low) * L
+        )
         quad = jnp.einsum("di,dij,dj->d", theta, state.gram, theta)
         resnorm = jnp.sum(quad - 2 * jnp.sum(theta * state.moment, -1) / kn + state.sq / kn**2)
         denom = jnp.maximum(state.sq_error - resnorm + 2 * alpha**2 * t, _TINY)

@@ -19,7 +19,7 @@ def _contextual(learner) -> bool:
 
 def replay(
     learner,
-    costs: Float[ArrayLike, "T d"],
+    costs: Float[ArrayLike, " T d"],
     key: PRNGKeyArray,
     contexts: Float[ArrayLike, " T"] | None = None,
 ) -> tuple[Int[Array, " T"], Float[Array, " T"]]:
@@ -38,7 +38,9 @@ def replay(
     if needs and contexts is None:
         raise ValueError(f"`contexts` (shape (T,)) is required by {type(learner).__name__}.")
     if contexts is not None and jnp.shape(contexts) != costs.shape[:1]:
-        raise ValueError(f"`contexts` must have shape ({costs.shape[0]},), got {jnp.shape(contexts)}.")
+        raise ValueError(
+            f"`contexts` must have shape ({costs.shape[0]},), got {jnp.shape(contexts)}."
+        )
     ctx = jnp.zeros(costs.shape[0]) if contexts is None else jnp.asarray(contexts)
 
     def step(state, inp):
@@ -74,7 +76,9 @@ def run_online(
     d = learner.num_arms
     grid = jnp.linspace(1.0, 1.95, d) if omegas is None else jnp.asarray(omegas)
     if grid.shape != (d,):
-        raise ValueError(f"`omegas` must have shape ({d},) (num_arms of the learner), got {grid.shape}.")
+        raise ValueError(
+            f"`omegas` must have shape ({d},) (num_arms of the learner), got {grid.shape}."
+        )
     leaves = jax.tree.leaves(instances)
     if not leaves:
         raise ValueError("`instances` must be a pytree of arrays with a leading axis T.")

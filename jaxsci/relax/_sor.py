@@ -11,18 +11,16 @@ wavefront sweep in the same column-major node order as MATLAB's ``numgrid`` (O(N
 vectorised steps).
 """
 
+import functools
 from typing import Any
 
-import functools
-
 import equinox as eqx
-import jax
 import jax.numpy as jnp
 import numpy as np
 from jax import lax
 from jax.experimental import sparse as jsparse
 from jax.scipy.linalg import solve_triangular
-from jaxtyping import Array, ArrayLike, Float
+from jaxtyping import ArrayLike, Float
 
 from .._checks import concrete_or_none
 from .._solution import RESULTS, Solution, finalize, status_from
@@ -46,7 +44,7 @@ from ._validate import (
 
 DIVERGENCE_FACTOR = 1e10  # ‖r_k‖ > this·‖r_0‖ stops the iteration as RESULTS.diverged
 
-Matrix = Any  # Float[Array, "n n"] | jax.experimental.sparse.BCOO | StencilOperator
+Matrix = Any  # Float[Array, " n n"] | jax.experimental.sparse.BCOO | StencilOperator
 
 
 # ------------------------------------------------------------------------------ matrix "kernels"
@@ -232,7 +230,7 @@ def _sheared_solve(op: StencilOperator, b, omega, x0, rtol, max_iters, symmetric
 def sor(
     A: Matrix,
     b: Float[ArrayLike, " n"],
-    omega: float | Float[ArrayLike, ""],
+    omega: float | Float[ArrayLike, " "],
     *,
     rtol: float = 1e-8,
     max_iters: int = 10000,
@@ -268,7 +266,7 @@ def sor(
 def ssor(
     A: Matrix,
     b: Float[ArrayLike, " n"],
-    omega: float | Float[ArrayLike, ""],
+    omega: float | Float[ArrayLike, " "],
     *,
     rtol: float = 1e-8,
     max_iters: int = 10000,
@@ -303,12 +301,12 @@ def _check_stencil(A, name="A"):
 @_checked
 def redblack_sor(
     A: StencilOperator,
-    b: Float[ArrayLike, "*grid"],
-    omega: float | Float[ArrayLike, ""],
+    b: Float[ArrayLike, " *grid"],
+    omega: float | Float[ArrayLike, " "],
     *,
     rtol: float = 1e-8,
     max_iters: int = 10000,
-    x0: Float[ArrayLike, "*grid"] | None = None,
+    x0: Float[ArrayLike, " *grid"] | None = None,
     throw: bool = True,
     symmetric: bool = False,
 ) -> Solution:
@@ -340,15 +338,16 @@ def redblack_sor(
 
 def redblack_ssor(A: StencilOperator, b, omega, *, rtol=1e-8, max_iters=10000, x0=None, throw=True):
     """Red-black symmetric SOR (forward red→black, backward black→red); see :func:`redblack_sor`."""
-    return redblack_sor(A, b, omega, rtol=rtol, max_iters=max_iters, x0=x0, throw=throw,
-                        symmetric=True)
+    return redblack_sor(
+        A, b, omega, rtol=rtol, max_iters=max_iters, x0=x0, throw=throw, symmetric=True
+    )
 
 
 @_checked
 def ssor_pcg(
     A: Matrix,
     b: Float[ArrayLike, " n"],
-    omega: float | Float[ArrayLike, ""],
+    omega: float | Float[ArrayLike, " "],
     *,
     rtol: float = 1e-8,
     max_iters: int = 10000,
@@ -489,5 +488,3 @@ def _cg_jit(A, b, *, rtol, max_iters, x0, throw):
     rn = jnp.sqrt(rr)
     result = status_from(rn <= tol, jnp.isfinite(rn))
     return finalize(Solution(x, result, {"iterations": k, "residual_norm": rn}), throw)
-
-

@@ -28,9 +28,9 @@ class StencilOperator(eqx.Module):
     Apply with ``op.mv(u)`` for ``u`` of shape ``shape``; cost O(N) flops, no matrix stored.
     """
 
-    diag: Float[Array, "..."]
-    offdiag: Float[Array, ""]
-    mask: Bool[Array, "..."] | None
+    diag: Float[Array, " ..."]
+    offdiag: Float[Array, " "]
+    mask: Bool[Array, " ..."] | None
     shape: tuple[int, ...] = eqx.field(static=True)
 
     def __init__(self, shape, diag, offdiag, mask=None):
@@ -47,7 +47,7 @@ class StencilOperator(eqx.Module):
             raise ValueError(f"`mask` must have the grid shape {shape}, got {np.shape(mask)}.")
         self.mask = None if mask is None else jnp.asarray(mask, dtype=bool)
 
-    def neighbour_sum(self, u: Float[Array, "..."]) -> Float[Array, "..."]:
+    def neighbour_sum(self, u: Float[Array, " ..."]) -> Float[Array, " ..."]:
         """Σ of the 2·ndim neighbours with zero Dirichlet data outside the grid."""
         out = jnp.zeros_like(u)
         for ax in range(u.ndim):
@@ -55,31 +55,35 @@ class StencilOperator(eqx.Module):
             pad[ax] = (1, 1)
             up = jnp.pad(u, pad)
             n = u.shape[ax]
-            out = out + lax.slice_in_dim(up, 0, n, axis=ax) + lax.slice_in_dim(up, 2, n + 2, axis=ax)
+            out = (
+                out + lax.slice_in_dim(up, 0, n, axis=ax) + lax.slice_in_dim(up, 2, n + 2, axis=ax)
+            )
         return out
 
     def masked(self, u):
         return u if self.mask is None else jnp.where(self.mask, u, 0)
 
-    def mv(self, u: Float[Array, "..."]) -> Float[Array, "..."]:
+    def mv(self, u: Float[Array, " ..."]) -> Float[Array, " ..."]:
         """``A u``."""
         u = self.masked(u)
         return self.masked(self.diag * u + self.offdiag * self.neighbour_sum(u))
 
-    def diagonal(self) -> Float[Array, "..."]:
+    def diagonal(self) -> Float[Array, " ..."]:
         return jnp.broadcast_to(self.diag, self.shape)
 
-    def red(self) -> Bool[Array, "..."]:
+    def red(self) -> Bool[Array, " ..."]:
         """Red points: even index sum. Red points only neighbour black points (and vice versa)."""
         grids = np.indices(self.shape).sum(0)
         return jnp.asarray(grids % 2 == 0)
 
-    def as_dense(self) -> Float[Array, "N N"]:
+    def as_dense(self) -> Float[Array, " N N"]:
         """The matrix on the unknowns (``mask`` True), numbered column-major like MATLAB's ``numgrid``.
         For tests and small grids only (O(N²) memory)."""
         N = int(np.prod(self.shape))
         rev = tuple(range(len(self.shape), 0, -1))
-        basis = np.eye(N).reshape((N, *self.shape[::-1])).transpose(0, *rev)  # column-major unit grids
+        basis = (
+            np.eye(N).reshape((N, *self.shape[::-1])).transpose(0, *rev)
+        )  # column-major unit grids
         cols = jax.vmap(self.mv)(jnp.asarray(basis, self.diag.dtype))
         M = cols.transpose(0, *rev).reshape(N, N).T
         keep = np.ones(N, bool) if self.mask is None else np.asarray(self.mask).ravel(order="F")
@@ -186,8 +190,16 @@ def sheared_sor_sweep(offdiag, diag_s, valid_s, b_s, y, omega, reverse: bool = F
     def step(k, yp):
         s = w - 1 - k if reverse else k
         col = lambda a, j: lax.dynamic_slice_in_dim(a, j, 1, axis=1)[:, 0]
-        new = _wavefront_update(omega, offdiag, col(yp, s), col(yp, s + 1), col(yp, s + 2),
-                                col(diag_s, s), col(b_s, s), col(valid_s, s))
+        new = _wavefront_update(
+            omega,
+            offdiag,
+            col(yp, s),
+            col(yp, s + 1),
+            col(yp, s + 2),
+            col(diag_s, s),
+            col(b_s, s),
+            col(valid_s, s),
+        )
         return lax.dynamic_update_slice_in_dim(yp, new[:, None], s + 1, axis=1)
 
     yp = lax.fori_loop(0, w, step, yp)

@@ -16,7 +16,6 @@ from jaxtyping import Array, Float, Int
 
 from ._stencil import Sheared
 
-
 # Layout: y[s, i, k] = u_k[i, s − i] — wavefront s leading, grid row i, batch k last (contiguous).
 
 
@@ -55,7 +54,7 @@ def sor_counts_batched(
     shape: tuple[int, int],
     diag: Float[Array, " B"],
     offdiag: float,
-    b: Float[Array, "B a c"],
+    b: Float[Array, " B a c"],
     omega: Float[Array, " B"],
     *,
     mask=None,
@@ -126,7 +125,9 @@ def shifted_laplacian_cost_table(
 
     c = np.asarray(seq.shifts)
     omegas = np.asarray(omegas, float)
-    omegas = np.broadcast_to(omegas if omegas.ndim == 2 else omegas[None, :], (c.size, omegas.shape[-1]))
+    omegas = np.broadcast_to(
+        omegas if omegas.ndim == 2 else omegas[None, :], (c.size, omegas.shape[-1])
+    )
     T, d = omegas.shape
     G = seq.G
     inner = G[1:-1, 1:-1]
@@ -139,8 +140,9 @@ def shifted_laplacian_cost_table(
     tt, ii = np.divmod(order, d)
     bgrid = seq.rhs_grid()
     mask = None if mask is None else jnp.asarray(mask)
-    f = lambda dg, bb, w: _counts_jit(inner.shape, dg, -1.0, bb, w, mask=mask, rtol=rtol,
-                                      max_iters=max_iters, block=block)
+    f = lambda dg, bb, w: _counts_jit(
+        inner.shape, dg, -1.0, bb, w, mask=mask, rtol=rtol, max_iters=max_iters, block=block
+    )
     out = np.empty(T * d, dtype=np.int64)
     ps = pred.ravel()[order]
     start = 0

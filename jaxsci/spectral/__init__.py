@@ -25,13 +25,13 @@ Equinox modules:
 
 from ._conv import num_blocks as num_blocks
 from ._conv import spectral_conv as spectral_conv
+from ._derivatives import spectral_derivative as spectral_derivative
+from ._derivatives import spectral_gradient as spectral_gradient
+from ._derivatives import spectral_laplacian as spectral_laplacian
 from ._fno import FNO as FNO
 from ._fno import SpectralConv as SpectralConv
 from ._fno import grid_coordinates as grid_coordinates
 from ._fno import num_real_parameters as num_real_parameters
-from ._derivatives import spectral_derivative as spectral_derivative
-from ._derivatives import spectral_gradient as spectral_gradient
-from ._derivatives import spectral_laplacian as spectral_laplacian
 from ._solve import dirichlet_eigenvalues as dirichlet_eigenvalues
 from ._solve import solve_dirichlet as solve_dirichlet
 from ._solve import solve_periodic as solve_periodic

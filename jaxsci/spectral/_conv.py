@@ -51,11 +51,13 @@ def _as_modes(modes, d: int, name: str = "modes") -> tuple[int, ...]:
     return tuple(check_positive_int(m, f"{name}") for m in modes)
 
 
-def check_modes_fit(modes: Sequence[int], shape: Sequence[int], name: str, modes_name="modes") -> None:
+def check_modes_fit(
+    modes: Sequence[int], shape: Sequence[int], name: str, modes_name="modes"
+) -> None:
     """``modes`` must fit the grid ``shape``: ``m_a <= n_a // 2`` on the non-last axes (the positive
     and the negative block must not overlap), ``m_d <= n_d // 2 + 1`` on the last (``rfft``) axis."""
     d = len(modes)
-    for a, (m, n) in enumerate(zip(modes, shape)):
+    for a, (m, n) in enumerate(zip(modes, shape, strict=False)):
         limit = n // 2 + 1 if a == d - 1 else n // 2
         rule = "n // 2 + 1 (rfft axis)" if a == d - 1 else "n // 2 (positive and negative blocks)"
         if m > limit:
@@ -80,7 +82,9 @@ def _validate(x, w_re, w_im, modes, out_shape):
     c_in = x_shape[0]
     w_shape = tuple(jnp.shape(w_re))
     want = (num_blocks(d), c_in, None, *modes)
-    if len(w_shape) != len(want) or any(s is not None and s != g for s, g in zip(want, w_shape)):
+    if len(w_shape) != len(want) or any(
+        s is not None and s != g for s, g in zip(want, w_shape, strict=False)
+    ):
         raise ValueError(
             f"`w_re` must have shape (2^(d-1), C_in, C_out, *modes) = ({num_blocks(d)}, {c_in}, C_out, "
             f"{', '.join(map(str, modes))}) for `x` of shape {x_shape} and `modes` {modes}, got {w_shape}."
@@ -146,21 +150,27 @@ def _dft_matrices(modes, in_spatial, out_spatial, cdtype):
         f = _freqs(modes[a], a == d - 1)
         j_in = np.arange(in_spatial[a])
         j_out = np.arange(out_spatial[a])
-        fwd.append(jnp.asarray(np.exp(-2j * np.pi * np.outer(f, j_in) / in_spatial[a]) / in_spatial[a],
-                               dtype=cdtype))
-        inv.append(jnp.asarray(np.exp(2j * np.pi * np.outer(j_out, f) / out_spatial[a]), dtype=cdtype))
+        fwd.append(
+            jnp.asarray(
+                np.exp(-2j * np.pi * np.outer(f, j_in) / in_spatial[a]) / in_spatial[a],
+                dtype=cdtype,
+            )
+        )
+        inv.append(
+            jnp.asarray(np.exp(2j * np.pi * np.outer(j_out, f) / out_spatial[a]), dtype=cdtype)
+        )
     return fwd, inv
 
 
 def spectral_conv(
-    x: Float[ArrayLike, "c_in *spatial"],
-    w_re: Float[ArrayLike, "blocks c_in c_out *modes"],
-    w_im: Float[ArrayLike, "blocks c_in c_out *modes"],
+    x: Float[ArrayLike, " c_in *spatial"],
+    w_re: Float[ArrayLike, " blocks c_in c_out *modes"],
+    w_im: Float[ArrayLike, " blocks c_in c_out *modes"],
     modes: int | Sequence[int],
     *,
     out_shape: Sequence[int] | None = None,
     method: str = "fft",
-) -> Float[Array, "c_out *out_spatial"]:
+) -> Float[Array, " c_out *out_spatial"]:
     r"""Spectral convolution of a real field: multiply the low Fourier modes by learned complex matrices.
 
     Computes, for one sample ``x`` of shape ``(C_in, n_1, ..., n_d)`` (``d`` = 1, 2 or 3),

@@ -19,7 +19,9 @@ def _lengths(length, d: int) -> tuple[float, ...]:
         length = (float(length),) * d
     length = tuple(float(v) for v in length)
     if len(length) != d:
-        raise ValueError(f"`length` must be a number or have one entry per axis ({d}), got {length}.")
+        raise ValueError(
+            f"`length` must be a number or have one entry per axis ({d}), got {length}."
+        )
     check_positive(np.asarray(length), "length")
     return length
 
@@ -31,8 +33,13 @@ def _float(u):
     return u
 
 
-def spectral_derivative(u: Float[ArrayLike, "*spatial"], axis: int, *, order: int = 1,
-                        length: float | Sequence[float] = 1.0) -> Float[Array, "*spatial"]:
+def spectral_derivative(
+    u: Float[ArrayLike, " *spatial"],
+    axis: int,
+    *,
+    order: int = 1,
+    length: float | Sequence[float] = 1.0,
+) -> Float[Array, " *spatial"]:
     r"""``∂^p u / ∂x_a^p`` of a periodic field sampled at ``x_j = j L / n`` on ``[0, L)^d``.
 
     ``rfft`` along ``axis``, multiply by ``(i κ)^p`` with ``κ = 2π k / L``, ``irfft``. For odd ``p`` on
@@ -62,8 +69,9 @@ def spectral_derivative(u: Float[ArrayLike, "*spatial"], axis: int, *, order: in
     return jnp.fft.irfft(uh, n=n, axis=axis).astype(u.dtype)
 
 
-def spectral_gradient(u: Float[ArrayLike, "*spatial"], *,
-                      length: float | Sequence[float] = 1.0) -> Float[Array, "d *spatial"]:
+def spectral_gradient(
+    u: Float[ArrayLike, " *spatial"], *, length: float | Sequence[float] = 1.0
+) -> Float[Array, " d *spatial"]:
     """Gradient ``(∂u/∂x_1, ..., ∂u/∂x_d)`` of a periodic field on ``[0, L)^d``, shape ``(d, *spatial)``.
 
     One :func:`spectral_derivative` per axis (Nyquist mode zeroed on even grids). Cost ``O(d N log n)``.
@@ -74,8 +82,9 @@ def spectral_gradient(u: Float[ArrayLike, "*spatial"], *,
     return jnp.stack([spectral_derivative(u, a, length=L) for a in range(u.ndim)])
 
 
-def spectral_laplacian(u: Float[ArrayLike, "*spatial"], *,
-                       length: float | Sequence[float] = 1.0) -> Float[Array, "*spatial"]:
+def spectral_laplacian(
+    u: Float[ArrayLike, " *spatial"], *, length: float | Sequence[float] = 1.0
+) -> Float[Array, " *spatial"]:
     r"""Laplacian ``Δu`` of a periodic field on ``[0, L)^d``: ``irfftn(-|κ|^2 rfftn(u))``.
 
     Exact for trigonometric polynomials resolved by the grid (the Nyquist cosine is kept: its second
@@ -95,7 +104,7 @@ def _symbol(shape, lengths, *, rfft: bool, stencil: str = "spectral") -> np.ndar
     on the (r)fft grid of ``shape``."""
     d = len(shape)
     total = 0.0
-    for a, (n, L) in enumerate(zip(shape, lengths)):
+    for a, (n, L) in enumerate(zip(shape, lengths, strict=False)):
         last = rfft and a == d - 1
         if stencil == "spectral":
             lam = wavenumbers(n, L, rfft=last) ** 2

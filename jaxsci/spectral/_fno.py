@@ -47,12 +47,12 @@ def _draw(key, specs, dtype):
     """
     sizes = [int(np.prod(shape)) for _, shape, _ in specs]
     k_normal, k_uniform = jax.random.split(key)
-    n_normal = sum(n for n, (kind, _, _) in zip(sizes, specs) if kind == "normal")
+    n_normal = sum(n for n, (kind, _, _) in zip(sizes, specs, strict=False) if kind == "normal")
     n_uniform = sum(sizes) - n_normal
     normal = jax.random.normal(k_normal, (n_normal,), dtype)
     uniform = jax.random.uniform(k_uniform, (n_uniform,), dtype, minval=-1.0, maxval=1.0)
     out, i_n, i_u = [], 0, 0
-    for n, (kind, shape, scale) in zip(sizes, specs):
+    for n, (kind, shape, scale) in zip(sizes, specs, strict=False):
         if kind == "normal":
             out.append(scale * normal[i_n : i_n + n].reshape(shape))
             i_n += n
@@ -81,13 +81,22 @@ class SpectralConv(eqx.Module):
     variance ``s^2``, as neuraloperator's ``init_std``).
     """
 
-    w_re: Float[Array, "blocks c_in c_out *modes"]
-    w_im: Float[Array, "blocks c_in c_out *modes"]
+    w_re: Float[Array, " blocks c_in c_out *modes"]
+    w_im: Float[Array, " blocks c_in c_out *modes"]
     modes: tuple[int, ...] = eqx.field(static=True)
     method: str = eqx.field(static=True)
 
-    def __init__(self, in_channels: int, out_channels: int, modes: int | Sequence[int], *,
-                 ndim: int | None = None, method: str = "fft", dtype=jnp.float32, key: Array):
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        modes: int | Sequence[int],
+        *,
+        ndim: int | None = None,
+        method: str = "fft",
+        dtype=jnp.float32,
+        key: Array,
+    ):
         check_positive_int(in_channels, "in_channels")
         check_positive_int(out_channels, "out_channels")
         check_choice(method, "method", ("fft", "dft"))
@@ -100,13 +109,16 @@ class SpectralConv(eqx.Module):
         self.method = method
         shape = (num_blocks(ndim), in_channels, out_channels, *self.modes)
         std = math.sqrt(2.0 / (in_channels + out_channels)) / math.sqrt(2.0)
-        self.w_re, self.w_im = _draw(key, (("normal", shape, std), ("normal", shape, std)),
-                                     jnp.dtype(dtype))
+        self.w_re, self.w_im = _draw(
+            key, (("normal", shape, std), ("normal", shape, std)), jnp.dtype(dtype)
+        )
 
-    def __call__(self, x: Float[Array, "c_in *spatial"], *,
-                 out_shape: Sequence[int] | None = None) -> Float[Array, "c_out *out_spatial"]:
-        return spectral_conv(x, self.w_re, self.w_im, self.modes, out_shape=out_shape,
-                             method=self.method)
+    def __call__(
+        self, x: Float[Array, " c_in *spatial"], *, out_shape: Sequence[int] | None = None
+    ) -> Float[Array, " c_out *out_spatial"]:
+        return spectral_conv(
+            x, self.w_re, self.w_im, self.modes, out_shape=out_shape, method=self.method
+        )
 
 
 def grid_coordinates(spatial: Sequence[int], dtype, endpoint: bool = False) -> Array:
@@ -147,14 +159,14 @@ class FNO(eqx.Module):
     ``(c + 1) w + depth (2 * 2^(d-1) w^2 M + w^2 + w) + (w + 1) p + (p + 1) out_channels``.
     """
 
-    lift_w: Float[Array, "width c"]
+    lift_w: Float[Array, " width c"]
     lift_b: Float[Array, " width"]
     spectral: tuple[SpectralConv, ...]
-    skip_w: tuple[Float[Array, "width width"], ...]
+    skip_w: tuple[Float[Array, " width width"], ...]
     skip_b: tuple[Float[Array, " width"], ...]
-    proj1_w: Float[Array, "p width"]
+    proj1_w: Float[Array, " p width"]
     proj1_b: Float[Array, " p"]
-    proj2_w: Float[Array, "out p"]
+    proj2_w: Float[Array, " out p"]
     proj2_b: Float[Array, " out"]
     in_channels: int = eqx.field(static=True)
     out_channels: int = eqx.field(static=True)
@@ -190,7 +202,9 @@ class FNO(eqx.Module):
         check_positive_int(projection_width, "projection_width")
         check_range(padding, "padding", 0.0, 1.0, closed="left")
         if isinstance(modes, (int, np.integer)):
-            raise TypeError(f"`modes` must be a tuple with one entry per spatial axis, got {modes!r}.")
+            raise TypeError(
+                f"`modes` must be a tuple with one entry per spatial axis, got {modes!r}."
+            )
         d = len(tuple(modes))
         check_choice(d, "len(modes)", (1, 2, 3))
         modes = _as_modes(modes, d)
@@ -208,8 +222,12 @@ class FNO(eqx.Module):
         bc, bw, bp = 1 / math.sqrt(c), 1 / math.sqrt(width), 1 / math.sqrt(projection_width)
         specs = [("uniform", (width, c), bc), ("uniform", (width,), bc)]
         specs += [("uniform", (width, width), bw), ("uniform", (width,), bw)] * depth
-        specs += [("uniform", (projection_width, width), bw), ("uniform", (projection_width,), bw),
-                  ("uniform", (out_channels, projection_width), bp), ("uniform", (out_channels,), bp)]
+        specs += [
+            ("uniform", (projection_width, width), bw),
+            ("uniform", (projection_width,), bw),
+            ("uniform", (out_channels, projection_width), bp),
+            ("uniform", (out_channels,), bp),
+        ]
         arrays = _draw(key_pointwise, tuple(specs), jnp.dtype(dtype))
         self.lift_w, self.lift_b = arrays[0], arrays[1]
         self.skip_w = tuple(arrays[2 : 2 + 2 * depth : 2])
@@ -221,7 +239,7 @@ class FNO(eqx.Module):
         """Number of spatial dimensions."""
         return len(self.modes)
 
-    def __call__(self, x: Float[Array, "c_in *spatial"]) -> Float[Array, "c_out *spatial"]:
+    def __call__(self, x: Float[Array, " c_in *spatial"]) -> Float[Array, " c_out *spatial"]:
         d = self.ndim
         check_ndim(x, "x", d + 1)
         if x.shape[0] != self.in_channels:
@@ -231,7 +249,7 @@ class FNO(eqx.Module):
             )
         spatial = x.shape[1:]
         pads = [int(round(self.padding * n)) for n in spatial]
-        padded = tuple(n + p for n, p in zip(spatial, pads))
+        padded = tuple(n + p for n, p in zip(spatial, pads, strict=False))
         check_modes_fit(self.modes, padded, "x", modes_name="modes")
         dtype = self.lift_w.dtype
         x = jnp.asarray(x, dtype)
@@ -240,7 +258,7 @@ class FNO(eqx.Module):
         v = _pointwise(self.lift_w, self.lift_b, x)
         if any(pads):
             v = jnp.pad(v, [(0, 0)] + [(0, p) for p in pads])
-        for i, (sc, w, b) in enumerate(zip(self.spectral, self.skip_w, self.skip_b)):
+        for i, (sc, w, b) in enumerate(zip(self.spectral, self.skip_w, self.skip_b, strict=False)):
             v = _pointwise(w, b, v) + sc(v)
             if i < self.depth - 1:
                 v = self.activation(v)

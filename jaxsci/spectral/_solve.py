@@ -31,9 +31,9 @@ def _check_k(k):
 
 
 def solve_periodic(
-    f: Float[ArrayLike, "*spatial"],
+    f: Float[ArrayLike, " *spatial"],
     *,
-    k: float | Float[ArrayLike, ""] = 0.0,
+    k: float | Float[ArrayLike, " "] = 0.0,
     length: float | Sequence[float] = 1.0,
     stencil: str = "spectral",
     compatibility: str = "project",
@@ -86,8 +86,9 @@ def solve_periodic(
     return finalize(Solution(u, result, stats), throw)
 
 
-def dirichlet_eigenvalues(shape: Sequence[int], length: float | Sequence[float] = 1.0, *,
-                          stencil: str = "spectral") -> np.ndarray:
+def dirichlet_eigenvalues(
+    shape: Sequence[int], length: float | Sequence[float] = 1.0, *, stencil: str = "spectral"
+) -> np.ndarray:
     """Eigenvalues of ``-Δ`` on the DST-I basis ``prod_a sin(π m_a x_a / L_a)``, ``m_a = 1..n_a``, as a
     float64 array of ``shape``: ``Σ (π m_a / L_a)^2`` (spectral) or ``Σ (4/h_a^2) sin^2(π m_a /
     (2(n_a+1)))`` with ``h_a = L_a / (n_a + 1)`` (fd: the 3/5/7-point Laplacian)."""
@@ -95,7 +96,7 @@ def dirichlet_eigenvalues(shape: Sequence[int], length: float | Sequence[float] 
     d = len(shape)
     L = _lengths(length, d)
     total = 0.0
-    for a, (n, La) in enumerate(zip(shape, L)):
+    for a, (n, La) in enumerate(zip(shape, L, strict=False)):
         m = np.arange(1, n + 1)
         if stencil == "spectral":
             lam = (np.pi * m / La) ** 2
@@ -109,12 +110,12 @@ def dirichlet_eigenvalues(shape: Sequence[int], length: float | Sequence[float] 
 
 
 def solve_dirichlet(
-    f: Float[ArrayLike, "*spatial"],
+    f: Float[ArrayLike, " *spatial"],
     *,
-    k: float | Float[ArrayLike, ""] = 0.0,
+    k: float | Float[ArrayLike, " "] = 0.0,
     length: float | Sequence[float] = 1.0,
     stencil: str = "spectral",
-) -> Float[Array, "*spatial"]:
+) -> Float[Array, " *spatial"]:
     r"""Solve ``-Δu + k u = f`` on ``(0, L)^d`` with ``u = 0`` on the boundary, by the DST-I.
 
     ``f`` holds the values at the ``n_a`` interior nodes ``x_j = j h_a``, ``j = 1..n_a``,

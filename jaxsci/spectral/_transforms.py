@@ -29,7 +29,9 @@ def _axes(x, axes, name="axes") -> tuple[int, ...]:
     return tuple(out)
 
 
-def dst1(x: Float[ArrayLike, "..."], axis: int = -1, *, norm: str | None = None) -> Float[Array, "..."]:
+def dst1(
+    x: Float[ArrayLike, " ..."], axis: int = -1, *, norm: str | None = None
+) -> Float[Array, " ..."]:
     r"""Discrete sine transform of type I along ``axis``, as ``scipy.fft.dst(x, type=1, axis, norm)``.
 
     .. math:: y_k = 2 \sum_{j=0}^{n-1} x_j \sin\Big(\frac{\pi (j+1)(k+1)}{n+1}\Big), \quad k = 0..n-1
@@ -54,8 +56,9 @@ def dst1(x: Float[ArrayLike, "..."], axis: int = -1, *, norm: str | None = None)
     return jnp.moveaxis(y, -1, axis)
 
 
-def dstn(x: Float[ArrayLike, "..."], axes: Sequence[int] | None = None, *,
-         norm: str | None = None) -> Float[Array, "..."]:
+def dstn(
+    x: Float[ArrayLike, " ..."], axes: Sequence[int] | None = None, *, norm: str | None = None
+) -> Float[Array, " ..."]:
     """Multidimensional DST-I over ``axes`` (default all), as ``scipy.fft.dstn(x, type=1, axes=axes)``."""
     x = jnp.asarray(x)
     for a in _axes(x, axes):
@@ -63,8 +66,9 @@ def dstn(x: Float[ArrayLike, "..."], axes: Sequence[int] | None = None, *,
     return x
 
 
-def idstn(x: Float[ArrayLike, "..."], axes: Sequence[int] | None = None, *,
-          norm: str | None = None) -> Float[Array, "..."]:
+def idstn(
+    x: Float[ArrayLike, " ..."], axes: Sequence[int] | None = None, *, norm: str | None = None
+) -> Float[Array, " ..."]:
     """Inverse of :func:`dstn`, as ``scipy.fft.idstn(x, type=1, axes=axes)``: ``dstn / prod(2(n_a+1))``."""
     x = jnp.asarray(x)
     axes = _axes(x, axes)

@@ -20,7 +20,7 @@ def _expm1_complex(x):
     return re + 1j * im
 
 
-def phi1(x: Complex[ArrayLike, "..."]) -> Complex[Array, "..."]:
+def phi1(x: Complex[ArrayLike, " ..."]) -> Complex[Array, " ..."]:
     r"""``phi1(x) = (e^x - 1) / x`` (with ``phi1(0) = 1``), accurate for every x including x -> 0.
 
     For ``|x| < 1e-3`` a 5-term Taylor series is used (truncation error below ``|x|^5 / 720``); otherwise an
@@ -56,11 +56,11 @@ def _dt_for(A, dt, name="dt"):
 
 
 def discretize(
-    A: Complex[ArrayLike, "*batch n"],
-    B: Complex[ArrayLike, "*batch n"],
-    dt: Float[ArrayLike, "*#batch"],
+    A: Complex[ArrayLike, " *batch n"],
+    B: Complex[ArrayLike, " *batch n"],
+    dt: Float[ArrayLike, " *#batch"],
     method: str = "zoh",
-) -> tuple[Complex[Array, "*batch n"], Complex[Array, "*batch n"]]:
+) -> tuple[Complex[Array, " *batch n"], Complex[Array, " *batch n"]]:
     r"""Discretise the diagonal SSM ``x' = diag(A) x + B u`` with step ``dt``.
 
     - ``"zoh"`` (zero-order hold): ``Abar = exp(dt A)``, ``Bbar = (exp(dt A) - 1) / A * B
@@ -77,7 +77,9 @@ def discretize(
     if jnp.ndim(A) < 1:
         raise ValueError(f"`A` must have shape (..., N), got {jnp.shape(A)}.")
     if jnp.shape(A) != jnp.shape(B):
-        raise ValueError(f"`A` and `B` must have the same shape, got {jnp.shape(A)} and {jnp.shape(B)}.")
+        raise ValueError(
+            f"`A` and `B` must have the same shape, got {jnp.shape(A)} and {jnp.shape(B)}."
+        )
     dt = _dt_for(A, dt)
     cdtype = jnp.result_type(A, B, dt, 1j)
     A = A.astype(cdtype)

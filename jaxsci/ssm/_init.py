@@ -95,7 +95,9 @@ def hippo_nplr(measure: str, N: int) -> NPLR:
     w, V = w[order], V[:, order]
     lam = re + 1j * w[: N // 2]
     V = V[:, : N // 2].copy()
-    if abs(lam[-1].imag) < 1e-4:  # FouT: the zero pair; choose the eigenvector of the real 2-D kernel
+    if (
+        abs(lam[-1].imag) < 1e-4
+    ):  # FouT: the zero pair; choose the eigenvector of the real 2-D kernel
         V[:, -1] = 0
         V[0, -1] = 2**-0.5
         V[1, -1] = 2**-0.5 * 1j
@@ -129,7 +131,9 @@ def s4d_init(kind: str, N: int, *, real: float = 0.5) -> tuple[np.ndarray, np.nd
     return d.Lambda, d.B
 
 
-def init_dt(H: int, dt_min: float = 1e-3, dt_max: float = 1e-1, *, seed: int = 0, shape=None) -> np.ndarray:
+def init_dt(
+    H: int, dt_min: float = 1e-3, dt_max: float = 1e-1, *, seed: int = 0, shape=None
+) -> np.ndarray:
     """Log-uniform timescales: ``log dt ~ U[log dt_min, log dt_max]``, shape ``(H,)`` or ``shape``.
 
     HTTYH (Gu et al. 2022): ``1/dt`` sets the memory length; use ``dt_min ~ 1/L`` for length-``L`` tasks."""
@@ -166,8 +170,8 @@ def s5_init(P: int, H: int, *, blocks: int = 1, seed: int = 0, conj_sym: bool = 
     Vk = np.zeros((P, blocks * len(keep)), np.complex128)
     Vfull = np.zeros((P, P), np.complex128)
     for b in range(blocks):
-        Vk[b * bs:(b + 1) * bs, b * len(keep):(b + 1) * len(keep)] = Vb[:, keep]
-        Vfull[b * bs:(b + 1) * bs, b * bs:(b + 1) * bs] = Vb
+        Vk[b * bs : (b + 1) * bs, b * len(keep) : (b + 1) * len(keep)] = Vb[:, keep]
+        Vfull[b * bs : (b + 1) * bs, b * bs : (b + 1) * bs] = Vb
     Lambda = np.tile(lam_b, blocks)
     rng = np.random.default_rng(seed)
     B = rng.normal(size=(P, H)) / np.sqrt(H)
@@ -198,7 +202,9 @@ def _eig_unit(M):
     return w, V
 
 
-def ptd_legs(N: int, *, gamma: float = 1.0, steps: int = 300, lr: float = 0.02, seed: int = 0) -> PTD:
+def ptd_legs(
+    N: int, *, gamma: float = 1.0, steps: int = 300, lr: float = 0.02, seed: int = 0
+) -> PTD:
     r"""Perturb-then-diagonalise (PTD) HiPPO-LegS: diagonalise ``A + E`` with a small real ``E``.
 
     HiPPO-LegS is non-normal and exponentially ill-conditioned to diagonalise (Yu, Nigmetov, Morozov, Mahoney,
@@ -254,10 +260,17 @@ def ptd_legs(N: int, *, gamma: float = 1.0, steps: int = 300, lr: float = 0.02, 
     Vinv_B = np.linalg.solve(V, B.astype(np.complex128))
     s = np.linalg.svd(V, compute_uv=False)
     s0 = np.linalg.svd(_eig_unit(A)[1], compute_uv=False)
-    return PTD(Lambda=w[keep], B=Vinv_B[keep], V=V, E=E, norm_E=float(np.linalg.norm(E, 2)),
-               rel_norm_E=float(np.linalg.norm(E, 2) / normA), cond_V=float(s[0] / s[-1]),
-               cond_V_unperturbed=float(s0[0] / s0[-1]) if s0[-1] > 0 else float("inf"),
-               history=np.asarray(hist))
+    return PTD(
+        Lambda=w[keep],
+        B=Vinv_B[keep],
+        V=V,
+        E=E,
+        norm_E=float(np.linalg.norm(E, 2)),
+        rel_norm_E=float(np.linalg.norm(E, 2) / normA),
+        cond_V=float(s[0] / s[-1]),
+        cond_V_unperturbed=float(s0[0] / s0[-1]) if s0[-1] > 0 else float("inf"),
+        history=np.asarray(hist),
+    )
 
 
 def _grad_objective(A, E, weight):
@@ -284,8 +297,9 @@ def _grad_objective(A, E, weight):
     return G
 
 
-def dense_ssm_kernel(A: np.ndarray, B: np.ndarray, C: np.ndarray, dt: float, L: int,
-                     method: str = "zoh") -> np.ndarray:
+def dense_ssm_kernel(
+    A: np.ndarray, B: np.ndarray, C: np.ndarray, dt: float, L: int, method: str = "zoh"
+) -> np.ndarray:
     """float64 reference: the kernel ``C Abar^l Bbar`` of a dense SSM by repeated multiplication (host).
 
     ``A`` ``(N, N)``, ``B`` ``(N,)``, ``C`` ``(N,)``; ZOH via ``scipy.linalg.expm`` of the augmented matrix,
@@ -312,4 +326,3 @@ def dense_ssm_kernel(A: np.ndarray, B: np.ndarray, C: np.ndarray, dt: float, L: 
         out[l] = C @ x
         x = Ab @ x
     return out
-

@@ -13,14 +13,14 @@ __all__ = ["causal_conv", "fast_fft_length", "s4d_kernel"]
 
 
 def s4d_kernel(
-    A: Complex[ArrayLike, "h n"],
-    B: Complex[ArrayLike, "h n"],
-    C: Complex[ArrayLike, "h n"],
-    dt: Float[ArrayLike, "h"],
+    A: Complex[ArrayLike, " h n"],
+    B: Complex[ArrayLike, " h n"],
+    C: Complex[ArrayLike, " h n"],
+    dt: Float[ArrayLike, " h"],
     L: int,
     *,
     method: str = "zoh",
-) -> Float[Array, "h l"]:
+) -> Float[Array, " h l"]:
     r"""The S4D kernel ``K[h, l] = 2 Re sum_n C[h,n] Bbar[h,n] Abar[h,n]^l``, ``l = 0..L-1``.
 
     ``A``, ``B``, ``C`` are the ``N`` stored modes (one of each conjugate pair; the state size is ``2N``);
@@ -38,7 +38,9 @@ def s4d_kernel(
         raise ValueError(f"`A` must have shape (H, N), got {jnp.shape(A)}.")
     for x, name in ((B, "B"), (C, "C")):
         if jnp.shape(x) != jnp.shape(A):
-            raise ValueError(f"`A` and `{name}` must have the same shape, got {jnp.shape(A)} and {jnp.shape(x)}.")
+            raise ValueError(
+                f"`A` and `{name}` must have the same shape, got {jnp.shape(A)} and {jnp.shape(x)}."
+            )
     dt = _dt_for(A, dt)
     Abar, Bbar = discretize(A, B, dt, method)
     z = dt * A.astype(Abar.dtype) if method == "zoh" else jnp.log(Abar)
@@ -63,12 +65,12 @@ def fast_fft_length(n: int) -> int:
 
 
 def causal_conv(
-    u: Float[ArrayLike, "h l"],
-    K: Float[ArrayLike, "h l"] | Float[ArrayLike, "2 h l"],
-    D: Float[ArrayLike, "h"] | None = None,
+    u: Float[ArrayLike, " h l"],
+    K: Float[ArrayLike, " h l"] | Float[ArrayLike, " 2 h l"],
+    D: Float[ArrayLike, " h"] | None = None,
     *,
     bidirectional: bool = False,
-) -> Float[Array, "h l"]:
+) -> Float[Array, " h l"]:
     r"""Causal convolution ``y[h, t] = sum_{s<=t} K[h, t-s] u[h, s] + D[h] u[h, t]`` by real FFTs.
 
     The FFTs are zero-padded to a fast length ``>= 2L`` (:func:`fast_fft_length`), so nothing wraps around.
@@ -96,7 +98,7 @@ def causal_conv(
     if bidirectional:
         # lag -(k+1) for K[1][k] sits at index n - (k+1) of the circular kernel
         k = jnp.zeros((H, n), jnp.result_type(K, float)).at[:, :L].set(K[0])
-        k = k.at[:, n - L:].add(K[1][:, ::-1])
+        k = k.at[:, n - L :].add(K[1][:, ::-1])
     else:
         k = K
     y = jnp.fft.irfft(jnp.fft.rfft(u, n=n) * jnp.fft.rfft(k, n=n), n=n)[:, :L]

@@ -59,21 +59,32 @@ class S4DLayer(eqx.Module):
     Reference: Gu et al., S4D, NeurIPS 2022.
     """
 
-    A_re: Float[Array, "h m"]
-    A_im: Float[Array, "h m"]
-    B_re: Float[Array, "h m"]
-    B_im: Float[Array, "h m"]
-    C_re: Float[Array, "*two h m"]
-    C_im: Float[Array, "*two h m"]
-    log_dt: Float[Array, "h *m"]
+    A_re: Float[Array, " h m"]
+    A_im: Float[Array, " h m"]
+    B_re: Float[Array, " h m"]
+    B_im: Float[Array, " h m"]
+    C_re: Float[Array, " *two h m"]
+    C_im: Float[Array, " *two h m"]
+    log_dt: Float[Array, " h *m"]
     D: Float[Array, " h"]
     real_transform: str = eqx.field(static=True)
     method: str = eqx.field(static=True)
     bidirectional: bool = eqx.field(static=True)
 
-    def __init__(self, H: int, N: int = 64, *, init: str = "legs", real_transform: str = "exp",
-                 dt_min: float = 1e-3, dt_max: float = 1e-1, dt_tied: bool = True, method: str = "zoh",
-                 bidirectional: bool = False, key: PRNGKeyArray):
+    def __init__(
+        self,
+        H: int,
+        N: int = 64,
+        *,
+        init: str = "legs",
+        real_transform: str = "exp",
+        dt_min: float = 1e-3,
+        dt_max: float = 1e-1,
+        dt_tied: bool = True,
+        method: str = "zoh",
+        bidirectional: bool = False,
+        key: PRNGKeyArray,
+    ):
         H = check_positive_int(H, "H")
         N = check_positive_int(N, "N", minimum=2, even=True)
         check_choice(real_transform, "real_transform", _TRANSFORMS)
@@ -96,13 +107,19 @@ class S4DLayer(eqx.Module):
         self.method = method
         self.bidirectional = bidirectional
 
-    def ssm(self) -> tuple[Complex[Array, "h m"], Complex[Array, "h m"], Complex[Array, "*two h m"],
-                           Float[Array, "h *m"]]:
+    def ssm(
+        self,
+    ) -> tuple[
+        Complex[Array, " h m"],
+        Complex[Array, " h m"],
+        Complex[Array, " *two h m"],
+        Float[Array, " h *m"],
+    ]:
         """The continuous-time ``(A, B, C, dt)`` that the real parameters encode."""
         A = _neg_real(self.A_re, self.real_transform) + 1j * self.A_im
         return A, self.B_re + 1j * self.B_im, self.C_re + 1j * self.C_im, jnp.exp(self.log_dt)
 
-    def kernel(self, L: int) -> Float[Array, "*two h l"]:
+    def kernel(self, L: int) -> Float[Array, " *two h l"]:
         """The convolution kernel(s) of length ``L``, shape ``(H, L)`` (``(2, H, L)`` when bidirectional)."""
         A, B, C, dt = self.ssm()
         dt_b = dt[:, None] if dt.ndim == 1 else dt
@@ -112,20 +129,24 @@ class S4DLayer(eqx.Module):
             return jnp.stack([vandermonde(C[i] * Bbar, z, L) for i in range(2)])
         return vandermonde(C * Bbar, z, L)
 
-    def __call__(self, u: Float[Array, "h l"], *, key: PRNGKeyArray | None = None) -> Float[Array, "h l"]:
+    def __call__(
+        self, u: Float[Array, " h l"], *, key: PRNGKeyArray | None = None
+    ) -> Float[Array, " h l"]:
         del key
         if u.ndim != 2 or u.shape[0] != self.D.shape[0]:
             raise ValueError(f"`u` must have shape ({self.D.shape[0]}, L), got {u.shape}.")
         K = self.kernel(u.shape[1]).astype(u.dtype)
         return causal_conv(u, K, self.D.astype(u.dtype), bidirectional=self.bidirectional)
 
-    def init_state(self) -> Complex[Array, "h m"]:
+    def init_state(self) -> Complex[Array, " h m"]:
         """The zero state, complex ``(H, N/2)``."""
         if self.bidirectional:
             raise ValueError("a bidirectional layer has no causal streaming state")
         return jnp.zeros(self.A_re.shape, jnp.result_type(self.A_re, 1j))
 
-    def step(self, x: Complex[Array, "h m"], u: Float[Array, " h"]) -> tuple[Float[Array, " h"], Complex[Array, "h m"]]:
+    def step(
+        self, x: Complex[Array, " h m"], u: Float[Array, " h"]
+    ) -> tuple[Float[Array, " h"], Complex[Array, " h m"]]:
         """One streaming step: returns ``(y_t, x_t)``; equals column ``t`` of ``__call__``."""
         A, B, C, dt = self.ssm()
         Abar, Bbar = discretize(A, B, dt[:, None] if dt.ndim == 1 else dt, self.method)
@@ -145,17 +166,27 @@ class S5Layer(eqx.Module):
 
     Lambda_re: Float[Array, " m"]
     Lambda_im: Float[Array, " m"]
-    B_re: Float[Array, "m h"]
-    B_im: Float[Array, "m h"]
-    C_re: Float[Array, "h m"]
-    C_im: Float[Array, "h m"]
+    B_re: Float[Array, " m h"]
+    B_im: Float[Array, " m h"]
+    C_re: Float[Array, " h m"]
+    C_im: Float[Array, " h m"]
     log_dt: Float[Array, " m"]
     D: Float[Array, " h"]
     real_transform: str = eqx.field(static=True)
     method: str = eqx.field(static=True)
 
-    def __init__(self, H: int, P: int = 64, *, blocks: int = 1, real_transform: str = "exp",
-                 dt_min: float = 1e-3, dt_max: float = 1e-1, method: str = "zoh", key: PRNGKeyArray):
+    def __init__(
+        self,
+        H: int,
+        P: int = 64,
+        *,
+        blocks: int = 1,
+        real_transform: str = "exp",
+        dt_min: float = 1e-3,
+        dt_max: float = 1e-1,
+        method: str = "zoh",
+        key: PRNGKeyArray,
+    ):
         check_choice(real_transform, "real_transform", _TRANSFORMS)
         check_choice(method, "method", ("zoh", "bilinear"))
         seed = int(jax.random.randint(key, (), 0, 2**31 - 1))
@@ -164,7 +195,9 @@ class S5Layer(eqx.Module):
         self.Lambda_im = jnp.asarray(Lam.imag)
         self.B_re, self.B_im = jnp.asarray(Bt.real), jnp.asarray(Bt.imag)
         self.C_re, self.C_im = jnp.asarray(Ct.real), jnp.asarray(Ct.imag)
-        self.log_dt = jnp.asarray(np.log(init_dt(0, dt_min, dt_max, seed=seed + 1, shape=(P // 2,))))
+        self.log_dt = jnp.asarray(
+            np.log(init_dt(0, dt_min, dt_max, seed=seed + 1, shape=(P // 2,)))
+        )
         self.D = jax.random.normal(jax.random.fold_in(key, 1), (H,))
         self.real_transform = real_transform
         self.method = method
@@ -174,7 +207,9 @@ class S5Layer(eqx.Module):
         Lam = _neg_real(self.Lambda_re, self.real_transform) + 1j * self.Lambda_im
         return Lam, self.B_re + 1j * self.B_im, self.C_re + 1j * self.C_im, jnp.exp(self.log_dt)
 
-    def __call__(self, u: Float[Array, "h l"], *, key: PRNGKeyArray | None = None) -> Float[Array, "h l"]:
+    def __call__(
+        self, u: Float[Array, " h l"], *, key: PRNGKeyArray | None = None
+    ) -> Float[Array, " h l"]:
         del key
         Lam, B, C, dt = self.ssm()
         return s5_scan(Lam, B, C, dt, u, self.D, method=self.method)[0].astype(u.dtype)
@@ -182,7 +217,9 @@ class S5Layer(eqx.Module):
     def init_state(self) -> Complex[Array, " m"]:
         return jnp.zeros(self.Lambda_re.shape, jnp.result_type(self.Lambda_re, 1j))
 
-    def step(self, x: Complex[Array, " m"], u: Float[Array, " h"]) -> tuple[Float[Array, " h"], Complex[Array, " m"]]:
+    def step(
+        self, x: Complex[Array, " m"], u: Float[Array, " h"]
+    ) -> tuple[Float[Array, " h"], Complex[Array, " m"]]:
         """One streaming step: returns ``(y_t, x_t)``."""
         Lam, B, C, dt = self.ssm()
         Lbar, Bbar = _discretize_mimo(Lam, B, dt, self.method)
@@ -224,9 +261,21 @@ class SSMModel(eqx.Module):
     decoder: eqx.nn.Linear
     pool: str | None = eqx.field(static=True)
 
-    def __init__(self, d_input: int, d_output: int, *, d_model: int = 64, n_layers: int = 4,
-                 state_size: int = 64, layer: Literal["s4d", "s5"] = "s4d", dropout: float = 0.0,
-                 glu: bool = True, pool: str | None = "mean", key: PRNGKeyArray, **layer_kwargs):
+    def __init__(
+        self,
+        d_input: int,
+        d_output: int,
+        *,
+        d_model: int = 64,
+        n_layers: int = 4,
+        state_size: int = 64,
+        layer: Literal["s4d", "s5"] = "s4d",
+        dropout: float = 0.0,
+        glu: bool = True,
+        pool: str | None = "mean",
+        key: PRNGKeyArray,
+        **layer_kwargs,
+    ):
         check_choice(layer, "layer", ("s4d", "s5"))
         check_choice(pool, "pool", ("mean", "last", None))
         check_positive_int(n_layers, "n_layers")
@@ -245,13 +294,22 @@ class SSMModel(eqx.Module):
         self.blocks = tuple(blocks)
         self.pool = pool
 
-    def __call__(self, x: Float[Array, "l d_in"], *, key: PRNGKeyArray | None = None,
-                 inference: bool = False) -> Float[Array, "*l d_out"]:
+    def __call__(
+        self,
+        x: Float[Array, " l d_in"],
+        *,
+        key: PRNGKeyArray | None = None,
+        inference: bool = False,
+    ) -> Float[Array, " *l d_out"]:
         if x.ndim != 2 or x.shape[1] != self.encoder.in_features:
             raise ValueError(f"`x` must have shape (L, {self.encoder.in_features}), got {x.shape}.")
         h = jax.vmap(self.encoder)(x).T  # (H, L)
-        keys = [None] * len(self.blocks) if key is None else list(jax.random.split(key, len(self.blocks)))
-        for blk, k in zip(self.blocks, keys):
+        keys = (
+            [None] * len(self.blocks)
+            if key is None
+            else list(jax.random.split(key, len(self.blocks)))
+        )
+        for blk, k in zip(self.blocks, keys, strict=False):
             h = blk(h, key=k, inference=inference or key is None)
         if self.pool == "mean":
             return self.decoder(jnp.mean(h, axis=1))

@@ -19,12 +19,12 @@ def _combine(left, right):
 
 
 def diagonal_scan(
-    Abar: Complex[ArrayLike, "*state"],
-    Bu: Complex[ArrayLike, "l *state"],
-    x0: Complex[ArrayLike, "*state"] | None = None,
+    Abar: Complex[ArrayLike, " *state"],
+    Bu: Complex[ArrayLike, " l *state"],
+    x0: Complex[ArrayLike, " *state"] | None = None,
     *,
     reverse: bool = False,
-) -> Complex[Array, "l *state"]:
+) -> Complex[Array, " l *state"]:
     r"""All states of ``x_k = Abar * x_{k-1} + Bu_k`` (``x_{-1} = x0``, default 0), by ``lax.associative_scan``.
 
     ``Abar`` is diagonal and constant in time (shape ``state``), ``Bu`` is the input term for every step with
@@ -35,7 +35,9 @@ def diagonal_scan(
     Abar = jnp.asarray(Abar)
     Bu = jnp.asarray(Bu)
     if Bu.shape[1:] != Abar.shape:
-        raise ValueError(f"`Bu` must have shape (L, *{Abar.shape}) to match `Abar`, got {Bu.shape}.")
+        raise ValueError(
+            f"`Bu` must have shape (L, *{Abar.shape}) to match `Abar`, got {Bu.shape}."
+        )
     if x0 is not None:
         x0 = jnp.asarray(x0)
         if x0.shape != Abar.shape:
@@ -53,23 +55,25 @@ def _check_ssm(A, B, C, u, dt):
         raise ValueError(f"`A` must have shape (H, N), got {jnp.shape(A)}.")
     for x, name in ((B, "B"), (C, "C")):
         if x.shape != A.shape:
-            raise ValueError(f"`A` and `{name}` must have the same shape, got {A.shape} and {x.shape}.")
+            raise ValueError(
+                f"`A` and `{name}` must have the same shape, got {A.shape} and {x.shape}."
+            )
     if u.ndim != 2 or u.shape[0] != A.shape[0]:
         raise ValueError(f"`u` must have shape ({A.shape[0]}, L), got {u.shape}.")
     return A, B, C, u, _dt_for(A, dt)
 
 
 def s4d_scan(
-    A: Complex[ArrayLike, "h n"],
-    B: Complex[ArrayLike, "h n"],
-    C: Complex[ArrayLike, "h n"],
-    dt: Float[ArrayLike, "h"],
-    u: Float[ArrayLike, "h l"],
-    D: Float[ArrayLike, "h"] | None = None,
+    A: Complex[ArrayLike, " h n"],
+    B: Complex[ArrayLike, " h n"],
+    C: Complex[ArrayLike, " h n"],
+    dt: Float[ArrayLike, " h"],
+    u: Float[ArrayLike, " h l"],
+    D: Float[ArrayLike, " h"] | None = None,
     *,
     method: str = "zoh",
-    x0: Complex[ArrayLike, "h n"] | None = None,
-) -> tuple[Float[Array, "h l"], Complex[Array, "h n"]]:
+    x0: Complex[ArrayLike, " h n"] | None = None,
+) -> tuple[Float[Array, " h l"], Complex[Array, " h n"]]:
     r"""The S4D layer (one SISO diagonal SSM per channel) in recurrent form, by a parallel scan.
 
     ``x_k = Abar x_{k-1} + Bbar u_k``, ``y_k = 2 Re(C . x_k) + D u_k`` per channel, with ``(Abar, Bbar) =``
@@ -89,20 +93,22 @@ def s4d_scan(
 
 
 def s4d_step(
-    Abar: Complex[ArrayLike, "h n"],
-    Bbar: Complex[ArrayLike, "h n"],
-    C: Complex[ArrayLike, "h n"],
-    x: Complex[ArrayLike, "h n"],
-    u: Float[ArrayLike, "h"],
-    D: Float[ArrayLike, "h"] | None = None,
-) -> tuple[Float[Array, "h"], Complex[Array, "h n"]]:
+    Abar: Complex[ArrayLike, " h n"],
+    Bbar: Complex[ArrayLike, " h n"],
+    C: Complex[ArrayLike, " h n"],
+    x: Complex[ArrayLike, " h n"],
+    u: Float[ArrayLike, " h"],
+    D: Float[ArrayLike, " h"] | None = None,
+) -> tuple[Float[Array, " h"], Complex[Array, " h n"]]:
     r"""One streaming step of the S4D recurrence from an explicit state: ``x' = Abar x + Bbar u``,
     ``y = 2 Re(sum_n C x') + D u``. Takes discretised parameters (call :func:`discretize` once); returns
     ``(y, x')``. Cost ``O(H N)``. Scan it with ``lax.scan`` for autoregressive decoding."""
     Abar, Bbar, C, x, u = (jnp.asarray(a) for a in (Abar, Bbar, C, x, u))
     for a, name in ((Bbar, "Bbar"), (C, "C"), (x, "x")):
         if a.shape != Abar.shape:
-            raise ValueError(f"`Abar` and `{name}` must have the same shape, got {Abar.shape} and {a.shape}.")
+            raise ValueError(
+                f"`Abar` and `{name}` must have the same shape, got {Abar.shape} and {a.shape}."
+            )
     if u.shape != Abar.shape[:-1]:
         raise ValueError(f"`u` must have shape {Abar.shape[:-1]}, got {u.shape}.")
     x = Abar * x + Bbar * u[..., None]
@@ -128,17 +134,17 @@ def _check_s5(Lambda, B, C, u):
 
 
 def s5_scan(
-    Lambda: Complex[ArrayLike, "p"],
-    B: Complex[ArrayLike, "p h"],
-    C: Complex[ArrayLike, "h p"],
-    dt: Float[ArrayLike, "#p"],
-    u: Float[ArrayLike, "h l"],
-    D: Float[ArrayLike, "h"] | None = None,
+    Lambda: Complex[ArrayLike, " p"],
+    B: Complex[ArrayLike, " p h"],
+    C: Complex[ArrayLike, " h p"],
+    dt: Float[ArrayLike, " #p"],
+    u: Float[ArrayLike, " h l"],
+    D: Float[ArrayLike, " h"] | None = None,
     *,
     method: str = "zoh",
-    x0: Complex[ArrayLike, "p"] | None = None,
+    x0: Complex[ArrayLike, " p"] | None = None,
     conj_sym: bool = True,
-) -> tuple[Float[Array, "h l"], Complex[Array, "p"]]:
+) -> tuple[Float[Array, " h l"], Complex[Array, " p"]]:
     r"""The S5 layer: one MIMO diagonal SSM over all ``H`` channels, by a parallel scan.
 
     ``x_k = Lbar x_{k-1} + Bbar u_k`` (``x`` has ``P`` complex modes), ``y_k = c Re(C x_k) + D u_k`` with
@@ -173,15 +179,15 @@ def _discretize_mimo(Lambda, B, dt, method):
 
 
 def s5_step(
-    Lbar: Complex[ArrayLike, "p"],
-    Bbar: Complex[ArrayLike, "p h"],
-    C: Complex[ArrayLike, "h p"],
-    x: Complex[ArrayLike, "p"],
-    u: Float[ArrayLike, "h"],
-    D: Float[ArrayLike, "h"] | None = None,
+    Lbar: Complex[ArrayLike, " p"],
+    Bbar: Complex[ArrayLike, " p h"],
+    C: Complex[ArrayLike, " h p"],
+    x: Complex[ArrayLike, " p"],
+    u: Float[ArrayLike, " h"],
+    D: Float[ArrayLike, " h"] | None = None,
     *,
     conj_sym: bool = True,
-) -> tuple[Float[Array, "h"], Complex[Array, "p"]]:
+) -> tuple[Float[Array, " h"], Complex[Array, " p"]]:
     """One streaming step of S5 from an explicit state: ``x' = Lbar x + Bbar u``, ``y = c Re(C x') + D u``.
     Use :func:`discretize_s5` once for ``(Lbar, Bbar)``. Returns ``(y, x')``; cost ``O(P H)``."""
     Lbar, Bbar, C, u = _check_s5(Lbar, Bbar, C, u)
@@ -203,4 +209,3 @@ def discretize_s5(Lambda, B, dt, method: str = "zoh"):
     if Lambda.ndim != 1 or B.ndim != 2 or B.shape[0] != Lambda.shape[0]:
         raise ValueError(f"`Lambda` must be (P,) and `B` (P, H), got {Lambda.shape} and {B.shape}.")
     return _discretize_mimo(Lambda, B, dt, method)
-

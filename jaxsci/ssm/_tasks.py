@@ -23,8 +23,9 @@ def batch_mesh(axis: str = "batch", devices=None) -> jax.sharding.Mesh:
     return jax.make_mesh((n,), (axis,), axis_types=(jax.sharding.AxisType.Auto,), devices=devices)
 
 
-def delayed_recall(key: PRNGKeyArray, batch: int, L: int, n_classes: int = 8, *,
-                   distractor_prob: float = 0.1) -> tuple[Float[Array, "b l c1"], Int[Array, " b"]]:
+def delayed_recall(
+    key: PRNGKeyArray, batch: int, L: int, n_classes: int = 8, *, distractor_prob: float = 0.1
+) -> tuple[Float[Array, " b l c1"], Int[Array, " b"]]:
     """Copy-the-first-token: the label is the token at position 0; it must be recalled after ``L - 1`` steps.
 
     Inputs are one-hot over ``n_classes + 1`` symbols (the last is "blank"); position 0 holds the label token,
@@ -74,7 +75,9 @@ def make_train_step(optimizer: optax.GradientTransformation):
     @eqx.filter_jit
     def step(model, opt_state, x, y, key):
         (loss, acc), grads = eqx.filter_value_and_grad(loss_fn, has_aux=True)(model, x, y, key)
-        updates, opt_state = optimizer.update(grads, opt_state, eqx.filter(model, eqx.is_inexact_array))
+        updates, opt_state = optimizer.update(
+            grads, opt_state, eqx.filter(model, eqx.is_inexact_array)
+        )
         return eqx.apply_updates(model, updates), opt_state, loss, acc
 
     return step

@@ -40,7 +40,9 @@ _TILE_ELEMENTS = 1 << 21
 _HIGHEST = lax.Precision.HIGHEST
 
 
-def _block_sizes(N: int, L: int, H: int, chunk: int | None, tile_rows: int | None) -> tuple[int, int, int]:
+def _block_sizes(
+    N: int, L: int, H: int, chunk: int | None, tile_rows: int | None
+) -> tuple[int, int, int]:
     """Return (c, J_t, T): inner block length, outer rows per tile, number of tiles."""
     if chunk is None:
         root = max(1, math.isqrt(L - 1) + 1)  # ceil(sqrt(L))
@@ -163,15 +165,15 @@ def _real_dtype(*xs):
 
 
 def vandermonde_split(
-    W_re: Float[ArrayLike, "*batch n"],
-    W_im: Float[ArrayLike, "*batch n"],
-    z_re: Float[ArrayLike, "*batch n"],
-    z_im: Float[ArrayLike, "*batch n"],
+    W_re: Float[ArrayLike, " *batch n"],
+    W_im: Float[ArrayLike, " *batch n"],
+    z_re: Float[ArrayLike, " *batch n"],
+    z_im: Float[ArrayLike, " *batch n"],
     L: int,
     *,
     chunk: int | None = None,
     tile_rows: int | None = None,
-) -> Float[Array, "*batch l"]:
+) -> Float[Array, " *batch l"]:
     """:func:`vandermonde` on real and imaginary parts given separately (no complex dtype anywhere).
 
     Same formula, cost and memory as :func:`vandermonde`; ``W = W_re + i W_im`` and ``z = z_re + i z_im``.
@@ -179,17 +181,23 @@ def vandermonde_split(
     L = check_positive_int(L, "L")
     names = ("W_re", "W_im", "z_re", "z_im")
     arrs = (W_re, W_im, z_re, z_im)
-    for a, name in zip(arrs, names):
+    for a, name in zip(arrs, names, strict=False):
         if jnp.ndim(a) < 1:
-            raise ValueError(f"`{name}` must have at least one dimension (..., N), got shape {jnp.shape(a)}.")
+            raise ValueError(
+                f"`{name}` must have at least one dimension (..., N), got shape {jnp.shape(a)}."
+            )
         if jnp.iscomplexobj(a):
             raise TypeError(f"`{name}` must be real, got dtype {jnp.result_type(a)}.")
     shape = jnp.shape(W_re)
-    for a, name in zip(arrs[1:], names[1:]):
+    for a, name in zip(arrs[1:], names[1:], strict=False):
         if jnp.shape(a) != shape:
-            raise ValueError(f"`W_re` and `{name}` must have the same shape, got {shape} and {jnp.shape(a)}.")
+            raise ValueError(
+                f"`W_re` and `{name}` must have the same shape, got {shape} and {jnp.shape(a)}."
+            )
     if shape[-1] < 1:
-        raise ValueError(f"the number of modes N (last axis of `W`) must be >= 1, got shape {shape}.")
+        raise ValueError(
+            f"the number of modes N (last axis of `W`) must be >= 1, got shape {shape}."
+        )
     if chunk is not None:
         chunk = check_positive_int(chunk, "chunk")
     if tile_rows is not None:
@@ -201,13 +209,13 @@ def vandermonde_split(
 
 
 def vandermonde(
-    W: Complex[ArrayLike, "*batch n"],
-    z: Complex[ArrayLike, "*batch n"],
+    W: Complex[ArrayLike, " *batch n"],
+    z: Complex[ArrayLike, " *batch n"],
     L: int,
     *,
     chunk: int | None = None,
     tile_rows: int | None = None,
-) -> Float[Array, "*batch l"]:
+) -> Float[Array, " *batch l"]:
     r"""The diagonal-SSM kernel as a Vandermonde product.
 
     .. math:: K[..., l] = 2\,\mathrm{Re} \sum_{n} W[..., n]\, e^{l z[..., n]}, \qquad l = 0, \dots, L-1.
@@ -233,19 +241,25 @@ def vandermonde(
     """
     for a, name in ((W, "W"), (z, "z")):
         if jnp.ndim(a) < 1:
-            raise ValueError(f"`{name}` must have at least one dimension (..., N), got shape {jnp.shape(a)}.")
+            raise ValueError(
+                f"`{name}` must have at least one dimension (..., N), got shape {jnp.shape(a)}."
+            )
         if not jnp.issubdtype(jnp.result_type(a), jnp.number):
             raise TypeError(f"`{name}` must be numeric, got dtype {jnp.result_type(a)}.")
     if jnp.shape(W) != jnp.shape(z):
-        raise ValueError(f"`W` and `z` must have the same shape, got {jnp.shape(W)} and {jnp.shape(z)}.")
+        raise ValueError(
+            f"`W` and `z` must have the same shape, got {jnp.shape(W)} and {jnp.shape(z)}."
+        )
     W = jnp.asarray(W)
     z = jnp.asarray(z)
-    return vandermonde_split(jnp.real(W), jnp.imag(W), jnp.real(z), jnp.imag(z), L, chunk=chunk,
-                             tile_rows=tile_rows)
+    return vandermonde_split(
+        jnp.real(W), jnp.imag(W), jnp.real(z), jnp.imag(z), L, chunk=chunk, tile_rows=tile_rows
+    )
 
 
-def vandermonde_naive(W: Complex[ArrayLike, "*batch n"], z: Complex[ArrayLike, "*batch n"],
-                      L: int) -> Float[Array, "*batch l"]:
+def vandermonde_naive(
+    W: Complex[ArrayLike, " *batch n"], z: Complex[ArrayLike, " *batch n"], L: int
+) -> Float[Array, " *batch l"]:
     """Reference kernel that materialises ``exp(l z)`` of shape ``(..., N, L)`` (O(H N L) memory).
 
     Used as the peer in benchmarks and as a cross-check in tests; do not use it for large problems.
@@ -254,6 +268,8 @@ def vandermonde_naive(W: Complex[ArrayLike, "*batch n"], z: Complex[ArrayLike, "
     W = jnp.asarray(W)
     z = jnp.asarray(z)
     if jnp.shape(W) != jnp.shape(z):
-        raise ValueError(f"`W` and `z` must have the same shape, got {jnp.shape(W)} and {jnp.shape(z)}.")
+        raise ValueError(
+            f"`W` and `z` must have the same shape, got {jnp.shape(W)} and {jnp.shape(z)}."
+        )
     l = jnp.arange(L, dtype=jnp.real(z).dtype)
     return 2 * jnp.real(jnp.einsum("...n,...nl->...l", W, jnp.exp(z[..., None] * l)))

@@ -24,8 +24,11 @@ def save_checkpoint(path, model, *, metadata: dict[str, Any] | None = None) -> p
     path, meta_path = _paths(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     eqx.tree_serialise_leaves(path, model)
-    meta = {"jax_version": jax.__version__, "format": "equinox.tree_serialise_leaves",
-            **(metadata or {})}
+    meta = {
+        "jax_version": jax.__version__,
+        "format": "equinox.tree_serialise_leaves",
+        **(metadata or {}),
+    }
     meta_path.write_text(json.dumps(meta, indent=1, default=str))
     return path
 

@@ -50,8 +50,12 @@ def make_optimizer(
     check_positive_int(steps_per_epoch, "steps_per_epoch")
     check_positive_int(epochs, "epochs")
     if schedule == "step":
-        lr = optax.exponential_decay(learning_rate, transition_steps=step_epochs * steps_per_epoch,
-                                     decay_rate=gamma, staircase=True)
+        lr = optax.exponential_decay(
+            learning_rate,
+            transition_steps=step_epochs * steps_per_epoch,
+            decay_rate=gamma,
+            staircase=True,
+        )
     elif schedule == "cosine":
         lr = optax.cosine_decay_schedule(learning_rate, decay_steps=epochs * steps_per_epoch)
     else:
@@ -90,9 +94,13 @@ def _check_data(data, name):
         raise TypeError(f"`{name}` must be a pair (inputs, targets), got {type(data).__name__}.")
     x, y = np.asarray(data[0]), np.asarray(data[1])
     if x.ndim < 3 or y.ndim < 3:
-        raise ValueError(f"`{name}` arrays must have shape (N, C, *spatial), got {x.shape} and {y.shape}.")
+        raise ValueError(
+            f"`{name}` arrays must have shape (N, C, *spatial), got {x.shape} and {y.shape}."
+        )
     if x.shape[0] != y.shape[0]:
-        raise ValueError(f"`{name}` inputs and targets differ in sample count: {x.shape[0]} vs {y.shape[0]}.")
+        raise ValueError(
+            f"`{name}` inputs and targets differ in sample count: {x.shape[0]} vs {y.shape[0]}."
+        )
     return x, y
 
 
@@ -100,9 +108,11 @@ def _check_data(data, name):
 def _metrics(model, xb, yb, h1_method):
     pred = jax.vmap(model)(xb)
     yb = yb.astype(pred.dtype)
-    return (jax.vmap(relative_l2)(pred, yb),
-            jax.vmap(lambda p, t: relative_h1(p, t, method=h1_method))(pred, yb),
-            jax.vmap(mse)(pred, yb))
+    return (
+        jax.vmap(relative_l2)(pred, yb),
+        jax.vmap(lambda p, t: relative_h1(p, t, method=h1_method))(pred, yb),
+        jax.vmap(mse)(pred, yb),
+    )
 
 
 def evaluate(model, data, *, batch_size: int = 50, h1_method: str = "fd") -> dict[str, float]:
@@ -116,29 +126,43 @@ def evaluate(model, data, *, batch_size: int = 50, h1_method: str = "fd") -> dic
 
     out = [[], [], []]
     for start in range(0, n, bs):
-        xb, yb = x[start:start + bs], y[start:start + bs]
+        xb, yb = x[start : start + bs], y[start : start + bs]
         valid = xb.shape[0]
         if valid < bs:
             xb = np.concatenate([xb, np.repeat(xb[-1:], bs - valid, 0)])
             yb = np.concatenate([yb, np.repeat(yb[-1:], bs - valid, 0)])
-        for lst, m in zip(out, _metrics(model, jnp.asarray(xb), jnp.asarray(yb), h1_method)):
+        for lst, m in zip(
+            out, _metrics(model, jnp.asarray(xb), jnp.asarray(yb), h1_method), strict=False
+        ):
             lst.append(np.asarray(m)[:valid])
     rel, h1, err = (np.concatenate(o) for o in out)
-    return {"relative_l2": float(rel.mean()), "relative_h1": float(h1.mean()), "mse": float(err.mean()),
-            "relative_l2_std": float(rel.std()), "num_samples": int(n)}
+    return {
+        "relative_l2": float(rel.mean()),
+        "relative_h1": float(h1.mean()),
+        "mse": float(err.mean()),
+        "relative_l2_std": float(rel.std()),
+        "num_samples": int(n),
+    }
 
 
 @functools.partial(jax.jit, static_argnums=(1, 2))
 def _permutations(key, epochs, n):
     """Row ``e`` is the sample order of epoch ``e``: ``permutation(fold_in(key, e), n)``."""
-    return jax.vmap(lambda e: jax.random.permutation(jax.random.fold_in(key, e), n))(jnp.arange(epochs))
+    return jax.vmap(lambda e: jax.random.permutation(jax.random.fold_in(key, e), n))(
+        jnp.arange(epochs)
+    )
 
 
 def _device_info() -> dict[str, Any]:
     dev = jax.devices()[0]
-    return {"platform": dev.platform, "device_kind": dev.device_kind,
-            "local_device_count": jax.local_device_count(), "jax_version": jax.__version__,
-            "x64": bool(jax.config.jax_enable_x64), "machine": platform.machine()}
+    return {
+        "platform": dev.platform,
+        "device_kind": dev.device_kind,
+        "local_device_count": jax.local_device_count(),
+        "jax_version": jax.__version__,
+        "x64": bool(jax.config.jax_enable_x64),
+        "machine": platform.machine(),
+    }
 
 
 def fit(
@@ -196,7 +220,9 @@ def fit(
         raise ValueError("`checkpoint_every` and `resume` need a `checkpoint_path`.")
     n = x.shape[0]
     if batch_size > n:
-        raise ValueError(f"`batch_size` must be <= the number of training samples {n}, got {batch_size}.")
+        raise ValueError(
+            f"`batch_size` must be <= the number of training samples {n}, got {batch_size}."
+        )
     if isinstance(loss, str):
         check_choice(loss, "loss", tuple(_LOSSES))
         loss_name, loss_fn = loss, _LOSSES[loss]
@@ -211,8 +237,10 @@ def fit(
     if data_parallel is None:
         data_parallel = ndev > 1 and batch_size % ndev == 0
     if data_parallel and batch_size % ndev:
-        raise ValueError(f"`batch_size` ({batch_size}) must be divisible by the {ndev} local devices "
-                         "when `data_parallel=True`.")
+        raise ValueError(
+            f"`batch_size` ({batch_size}) must be divisible by the {ndev} local devices "
+            "when `data_parallel=True`."
+        )
     params, static = eqx.partition(model, trainable_mask(model))
     opt_state = optimizer.init(params)
     history: list[dict[str, Any]] = []
@@ -224,10 +252,16 @@ def fit(
         start_epoch = int(meta["epoch"])
         prior_time = float(sum(h["time_s"] for h in history))
         if start_epoch > epochs:
-            raise ValueError(f"`resume`: the checkpoint is at epoch {start_epoch} > `epochs` = {epochs}.")
+            raise ValueError(
+                f"`resume`: the checkpoint is at epoch {start_epoch} > `epochs` = {epochs}."
+            )
     if data_parallel:
-        mesh = jax.make_mesh((ndev,), ("batch",), axis_types=(jax.sharding.AxisType.Auto,),
-                             devices=jax.local_devices())
+        mesh = jax.make_mesh(
+            (ndev,),
+            ("batch",),
+            axis_types=(jax.sharding.AxisType.Auto,),
+            devices=jax.local_devices(),
+        )
         batch_sharding = NamedSharding(mesh, P("batch"))
         replicated = NamedSharding(mesh, P())
         params = jax.device_put(params, replicated)
@@ -251,17 +285,26 @@ def fit(
             perm = perms[epoch]
             losses = []
             for s in range(steps_per_epoch):
-                idx = perm[s * batch_size:(s + 1) * batch_size]
+                idx = perm[s * batch_size : (s + 1) * batch_size]
                 params, opt_state, lval = step(params, static, opt_state, put(x[idx]), put(y[idx]))
                 losses.append(lval)
             train_loss = float(np.mean(jax.device_get(losses)))
-            entry = {"epoch": epoch + 1, "train_loss": train_loss, "time_s": time.perf_counter() - t0}
+            entry = {
+                "epoch": epoch + 1,
+                "train_loss": train_loss,
+                "time_s": time.perf_counter() - t0,
+            }
             if test_data is not None and eval_every and (epoch + 1) % eval_every == 0:
-                entry["test"] = evaluate(eqx.combine(params, static), test_data, h1_method=h1_method)
+                entry["test"] = evaluate(
+                    eqx.combine(params, static), test_data, h1_method=h1_method
+                )
             history.append(entry)
             if checkpoint_every and (epoch + 1) % checkpoint_every == 0:
-                save_checkpoint(state_path, (params, opt_state),
-                                metadata={"epoch": epoch + 1, "history": history})
+                save_checkpoint(
+                    state_path,
+                    (params, opt_state),
+                    metadata={"epoch": epoch + 1, "history": history},
+                )
             if bar is not None:
                 bar.update(1)
                 bar.set_postfix(loss=f"{train_loss:.3e}")
@@ -271,15 +314,21 @@ def fit(
     train_time = prior_time + time.perf_counter() - t_start
     model = eqx.combine(jax.device_get(params), static)
     record: dict[str, Any] = {
-        "config": {"epochs": epochs, "batch_size": batch_size, "loss": loss_name,
-                   "num_train": int(n), "steps_per_epoch": steps_per_epoch,
-                   "data_parallel": bool(data_parallel), **(config or {})},
+        "config": {
+            "epochs": epochs,
+            "batch_size": batch_size,
+            "loss": loss_name,
+            "num_train": int(n),
+            "steps_per_epoch": steps_per_epoch,
+            "data_parallel": bool(data_parallel),
+            **(config or {}),
+        },
         "num_real_parameters": num_real_parameters(model),
         "history": history,
         "final_train_loss": history[-1]["train_loss"],
         "train_time_s": train_time,
         "device": _device_info(),
-        "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "date": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
     }
     if test_data is not None:
         record["test"] = evaluate(model, test_data, h1_method=h1_method)

@@ -12,7 +12,9 @@ from .._checks import check_choice, check_same_shape
 __all__ = ["mse", "relative_h1", "relative_l2"]
 
 
-def relative_l2(pred: Float[Array, "c *spatial"], target: Float[Array, "c *spatial"]) -> Float[Array, ""]:
+def relative_l2(
+    pred: Float[Array, " c *spatial"], target: Float[Array, " c *spatial"]
+) -> Float[Array, " "]:
     """``||pred - target||_2 / ||target||_2`` over all axes of one sample (the FNO papers' metric,
     ``LpLoss(p=2)``); vmap for batches. Cost O(N)."""
     check_same_shape(pred, "pred", target, "target")
@@ -20,7 +22,9 @@ def relative_l2(pred: Float[Array, "c *spatial"], target: Float[Array, "c *spati
     return diff / jnp.sqrt(jnp.sum(target**2))
 
 
-def mse(pred: Float[Array, "c *spatial"], target: Float[Array, "c *spatial"]) -> Float[Array, ""]:
+def mse(
+    pred: Float[Array, " c *spatial"], target: Float[Array, " c *spatial"]
+) -> Float[Array, " "]:
     """Mean squared error of one sample."""
     check_same_shape(pred, "pred", target, "target")
     return jnp.mean((pred - target) ** 2)
@@ -38,7 +42,9 @@ def _grad_sq(x, method):
             k = 2 * jnp.pi * jnp.fft.fftfreq(n, d=1.0 / n)
             k2 = k2 + (k**2).reshape((n,) + (1,) * (x.ndim - 2 - i))
         return jnp.sum(k2 * jnp.abs(xh) ** 2) / n_total
-    for ax in spatial:  # central differences (one-sided at the ends) with h = 1/(n-1), nodes incl. boundary
+    for ax in (
+        spatial
+    ):  # central differences (one-sided at the ends) with h = 1/(n-1), nodes incl. boundary
         n = x.shape[ax]
         d = jnp.gradient(x, 1.0 / (n - 1), axis=ax)
         total = total + jnp.sum(d**2)
@@ -46,8 +52,8 @@ def _grad_sq(x, method):
 
 
 def relative_h1(
-    pred: Float[Array, "c *spatial"], target: Float[Array, "c *spatial"], *, method: str = "fd"
-) -> Float[Array, ""]:
+    pred: Float[Array, " c *spatial"], target: Float[Array, " c *spatial"], *, method: str = "fd"
+) -> Float[Array, " "]:
     """Relative H1 error ``sqrt(|e|^2 + |grad e|^2) / sqrt(|t|^2 + |grad t|^2)`` of one sample (discrete
     norms on the unit cube, ``e = pred - target``).
 

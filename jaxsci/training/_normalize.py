@@ -24,7 +24,9 @@ class Normalizer(eqx.Module):
     eps: float = eqx.field(static=True, default=1e-5)
 
     @classmethod
-    def from_data(cls, data: Float[Array, "n c *spatial"], *, pointwise: bool = True) -> Normalizer:
+    def from_data(
+        cls, data: Float[Array, " n c *spatial"], *, pointwise: bool = True
+    ) -> Normalizer:
         data = jnp.asarray(data)
         if data.ndim < 3:
             raise ValueError(f"`data` must have shape (N, C, *spatial), got {data.shape}.")

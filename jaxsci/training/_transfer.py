@@ -12,8 +12,9 @@ from ._fit import evaluate
 __all__ = ["resample", "resolution_transfer"]
 
 
-def resample(x: Float[Array, "c *spatial"], shape: Sequence[int], *, periodic: bool = False
-             ) -> Float[Array, "c *shape"]:
+def resample(
+    x: Float[Array, " c *spatial"], shape: Sequence[int], *, periodic: bool = False
+) -> Float[Array, " c *shape"]:
     """Separable linear interpolation of one channels-first field onto the grid ``shape``.
 
     Node grids ``x_i = i/(n-1)`` per axis (endpoints included, the Darcy layout), or with
@@ -25,12 +26,15 @@ def resample(x: Float[Array, "c *spatial"], shape: Sequence[int], *, periodic: b
 
     shape = tuple(int(n) for n in shape)
     if len(shape) != x.ndim - 1 or min(shape) < 2:
-        raise ValueError(f"`shape` must have {x.ndim - 1} entries >= 2 (x has shape {x.shape}), got {shape}.")
+        raise ValueError(
+            f"`shape` must have {x.ndim - 1} entries >= 2 (x has shape {x.shape}), got {shape}."
+        )
     return _resample(x, shape, bool(periodic))
 
 
-def resolution_transfer(model, datasets: dict[Any, tuple], *, batch_size: int = 20,
-                        h1_method: str = "fd") -> dict[Any, dict[str, float]]:
+def resolution_transfer(
+    model, datasets: dict[Any, tuple], *, batch_size: int = 20, h1_method: str = "fd"
+) -> dict[Any, dict[str, float]]:
     """Evaluate one trained ``model`` on data sets at several resolutions, with no retraining.
 
     ``datasets`` maps a resolution label (e.g. 32, 64) to ``(x, y)`` with shapes ``(N, C, *spatial)``
@@ -44,5 +48,7 @@ def resolution_transfer(model, datasets: dict[Any, tuple], *, batch_size: int = 
     """
     if not isinstance(datasets, dict) or not datasets:
         raise TypeError("`datasets` must be a non-empty dict {resolution: (x, y)}.")
-    return {res: evaluate(model, data, batch_size=batch_size, h1_method=h1_method)
-            for res, data in datasets.items()}
+    return {
+        res: evaluate(model, data, batch_size=batch_size, h1_method=h1_method)
+        for res, data in datasets.items()
+    }

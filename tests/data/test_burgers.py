@@ -43,19 +43,30 @@ def test_conserves_the_mean_and_vmaps(key):
 
 def test_gradient_wrt_initial_condition(key):
     u0 = jax.random.normal(key, (8,))
-    check_grads(lambda u: jnp.sum(burgers_solve(u, nu=NU, t_final=0.05, num_steps=3) ** 2), (u0,),
-                order=1, modes=["rev"])
+    check_grads(
+        lambda u: jnp.sum(burgers_solve(u, nu=NU, t_final=0.05, num_steps=3) ** 2),
+        (u0,),
+        order=1,
+        modes=["rev"],
+    )
 
 
 def test_etdrk4_coefficients_reduce_to_rk4_and_match_explicit_formulas():
     dt = 0.1
     c = etdrk4_coefficients(np.array([0.0, -20.0]), dt)
-    np.testing.assert_allclose([c["Q"][0], c["f1"][0], c["f2"][0], c["f3"][0]],
-                               [dt / 2, dt / 6, dt / 6, dt / 6], rtol=1e-12)
+    np.testing.assert_allclose(
+        [c["Q"][0], c["f1"][0], c["f2"][0], c["f3"][0]],
+        [dt / 2, dt / 6, dt / 6, dt / 6],
+        rtol=1e-12,
+    )
     z = -2.0  # dt * L, where the explicit formulas are still accurate
-    np.testing.assert_allclose(c["f1"][1], dt * (-4 - z + np.exp(z) * (4 - 3 * z + z**2)) / z**3, rtol=1e-10)
+    np.testing.assert_allclose(
+        c["f1"][1], dt * (-4 - z + np.exp(z) * (4 - 3 * z + z**2)) / z**3, rtol=1e-10
+    )
     np.testing.assert_allclose(c["f2"][1], dt * (2 + z + np.exp(z) * (-2 + z)) / z**3, rtol=1e-10)
-    np.testing.assert_allclose(c["f3"][1], dt * (-4 - 3 * z - z**2 + np.exp(z) * (4 - z)) / z**3, rtol=1e-10)
+    np.testing.assert_allclose(
+        c["f3"][1], dt * (-4 - 3 * z - z**2 + np.exp(z) * (4 - z)) / z**3, rtol=1e-10
+    )
     np.testing.assert_allclose(c["Q"][1], dt * (np.exp(z / 2) - 1) / z, rtol=1e-10)
 
 
@@ -64,8 +75,13 @@ def test_generator_chunks_and_cache(key, tmp_path):
     u0, u1 = burgers(key, 3, 32, chunk_size=2, cache_dir=tmp_path, **kw)
     assert u0.shape == u1.shape == (3, 32)
     assert bool(jnp.all(jnp.isfinite(u1)))
-    path = cache_path(tmp_path, "burgers", dict(resolution=32, nu=0.1, t_final=0.1, num_steps=20,
-                                                solve_resolution=64), key, 3)
+    path = cache_path(
+        tmp_path,
+        "burgers",
+        dict(resolution=32, nu=0.1, t_final=0.1, num_steps=20, solve_resolution=64),
+        key,
+        3,
+    )
     assert path.exists()
     v0, v1 = burgers(key, 3, 32, chunk_size=3, cache_dir=tmp_path, **kw)  # reloaded, not recomputed
     np.testing.assert_array_equal(u1, v1)

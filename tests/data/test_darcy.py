@@ -70,7 +70,9 @@ def test_bad_inputs_name_the_argument():
         darcy(jax.random.key(0), 0, 16)
 
 
-@pytest.mark.parametrize("s", [33, 85])  # odd sizes, the FNO paper's 85 (421 subsampled by 5) included
+@pytest.mark.parametrize(
+    "s", [33, 85]
+)  # odd sizes, the FNO paper's 85 (421 subsampled by 5) included
 def test_other_resolutions_satisfy_the_discrete_equation(s):
     a, u = darcy(jax.random.key(2), 1, s, progress=False)
     op = darcy_operator(a[0])
@@ -96,7 +98,9 @@ def test_cache_is_reloaded_not_recomputed(tmp_path):
     b, v = darcy(jax.random.key(3), 2, 8, cache_dir=tmp_path, progress=False)
     np.testing.assert_array_equal(b, a)
     np.testing.assert_array_equal(v, np.asarray(u) + 1.0)
-    c, _ = darcy(jax.random.key(4), 2, 8, cache_dir=tmp_path, progress=False)  # another key: new file
+    c, _ = darcy(
+        jax.random.key(4), 2, 8, cache_dir=tmp_path, progress=False
+    )  # another key: new file
     assert len(list(tmp_path.glob("darcy_8_2_*.npz"))) == 2 and not np.array_equal(c, a)
 
 

@@ -1,6 +1,6 @@
 import jax
-import jax.test_util
 import jax.numpy as jnp
+import jax.test_util
 import numpy as np
 import pytest
 import scipy.optimize
@@ -31,19 +31,31 @@ def test_projections_against_numpy(method):
     ties = jnp.asarray([0.3, 0.3, 0.3, -1.0, 0.3])
     np.testing.assert_allclose(proj(ties, 1.0), [0.25, 0.25, 0.25, 0, 0.25], atol=1e-15)
     batch = rng.normal(size=(4, 9))
-    np.testing.assert_allclose(jax.vmap(lambda v: mono.project_simplex(v, method=method))(batch),
-                               np.stack([_np_simplex(b) for b in batch]), atol=1e-12)
-    jax.test_util.check_grads(lambda v: mono.project_simplex(v, method=method),
-                              (jnp.asarray(rng.normal(size=9)),), order=1, modes=("fwd", "rev"))
+    np.testing.assert_allclose(
+        jax.vmap(lambda v: mono.project_simplex(v, method=method))(batch),
+        np.stack([_np_simplex(b) for b in batch]),
+        atol=1e-12,
+    )
+    jax.test_util.check_grads(
+        lambda v: mono.project_simplex(v, method=method),
+        (jnp.asarray(rng.normal(size=9)),),
+        order=1,
+        modes=("fwd", "rev"),
+    )
     v = rng.normal(size=6) * 3
     np.testing.assert_allclose(mono.Box(-1.0, 1.0).project(jnp.asarray(v)), np.clip(v, -1, 1))
     lo, hi = -np.arange(6.0), np.arange(6.0) * 0.5
     np.testing.assert_allclose(mono.Box(lo, hi).project(jnp.asarray(v)), np.clip(v, lo, hi))
     b = np.asarray(mono.Ball(1.0).project(jnp.asarray(v)))
     np.testing.assert_allclose(b, v / max(1, np.linalg.norm(v)), atol=1e-14)
-    prod = mono.Product((mono.Simplex(method=method), mono.Box(0.0, 1.0), mono.Unconstrained()), (3, 2, 1))
-    np.testing.assert_allclose(prod.project(jnp.asarray(v)),
-                               np.r_[_np_simplex(v[:3]), np.clip(v[3:5], 0, 1), v[5:]], atol=1e-12)
+    prod = mono.Product(
+        (mono.Simplex(method=method), mono.Box(0.0, 1.0), mono.Unconstrained()), (3, 2, 1)
+    )
+    np.testing.assert_allclose(
+        prod.project(jnp.asarray(v)),
+        np.r_[_np_simplex(v[:3]), np.clip(v[3:5], 0, 1), v[5:]],
+        atol=1e-12,
+    )
 
 
 def _small_game():
@@ -56,12 +68,18 @@ def test_fixed_point_is_linprog_solution():
     game = mono.BilinearGame(jnp.asarray(a), "simplex")
     # LP for the minimiser: min t s.t. A x <= t, x in simplex
     n, m = a.shape
-    res = scipy.optimize.linprog(np.r_[np.zeros(m), 1.0], A_ub=np.c_[a, -np.ones(n)], b_ub=np.zeros(n),
-                                 A_eq=np.r_[np.ones(m), 0.0][None], b_eq=[1.0],
-                                 bounds=[(0, None)] * m + [(None, None)])
+    res = scipy.optimize.linprog(
+        np.r_[np.zeros(m), 1.0],
+        A_ub=np.c_[a, -np.ones(n)],
+        b_ub=np.zeros(n),
+        A_eq=np.r_[np.ones(m), 0.0][None],
+        b_eq=[1.0],
+        bounds=[(0, None)] * m + [(None, None)],
+    )
     z0 = jnp.full(m + n, 1.0 / n)
-    sol = mono.extragradient(game, z0, step_size=0.5 / float(game.lipschitz), max_epochs=20000,
-                             tol=1e-9)
+    sol = mono.extragradient(
+        game, z0, step_size=0.5 / float(game.lipschitz), max_epochs=20000, tol=1e-9
+    )
     x, y = game.split(sol.value)
     assert sol.result == RESULTS.successful
     np.testing.assert_allclose(float(y @ a @ x), res.fun, atol=1e-6)  # value of the game
@@ -87,7 +105,9 @@ def test_halpern_rate_bound():
     r = np.asarray(sol.stats["residual"])[k]
     # ‖F(u_k)‖ <= 2 L ‖u0 − u*‖ / (k + 1)
     assert np.all(r <= 2 * lip * np.linalg.norm(zstar) / (k + 1) * (1 + 1e-10))
-    assert np.all(np.asarray(sol.stats["residual"])[len(k):] == r[-1])  # later slots repeat the last log
+    assert np.all(
+        np.asarray(sol.stats["residual"])[len(k) :] == r[-1]
+    )  # later slots repeat the last log
 
 
 def test_estimators_unbiased():
@@ -104,8 +124,11 @@ def test_estimators_unbiased():
     samples = np.asarray(jax.vmap(one)(jax.random.split(jax.random.key(2), 4000)))
     se = samples.std(0) / np.sqrt(len(samples))
     assert np.all(np.abs(samples.mean(0) - exact) <= 4 * se + 1e-12)
-    idx = np.asarray(jax.vmap(lambda k: mono.sample_without_replacement(k, jnp.arange(12), 3)[1])(
-        jax.random.split(key, 50)))
+    idx = np.asarray(
+        jax.vmap(lambda k: mono.sample_without_replacement(k, jnp.arange(12), 3)[1])(
+            jax.random.split(key, 50)
+        )
+    )
     assert all(len(set(r)) == 3 for r in idx)
 
 
@@ -124,27 +147,39 @@ def test_oracle_accounting():
 def test_vmap_over_keys_matches_loop():
     prob = mono.policeman_and_burglar(16)
     z0 = jnp.full(32, 1 / 16)
-    f = lambda k: mono.vr_halpern(prob, z0, step_size=0.05, max_epochs=5, key=k, throw=False,
-                                  num_logs=6)
+    f = lambda k: mono.vr_halpern(
+        prob, z0, step_size=0.05, max_epochs=5, key=k, throw=False, num_logs=6
+    )
     keys = jax.random.split(jax.random.key(3), 2)
     batched = jax.vmap(f)(keys)
     for i in range(2):
         single = f(keys[i])
         np.testing.assert_allclose(batched.value[i], single.value, atol=1e-12)
-        np.testing.assert_allclose(batched.stats["residual"][i], single.stats["residual"], atol=1e-12)
+        np.testing.assert_allclose(
+            batched.stats["residual"][i], single.stats["residual"], atol=1e-12
+        )
 
 
 def test_wrapper_and_alg2_and_restart_run():
     prob = mono.ouyang_xu_quadratic(10)
     z0 = jnp.full(20, 0.1)
     r0 = float(prob.residual(z0))
-    s1 = mono.VRHalpern(step_size=0.3, restart_factor=0.5)(prob, z0, max_epochs=50,
-                                                          key=jax.random.key(0), throw=False)
-    s2 = mono.inexact_vr_halpern(prob, z0, step_size=np.sqrt(10), inner_step_size=0.01,
-                                 max_epochs=50, key=jax.random.key(0), throw=False,
-                                 snapshot="theory")
-    s3 = mono.vr_halpern(prob, z0, step_size="adaptive", max_epochs=50, key=jax.random.key(0),
-                         throw=False)
+    s1 = mono.VRHalpern(step_size=0.3, restart_factor=0.5)(
+        prob, z0, max_epochs=50, key=jax.random.key(0), throw=False
+    )
+    s2 = mono.inexact_vr_halpern(
+        prob,
+        z0,
+        step_size=np.sqrt(10),
+        inner_step_size=0.01,
+        max_epochs=50,
+        key=jax.random.key(0),
+        throw=False,
+        snapshot="theory",
+    )
+    s3 = mono.vr_halpern(
+        prob, z0, step_size="adaptive", max_epochs=50, key=jax.random.key(0), throw=False
+    )
     for s in (s1, s2, s3):
         assert np.isfinite(float(s.stats["final_residual"]))
     print([float(s.stats["final_residual"]) for s in (s1, s2, s3)], r0)
@@ -195,10 +230,19 @@ def test_bad_inputs():
         mono.halpern(Empty(), jnp.zeros(2), step_size=0.1, max_epochs=1)
     # every solver: negative / zero / non-finite step, tol <= 0, non-positive budget
     key = jax.random.key(0)
-    for solver in (mono.halpern, mono.extragradient, mono.anchored_extragradient, mono.vr_extragradient,
-                   mono.vr_halpern, mono.inexact_vr_halpern):
-        kw = dict(max_epochs=1, key=key, inner_step_size=0.01) if solver is mono.inexact_vr_halpern else \
-            dict(max_epochs=1, key=key)
+    for solver in (
+        mono.halpern,
+        mono.extragradient,
+        mono.anchored_extragradient,
+        mono.vr_extragradient,
+        mono.vr_halpern,
+        mono.inexact_vr_halpern,
+    ):
+        kw = (
+            dict(max_epochs=1, key=key, inner_step_size=0.01)
+            if solver is mono.inexact_vr_halpern
+            else dict(max_epochs=1, key=key)
+        )
         for step in (-0.1, 0.0, float("nan")):
             with pytest.raises(ValueError, match="step_size"):
                 solver(prob, z0, step_size=step, **kw)
@@ -212,10 +256,13 @@ def test_bad_inputs():
     with pytest.raises(ValueError, match="step_size"):
         mono.vr_extragradient(prob, z0, step_size="adaptive", max_epochs=1, key=key)
     with pytest.raises(ValueError, match="inner_step_size"):
-        mono.inexact_vr_halpern(prob, z0, step_size=0.1, inner_step_size=-1.0, max_epochs=1, key=key)
+        mono.inexact_vr_halpern(
+            prob, z0, step_size=0.1, inner_step_size=-1.0, max_epochs=1, key=key
+        )
     with pytest.raises(ValueError, match="snapshot"):
-        mono.inexact_vr_halpern(prob, z0, step_size=0.1, inner_step_size=0.1, max_epochs=1, key=key,
-                                snapshot="bogus")
+        mono.inexact_vr_halpern(
+            prob, z0, step_size=0.1, inner_step_size=0.1, max_epochs=1, key=key, snapshot="bogus"
+        )
     with pytest.raises(ValueError, match="batch_size"):
         mono.vr_halpern(prob, z0, step_size=0.1, max_epochs=1, key=key, batch_size=9)
     with pytest.raises(ValueError, match="restart_factor"):

@@ -26,7 +26,9 @@ _apply = eqx.filter_jit(lambda m, x: m(x))
 
 
 def test_darcy_configuration_has_the_papers_parameter_count():
-    model = MgNO(1, 1, key=jax.random.key(0))  # width 24, 4 layers, 6 levels: the paper's Darcy model
+    model = MgNO(
+        1, 1, key=jax.random.key(0)
+    )  # width 24, 4 layers, 6 levels: the paper's Darcy model
     assert _count(model) == mgno_num_parameters(1, 1) == 572_661
 
 
@@ -54,7 +56,9 @@ def test_vmap_and_jit_match_single_sample(small):
 
 @pytest.mark.parametrize("mode", ["zeros", "reflect", "edge", "circular"])
 def test_vcycle_is_linear(mode):
-    conv = MgConv(2, 3, ITS, num_spatial_dims=1, padding_mode=mode, use_res=True, key=jax.random.key(5))
+    conv = MgConv(
+        2, 3, ITS, num_spatial_dims=1, padding_mode=mode, use_res=True, key=jax.random.key(5)
+    )
     f, g = jax.random.normal(jax.random.key(6), (2, 2, 11))
     np.testing.assert_allclose(conv(2.0 * f - g), 2.0 * conv(f) - conv(g), rtol=1e-10, atol=1e-10)
 
@@ -65,7 +69,9 @@ def test_circular_padding_is_shift_equivariant():
     model = MgNO(1, 2, padding_mode="circular", **kw)
     x = jax.random.normal(jax.random.key(8), (1, 16))
     assert model(x).shape == (2, 16)
-    np.testing.assert_allclose(model(jnp.roll(x, -8, axis=1)), jnp.roll(model(x), -8, axis=1), atol=1e-12)
+    np.testing.assert_allclose(
+        model(jnp.roll(x, -8, axis=1)), jnp.roll(model(x), -8, axis=1), atol=1e-12
+    )
     zeros = MgNO(1, 2, padding_mode="zeros", **kw)
     assert not np.allclose(zeros(jnp.roll(x, 4, axis=1)), jnp.roll(zeros(x), 4, axis=1))
 
@@ -84,9 +90,11 @@ def test_convolutions_match_numpy_references():
     w = rng.standard_normal((3, 2, 3))
     # zero-padded 3-point correlation, stride 1 and stride 2 (n -> ceil(n/2))
     xp = np.pad(x, ((0, 0), (1, 1)))
-    ref = np.einsum("oik,ink->on", w, np.stack([xp[:, j:j + 3] for j in range(9)], axis=1))
+    ref = np.einsum("oik,ink->on", w, np.stack([xp[:, j : j + 3] for j in range(9)], axis=1))
     np.testing.assert_allclose(_conv(jnp.asarray(x), jnp.asarray(w), "zeros"), ref, atol=1e-12)
-    np.testing.assert_allclose(_conv(jnp.asarray(x), jnp.asarray(w), "zeros", 2), ref[:, ::2], atol=1e-12)
+    np.testing.assert_allclose(
+        _conv(jnp.asarray(x), jnp.asarray(w), "zeros", 2), ref[:, ::2], atol=1e-12
+    )
     # prolongation = PyTorch ConvTranspose1d(k=4, stride=2, padding=1) with the flipped kernel, m -> 2m
     wt = rng.standard_normal((3, 2, 4))  # (out, in, k) used as a correlation kernel
     m = 5
@@ -95,16 +103,26 @@ def test_convolutions_match_numpy_references():
     for i in range(m):
         for k in range(4):
             full[:, 2 * i + k] += wt[:, :, 3 - k] @ xc[:, i]
-    ref_t = full[:, 1:1 + 2 * m]  # PyTorch padding=1 crops one entry on each side
-    np.testing.assert_allclose(_prolong(jnp.asarray(xc), jnp.asarray(wt), "zeros", (2 * m,)), ref_t,
-                               atol=1e-12)
-    np.testing.assert_allclose(_prolong(jnp.asarray(xc), jnp.asarray(wt), "zeros", (2 * m - 1,)),
-                               ref_t[:, :-1], atol=1e-12)
+    ref_t = full[:, 1 : 1 + 2 * m]  # PyTorch padding=1 crops one entry on each side
+    np.testing.assert_allclose(
+        _prolong(jnp.asarray(xc), jnp.asarray(wt), "zeros", (2 * m,)), ref_t, atol=1e-12
+    )
+    np.testing.assert_allclose(
+        _prolong(jnp.asarray(xc), jnp.asarray(wt), "zeros", (2 * m - 1,)), ref_t[:, :-1], atol=1e-12
+    )
 
 
 def test_gradients_are_finite_and_match_finite_differences():
-    model = MgNO(1, 1, width=2, num_layers=1, num_iterations=((1, 0), (1, 0)), num_spatial_dims=1,
-                 padding_mode="reflect", key=jax.random.key(10))
+    model = MgNO(
+        1,
+        1,
+        width=2,
+        num_layers=1,
+        num_iterations=((1, 0), (1, 0)),
+        num_spatial_dims=1,
+        padding_mode="reflect",
+        key=jax.random.key(10),
+    )
     x = jax.random.normal(jax.random.key(11), (1, 8))
     check_grads(lambda x: jnp.sum(model(x) ** 2), (x,), order=1, modes=["rev"])
     grads = eqx.filter_grad(lambda m: jnp.sum(m(x) ** 2))(model)
@@ -133,8 +151,9 @@ def test_subpixel_prolongation_matches_the_input_dilated_convolution(mode):
     rng = np.random.default_rng(1)
     x = jnp.asarray(rng.standard_normal((2, 4, 3)))
     w = jnp.asarray(rng.standard_normal((3, 2, 4, 4)))
-    ref = jax.lax.conv_general_dilated(_pad(x, 1, mode)[None], w, (1, 1), [(0, 0)] * 2,
-                                       lhs_dilation=(2, 2))[0][:, :7, :5]
+    ref = jax.lax.conv_general_dilated(
+        _pad(x, 1, mode)[None], w, (1, 1), [(0, 0)] * 2, lhs_dilation=(2, 2)
+    )[0][:, :7, :5]
     np.testing.assert_allclose(_prolong(x, w, mode, (7, 5)), ref, atol=1e-12)
 
 
@@ -158,19 +177,31 @@ def test_grid_shape_anchors_the_vcycles_to_the_training_grid():
     assert not np.allclose(_apply(plain, fine)[:, ::2, ::2], y[:, ::2, ::2], atol=1e-3)
     # switching on a trained model shares the weights
     switched = plain.with_grid_shape((9, 8))
-    assert switched.grid_shape == (9, 8) and switched.convs is plain.convs and plain.grid_shape is None
+    assert (
+        switched.grid_shape == (9, 8) and switched.convs is plain.convs and plain.grid_shape is None
+    )
     np.testing.assert_array_equal(_apply(switched, fine), y)
     np.testing.assert_array_equal(_apply(anchored.with_grid_shape(None), fine), _apply(plain, fine))
 
 
 def test_grid_shape_periodic_and_gradients():
-    kw = dict(width=3, num_layers=1, num_iterations=((1, 0), (2, 0)), num_spatial_dims=1,
-              padding_mode="circular", key=jax.random.key(15))
+    kw = dict(
+        width=3,
+        num_layers=1,
+        num_iterations=((1, 0), (2, 0)),
+        num_spatial_dims=1,
+        padding_mode="circular",
+        key=jax.random.key(15),
+    )
     model = MgNO(1, 1, grid_shape=(8,), **kw)
     x = jax.random.normal(jax.random.key(16), (1, 16))
-    np.testing.assert_allclose(model(x)[:, ::2], MgNO(1, 1, **kw)(x[:, ::2]), rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(
+        model(x)[:, ::2], MgNO(1, 1, **kw)(x[:, ::2]), rtol=1e-12, atol=1e-12
+    )
     # periodic: shifting by 4 fine points (2 = 2^(levels-1) of the training grid) shifts the output
-    np.testing.assert_allclose(model(jnp.roll(x, 4, axis=1)), jnp.roll(model(x), 4, axis=1), atol=1e-12)
+    np.testing.assert_allclose(
+        model(jnp.roll(x, 4, axis=1)), jnp.roll(model(x), 4, axis=1), atol=1e-12
+    )
     check_grads(lambda x: jnp.sum(model(x) ** 2), (x,), order=1, modes=["rev"])
 
 

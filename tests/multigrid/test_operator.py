@@ -57,8 +57,9 @@ def test_poisson_matches_scipy(shape, bc, getkey):
     u = jax.random.normal(getkey(), shape)
     ref = _reference(shape, bc) @ np.asarray(u).reshape(-1)
     np.testing.assert_allclose(np.asarray(op.mv(u)).reshape(-1), ref, rtol=1e-12, atol=1e-9)
-    np.testing.assert_allclose(np.asarray(op.diagonal()).reshape(-1),
-                               _reference(shape, bc).diagonal(), rtol=1e-12)
+    np.testing.assert_allclose(
+        np.asarray(op.diagonal()).reshape(-1), _reference(shape, bc).diagonal(), rtol=1e-12
+    )
 
 
 def test_poisson_interface_5_point():
@@ -167,8 +168,17 @@ def _level_matrices(H, l):
     return np.asarray(P), np.asarray(R)
 
 
-@pytest.mark.parametrize("n,bc", [(8, "dirichlet"), (12, "dirichlet"), (22, "dirichlet"),
-                                  (9, "periodic"), (11, "periodic"), (21, "periodic")])
+@pytest.mark.parametrize(
+    "n,bc",
+    [
+        (8, "dirichlet"),
+        (12, "dirichlet"),
+        (22, "dirichlet"),
+        (9, "periodic"),
+        (11, "periodic"),
+        (21, "periodic"),
+    ],
+)
 def test_nonnested_vertex_coarse_operator_is_galerkin(n, bc):
     # Non-nested sizes: the coarse grid is non-uniform at a boundary / the periodic wrap; the
     # transfers interpolate in the true coordinates and the 1D coarse operator is exactly R A P.
@@ -185,9 +195,14 @@ def test_nonnested_vertex_coarse_operator_is_galerkin(n, bc):
         np.testing.assert_allclose(Ac, R @ Af @ P, rtol=1e-12, atol=1e-9 * np.abs(Ac).max())
 
 
-@pytest.mark.parametrize("shape,bc", [((8, 7), ("dirichlet", "neumann")),
-                                      ((9, 10), ("periodic", "dirichlet")),
-                                      ((7, 6, 5), ("neumann", "periodic", "dirichlet"))])
+@pytest.mark.parametrize(
+    "shape,bc",
+    [
+        ((8, 7), ("dirichlet", "neumann")),
+        ((9, 10), ("periodic", "dirichlet")),
+        ((7, 6, 5), ("neumann", "periodic", "dirichlet")),
+    ],
+)
 def test_nonnested_hierarchy_transfers_are_adjoint(shape, bc):
     H = mg.build_hierarchy(mg.poisson(shape, bc=bc), coarse_max=1, max_levels=2)
     P, R = _level_matrices(H, 0)
@@ -198,9 +213,15 @@ def test_nonnested_hierarchy_transfers_are_adjoint(shape, bc):
     assert np.linalg.eigvalsh(A1).min() > 0
 
 
-@pytest.mark.parametrize("shape,bc", [((9, 8), "dirichlet"), ((9, 10), ("periodic", "dirichlet")),
-                                      ((7, 8), ("neumann", "neumann")),
-                                      ((5, 6, 4), ("dirichlet", "periodic", "neumann"))])
+@pytest.mark.parametrize(
+    "shape,bc",
+    [
+        ((9, 8), "dirichlet"),
+        ((9, 10), ("periodic", "dirichlet")),
+        ((7, 8), ("neumann", "neumann")),
+        ((5, 6, 4), ("dirichlet", "periodic", "neumann")),
+    ],
+)
 def test_galerkin_coarse_operator_is_rap(shape, bc, getkey):
     a = jnp.exp(jax.random.normal(getkey(), shape))
     op = mg.diffusion(a, bc=bc)
@@ -209,7 +230,8 @@ def test_galerkin_coarse_operator_is_rap(shape, bc, getkey):
         P, R = _level_matrices(H, l)
         Af, Ac = (np.asarray(H.levels[k].op.as_matrix()) for k in (l, l + 1))
         np.testing.assert_allclose(Ac, R @ Af @ P, rtol=1e-11, atol=1e-11 * np.abs(Ac).max())
-        np.testing.assert_allclose(np.asarray(H.levels[l + 1].op.diagonal()).reshape(-1),
-                                   np.diag(Ac), rtol=1e-12)
+        np.testing.assert_allclose(
+            np.asarray(H.levels[l + 1].op.diagonal()).reshape(-1), np.diag(Ac), rtol=1e-12
+        )
     with pytest.raises(ValueError, match="`coarse`"):
         mg.build_hierarchy(op, coarse="rap")

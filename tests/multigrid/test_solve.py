@@ -20,7 +20,7 @@ def _rhs(shape, seed=0):
 def _asymptotic_factor(sol, skip=3):
     h = np.asarray(sol.stats["residual_history"])
     k = int(sol.stats["cycles"])
-    ratios = h[1: k + 1] / h[:k]
+    ratios = h[1 : k + 1] / h[:k]
     return float(np.exp(np.mean(np.log(ratios[skip:])))), ratios
 
 
@@ -138,8 +138,11 @@ def test_coefficient_jumps():
 def test_galerkin_matches_textbook_on_poisson_and_other_boundaries():
     # On constant coefficients the Galerkin hierarchy (9-point coarse stencils, 4-colour GS) keeps
     # the textbook factor; Neumann (wider cell-centred stencils) and periodic converge too.
-    for shape, bc, bound in [((63, 63), "dirichlet", 0.12), ((32, 31), "neumann", 0.3),
-                             ((33, 32), "periodic", 0.3)]:
+    for shape, bc, bound in [
+        ((63, 63), "dirichlet", 0.12),
+        ((32, 31), "neumann", 0.3),
+        ((33, 32), "periodic", 0.3),
+    ]:
         op = mg.poisson(shape, bc=bc)
         f = _rhs(shape)
         f = f - jnp.mean(f) if op.singular else f
@@ -162,13 +165,19 @@ def test_3d_h_independent():
     assert abs(factors[0] - factors[1]) < 0.05
 
 
-@pytest.mark.parametrize("shape,bc", [
-    ((48, 37), "neumann"),
-    ((48, 37), "periodic"),
-    ((48, 37), "dirichlet"),  # even Dirichlet size: not nested (diverged before the geometry fix)
-    ((48, 37), ("dirichlet", "neumann")),
-    ((20, 17, 18), ("dirichlet", "neumann", "periodic")),
-])
+@pytest.mark.parametrize(
+    "shape,bc",
+    [
+        ((48, 37), "neumann"),
+        ((48, 37), "periodic"),
+        (
+            (48, 37),
+            "dirichlet",
+        ),  # even Dirichlet size: not nested (diverged before the geometry fix)
+        ((48, 37), ("dirichlet", "neumann")),
+        ((20, 17, 18), ("dirichlet", "neumann", "periodic")),
+    ],
+)
 def test_other_boundaries_and_odd_sizes(shape, bc):
     op = mg.poisson(shape, bc=bc)
     f = _rhs(shape)
@@ -275,6 +284,7 @@ def test_gradients_through_solve():
     # through pcg
     gpcg = jax.grad(lambda f: jnp.sum(w * mg.pcg(mg.diffusion(a), f, rtol=1e-13).value))(f)
     np.testing.assert_allclose(gpcg, rf, rtol=1e-8, atol=1e-12)
+
     # with Galerkin coarse operators (a 3-level hierarchy on this small grid), w.r.t. f and a
     def loss_g(a, f):
         sol = mg.pcg(mg.diffusion(a), f, rtol=1e-13, coarse="galerkin", coarse_max=4)
@@ -296,8 +306,9 @@ def test_lineax_solver_and_module():
     sol2 = jax.jit(module)(op, f)
     assert jnp.linalg.norm(f - op.mv(sol2.value)) <= 1e-10 * jnp.linalg.norm(f)
     with pytest.raises(ValueError, match="`operator`"):
-        lx.linear_solve(lx.MatrixLinearOperator(jnp.eye(3)), jnp.ones(3),
-                        solver=mg.MultigridSolver())
+        lx.linear_solve(
+            lx.MatrixLinearOperator(jnp.eye(3)), jnp.ones(3), solver=mg.MultigridSolver()
+        )
 
 
 def test_float32_and_mixed_precision():

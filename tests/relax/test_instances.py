@@ -13,7 +13,8 @@ def test_numgrid_numbering_is_column_major():
     assert (G[0] == 0).all() and (G[:, -1] == 0).all()
     L = R.numgrid("L", 6)  # the lower-left quadrant (x <= 0, y <= 0) is removed
     np.testing.assert_array_equal(
-        L[1:-1, 1:-1], [[1, 3, 5, 9], [2, 4, 6, 10], [0, 0, 7, 11], [0, 0, 8, 12]])
+        L[1:-1, 1:-1], [[1, 3, 5, 9], [2, 4, 6, 10], [0, 0, 7, 11], [0, 0, 8, 12]]
+    )
     with pytest.raises(ValueError, match="region"):
         R.numgrid("X", 5)
 
@@ -69,21 +70,27 @@ def test_heat_equation_run_online_warm_started_pcg():
     prob = R.HeatEquation(6, num_steps=4, dt=1e-2)
     omegas = jnp.array([1.0, 1.4, 1.8])
     ctx = prob.contexts()
-    learner = R.TsallisINFCB(3, num_bins=2, context_range=(float(ctx.min()), float(ctx.max()) + 1e-9))
+    learner = R.TsallisINFCB(
+        3, num_bins=2, context_range=(float(ctx.min()), float(ctx.max()) + 1e-9)
+    )
 
     def cn_step(u, k, w):
         sol = R.ssor_pcg(prob.operator(k), prob.rhs(u, k), w, x0=u, throw=False)
         return sol.value, sol
 
-    arms, costs, u = jax.jit(lambda key: R.run_online(
-        learner, jnp.arange(4), cn_step, key, omegas=omegas, contexts=ctx, carry=prob.initial())
+    arms, costs, u = jax.jit(
+        lambda key: R.run_online(
+            learner, jnp.arange(4), cn_step, key, omegas=omegas, contexts=ctx, carry=prob.initial()
+        )
     )(jax.random.key(0))
     v = prob.initial()
     for k in range(4):
         sol = R.ssor_pcg(prob.operator(k), prob.rhs(v, k), float(omegas[arms[k]]), x0=v)
         assert int(sol.stats["iterations"]) == int(costs[k])
         A = np.asarray(prob.operator(k).as_dense())
-        v_direct = np.linalg.solve(A, np.asarray(prob.rhs(v, k)).ravel(order="F")).reshape(5, 5, order="F")
+        v_direct = np.linalg.solve(A, np.asarray(prob.rhs(v, k)).ravel(order="F")).reshape(
+            5, 5, order="F"
+        )
         np.testing.assert_allclose(sol.value, v_direct, atol=1e-7)
         v = sol.value
     np.testing.assert_allclose(u, v, atol=1e-12)

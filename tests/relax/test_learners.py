@@ -59,11 +59,14 @@ def test_tsallis_stays_on_simplex_where_authors_newton_leaves_it(sor_like_costs)
         return learner.update(st, arm, row[arm]), rec
 
     for table in (costs, adv):
-        p, L, eta = jax.jit(lambda c: jax.lax.scan(step, learner.init(jax.random.key(2)), c)[1])(table)
+        p, L, eta = jax.jit(lambda c: jax.lax.scan(step, learner.init(jax.random.key(2)), c)[1])(
+            table
+        )
         const = 2 / jnp.sqrt(p) - eta[:, None] * L
         np.testing.assert_allclose(const, const[:, :1] * jnp.ones_like(const), rtol=1e-8)
     unsafe = jax.jit(lambda k: _probs_trace(R.TsallisINF(D, safeguarded=False), costs, k))(
-        jax.random.key(0))
+        jax.random.key(0)
+    )
     assert np.any(np.abs(np.asarray(unsafe.sum(-1)) - 1) > 1e-3)  # the bug this module fixes
 
 
@@ -136,8 +139,9 @@ def test_run_online_matches_replay_on_solver_costs():
     np.testing.assert_array_equal(costs, paid)
     # with a carry (warm starts): solver(carry, instance, ω) -> (carry, solution)
     warm = lambda x, bb, w: (lambda s: (s.value, s))(R.sor(A, bb, w, x0=x))
-    arms3, costs3, last = R.run_online(learner, b, warm, jax.random.key(5), omegas=omegas,
-                                       carry=jnp.zeros(16))
+    arms3, costs3, last = R.run_online(
+        learner, b, warm, jax.random.key(5), omegas=omegas, carry=jnp.zeros(16)
+    )
     assert arms3.shape == (12,) and last.shape == (16,)
 
 

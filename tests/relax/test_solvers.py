@@ -2,9 +2,9 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+import scipy.linalg as sl
 from hypothesis import given, settings
 from hypothesis import strategies as st
-import scipy.linalg as sl
 from jax.experimental import sparse
 
 import jaxsci.relax as R
@@ -147,7 +147,9 @@ def test_sor_l_shaped_stencil_matches_delsq():
 def test_ssor_counts_equal_reference(spd, lap):
     G, A, b = lap
     got = jax.jit(jax.vmap(lambda w: R.ssor(A, b, w).stats["iterations"]))(OMEGAS)
-    np.testing.assert_array_equal(np.asarray(got), [np_sor(A, b, w, symmetric=True)[0] for w in OMEGAS])
+    np.testing.assert_array_equal(
+        np.asarray(got), [np_sor(A, b, w, symmetric=True)[0] for w in OMEGAS]
+    )
     op = R.numgrid_stencil(G, shift=0.1)
     st = R.ssor(op, R.vector_to_grid(G, b), 1.4).stats["iterations"]
     sp = R.ssor(sparse.BCOO.fromdense(A), b, 1.4).stats["iterations"]
@@ -204,8 +206,9 @@ def test_ssor_pcg_stencil_orderings_match_reference(region):
     # vmap over ω equals the loop
     ws = jnp.array([1.0, 1.4, 1.8])
     many = jax.vmap(lambda w: R.ssor_pcg(op, bg, w, x0=xg).stats["iterations"])(ws)
-    np.testing.assert_array_equal(many, [int(R.ssor_pcg(op, bg, float(w), x0=xg).stats["iterations"])
-                                         for w in ws])
+    np.testing.assert_array_equal(
+        many, [int(R.ssor_pcg(op, bg, float(w), x0=xg).stats["iterations"]) for w in ws]
+    )
 
 
 def test_redblack_sor_counts_equal_reference_in_redblack_order(lap):
@@ -340,8 +343,11 @@ def test_float32(lap):
     G, A, b = lap
     A32, b32 = jnp.asarray(A, jnp.float32), jnp.asarray(b, jnp.float32)
     x = np.linalg.solve(A, b)
-    for sol in (R.sor(A32, b32, 1.4, rtol=1e-5), R.ssor_pcg(A32, b32, 1.4, rtol=1e-5),
-                R.sor(sparse.BCOO.fromdense(A32), b32, 1.4, rtol=1e-5)):
+    for sol in (
+        R.sor(A32, b32, 1.4, rtol=1e-5),
+        R.ssor_pcg(A32, b32, 1.4, rtol=1e-5),
+        R.sor(sparse.BCOO.fromdense(A32), b32, 1.4, rtol=1e-5),
+    ):
         assert sol.value.dtype == jnp.float32 and sol.result == RESULTS.successful
         np.testing.assert_allclose(sol.value, x, rtol=1e-3, atol=1e-4)
     op = R.numgrid_stencil(G, shift=jnp.float32(0.1))

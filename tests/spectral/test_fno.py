@@ -14,20 +14,34 @@ from jaxsci.spectral import FNO, SpectralConv, grid_coordinates, num_real_parame
 def _count(c_in, c_out, d, width, depth, proj, modes, grid=True):
     c = c_in + (d if grid else 0)
     M = int(np.prod(modes))
-    return (c + 1) * width + depth * (2 * 2 ** (d - 1) * width**2 * M + width**2 + width) + (
-        width + 1) * proj + (proj + 1) * c_out
+    return (
+        (c + 1) * width
+        + depth * (2 * 2 ** (d - 1) * width**2 * M + width**2 + width)
+        + (width + 1) * proj
+        + (proj + 1) * c_out
+    )
 
 
 def test_parameter_count_formula_and_darcy_reference(getkey):
     for modes, grid in [((4,), True), ((3, 4), False), ((2, 2, 3), True)]:
         d = len(modes)
-        m = FNO(2, 3, modes=modes, width=5, depth=2, projection_width=7, grid_features=grid,
-                key=getkey())
+        m = FNO(
+            2,
+            3,
+            modes=modes,
+            width=5,
+            depth=2,
+            projection_width=7,
+            grid_features=grid,
+            key=getkey(),
+        )
         assert num_real_parameters(m) == _count(2, 3, d, 5, 2, 7, modes, grid)
     # the FNO paper's Darcy model (width 32, 12x12 modes, 4 layers, 128 projection, (x, y) features):
     # 2,368,001 real scalars (the papers' count_params; torch numel would give 1,188,353)
-    darcy = jax.eval_shape(lambda k: FNO(1, 1, modes=(12, 12), width=32, depth=4,
-                                         projection_width=128, key=k), jax.random.key(0))
+    darcy = jax.eval_shape(
+        lambda k: FNO(1, 1, modes=(12, 12), width=32, depth=4, projection_width=128, key=k),
+        jax.random.key(0),
+    )
     assert num_real_parameters(darcy) == 2_368_001
     # a complex leaf counts twice
     assert num_real_parameters({"w": jnp.zeros(3, jnp.complex64), "b": jnp.zeros(2)}) == 8
@@ -89,7 +103,9 @@ def test_spectral_conv_layer_transfers_resolution(getkey):
     y16 = layer(jnp.asarray(f[:, ::2, ::2]))
     np.testing.assert_allclose(y32[:, ::2, ::2], y16, atol=1e-12)
     # and zero-shot super-resolution from 16 to 32 reproduces the fine output exactly
-    np.testing.assert_allclose(layer(jnp.asarray(f[:, ::2, ::2]), out_shape=(32, 32)), y32, atol=1e-12)
+    np.testing.assert_allclose(
+        layer(jnp.asarray(f[:, ::2, ::2]), out_shape=(32, 32)), y32, atol=1e-12
+    )
     # the DFT path computes the same map
     layer_dft = SpectralConv(2, 3, (4, 4), method="dft", dtype=jnp.float64, key=key)
     np.testing.assert_allclose(layer_dft(jnp.asarray(f)), y32, atol=1e-12)

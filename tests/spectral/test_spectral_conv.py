@@ -13,9 +13,9 @@ from jax.test_util import check_grads
 
 from jaxsci.spectral import num_blocks, spectral_conv
 
-
 # jitted once per static configuration: far cheaper in tests than op-by-op dispatch
 conv = jax.jit(spectral_conv, static_argnames=("modes", "out_shape", "method"))
+
 
 def reference(x, w_re, w_im, modes, out_shape=None):
     """float64 NumPy: full DFT by dense matrices, per-mode complex weights, synthesis by explicit sums.
@@ -40,10 +40,10 @@ def reference(x, w_re, w_im, modes, out_shape=None):
     for b, bits in enumerate(itertools.product((0, 1), repeat=d - 1)):
         for loc in itertools.product(*[range(m) for m in modes]):
             f = [loc[a] - (modes[a] if a < d - 1 and bits[a] else 0) for a in range(d)]
-            idx = tuple(fa % n for fa, n in zip(f, spatial))
+            idx = tuple(fa % n for fa, n in zip(f, spatial, strict=False))
             Yk = X[(slice(None), *idx)] @ W[(b, slice(None), slice(None), *loc)]
             c = 1.0 if (f[-1] == 0 or (nd % 2 == 0 and f[-1] == nd // 2)) else 2.0
-            phase = np.exp(2j * np.pi * sum(fa * g for fa, g in zip(f, grids)))
+            phase = np.exp(2j * np.pi * sum(fa * g for fa, g in zip(f, grids, strict=False)))
             y += c * np.real(Yk[:, None] * phase.reshape(1, -1)).reshape((c_out, *out_shape))
     return y
 
@@ -85,8 +85,7 @@ def test_against_direct_dft(spatial, modes, out_shape):
 def test_modes_int_and_c_in_larger_than_c_out():
     rng = np.random.default_rng(1)
     x, w_re, w_im = _random(rng, 4, 1, (8, 8), (3, 3))
-    np.testing.assert_allclose(conv(x, w_re, w_im, 3), reference(x, w_re, w_im, (3, 3)),
-                               atol=1e-12)
+    np.testing.assert_allclose(conv(x, w_re, w_im, 3), reference(x, w_re, w_im, (3, 3)), atol=1e-12)
 
 
 def test_single_mode_mapped_exactly_and_real():
@@ -99,8 +98,9 @@ def test_single_mode_mapped_exactly_and_real():
     w = np.zeros((2, 1, 1, *m), complex)
     w[1, 0, 0, k1 + m[0], k2] = a * np.exp(1j * theta)
     y = conv(x, w.real, w.imag, m)
-    np.testing.assert_allclose(y[0], a * np.cos(2 * np.pi * (k1 * s1 + k2 * s2) + phi + theta),
-                               atol=1e-13)
+    np.testing.assert_allclose(
+        y[0], a * np.cos(2 * np.pi * (k1 * s1 + k2 * s2) + phi + theta), atol=1e-13
+    )
     # A complex weight on the DC column must not produce a non-real or non-Hermitian output: the
     # imaginary part of a DC-column mode pair acts as the Hermitian projection irfft implies.
     rng = np.random.default_rng(2)
@@ -116,8 +116,12 @@ def test_identity_weights_resample_band_limited_field_exactly():
     # an odd one) by identity weights equals the field sampled there: zero-padding with forward norm.
     def field(n1, n2):
         s1, s2 = np.meshgrid(np.arange(n1) / n1, np.arange(n2) / n2, indexing="ij")
-        return (1.0 + np.sin(2 * np.pi * (2 * s1 - 3 * s2)) + 0.5 * np.cos(2 * np.pi * 3 * s1)
-                + 0.25 * np.sin(2 * np.pi * (s1 + 4 * s2)))
+        return (
+            1.0
+            + np.sin(2 * np.pi * (2 * s1 - 3 * s2))
+            + 0.5 * np.cos(2 * np.pi * 3 * s1)
+            + 0.25 * np.sin(2 * np.pi * (s1 + 4 * s2))
+        )
 
     m = (4, 5)
     w_re = np.zeros((2, 1, 1, *m))
@@ -158,8 +162,14 @@ def test_gradients_wrt_x_and_weights():
         check_grads(f, (x, w_re, w_im), order=1, modes=("fwd", "rev"), atol=1e-6, rtol=1e-6)
     # 1D with resampling, reverse mode (the transpose of the zero-padding assembly)
     x, w_re, w_im = _random(rng, 2, 1, (8,), (5,))
-    check_grads(jax.jit(lambda x, a, b: spectral_conv(x, a, b, (5,), out_shape=(12,))), (x, w_re, w_im),
-                order=1, modes=("rev",), atol=1e-6, rtol=1e-6)
+    check_grads(
+        jax.jit(lambda x, a, b: spectral_conv(x, a, b, (5,), out_shape=(12,))),
+        (x, w_re, w_im),
+        order=1,
+        modes=("rev",),
+        atol=1e-6,
+        rtol=1e-6,
+    )
 
 
 def test_linear_transpose_is_the_adjoint():
@@ -178,8 +188,13 @@ def test_float32():
     x, w_re, w_im = _random(rng, 3, 2, (16, 12), (5, 4))
     ref = reference(x, w_re, w_im, (5, 4))
     for method in ("fft", "dft"):
-        y = conv(x.astype(np.float32), w_re.astype(np.float32), w_im.astype(np.float32),
-                          (5, 4), method=method)
+        y = conv(
+            x.astype(np.float32),
+            w_re.astype(np.float32),
+            w_im.astype(np.float32),
+            (5, 4),
+            method=method,
+        )
         assert y.dtype == jnp.float32
         np.testing.assert_allclose(y, ref, atol=2e-5 * np.abs(ref).max())
 
@@ -189,8 +204,13 @@ def test_half_precision_inputs():
     x, w_re, w_im = _random(rng, 2, 2, (8, 8), (3, 3))
     ref = reference(x, w_re, w_im, (3, 3))
     for method in ("fft", "dft"):
-        y = conv(jnp.asarray(x, jnp.bfloat16), jnp.asarray(w_re, jnp.bfloat16),
-                          jnp.asarray(w_im, jnp.bfloat16), (3, 3), method=method)
+        y = conv(
+            jnp.asarray(x, jnp.bfloat16),
+            jnp.asarray(w_re, jnp.bfloat16),
+            jnp.asarray(w_im, jnp.bfloat16),
+            (3, 3),
+            method=method,
+        )
         assert y.dtype == jnp.bfloat16
         np.testing.assert_allclose(np.asarray(y, np.float32), ref, atol=0.05 * np.abs(ref).max())
 
@@ -230,8 +250,12 @@ def test_peak_memory_is_linear_in_the_field():
     x = jnp.zeros((c, n, n), jnp.float32)
     w = jnp.zeros((2, c, c, m, m), jnp.float32)
     for method in ("fft", "dft"):
-        compiled = jax.jit(lambda x, a, b: spectral_conv(x, a, b, (m, m), method=method)).trace(
-            x, w, w).lower().compile()
+        compiled = (
+            jax.jit(lambda x, a, b: spectral_conv(x, a, b, (m, m), method=method))
+            .trace(x, w, w)
+            .lower()
+            .compile()
+        )
         analysis = compiled.memory_analysis()
         if analysis is None:  # pragma: no cover - backend without memory analysis
             pytest.skip("no memory analysis on this backend")
@@ -247,10 +271,22 @@ def _conv_case(draw):
         draw(st.integers(1, n // 2 + 1 if a == d - 1 else max(n // 2, 1)))
         for a, n in enumerate(spatial)
     )
-    if any(m > n // 2 for m, n in zip(modes[:-1], spatial[:-1])):
-        spatial = tuple(max(n, 2 * m) for n, m in zip(spatial[:-1], modes[:-1])) + spatial[-1:]
-    out = draw(st.one_of(st.none(), st.tuples(*[
-        st.integers(2 * m if a < d - 1 else max(2 * m - 2, 1), 9) for a, m in enumerate(modes)])))
+    if any(m > n // 2 for m, n in zip(modes[:-1], spatial[:-1], strict=False)):
+        spatial = (
+            tuple(max(n, 2 * m) for n, m in zip(spatial[:-1], modes[:-1], strict=False))
+            + spatial[-1:]
+        )
+    out = draw(
+        st.one_of(
+            st.none(),
+            st.tuples(
+                *[
+                    st.integers(2 * m if a < d - 1 else max(2 * m - 2, 1), 9)
+                    for a, m in enumerate(modes)
+                ]
+            ),
+        )
+    )
     return spatial, modes, out, draw(st.integers(1, 3)), draw(st.integers(1, 3))
 
 

@@ -30,10 +30,12 @@ def test_dst_matches_scipy():
     x = rng.standard_normal((5, 6, 4))
     for axis in (0, 1, -1):
         np.testing.assert_allclose(dst1(x, axis), scipy.fft.dst(x, type=1, axis=axis), atol=1e-12)
-    np.testing.assert_allclose(dstn(x, norm="ortho"), scipy.fft.dstn(x, type=1, norm="ortho"),
-                               atol=1e-12)
-    np.testing.assert_allclose(dstn(x, axes=(0, 2)), scipy.fft.dstn(x, type=1, axes=(0, 2)),
-                               atol=1e-11)
+    np.testing.assert_allclose(
+        dstn(x, norm="ortho"), scipy.fft.dstn(x, type=1, norm="ortho"), atol=1e-12
+    )
+    np.testing.assert_allclose(
+        dstn(x, axes=(0, 2)), scipy.fft.dstn(x, type=1, axes=(0, 2)), atol=1e-11
+    )
     np.testing.assert_allclose(idstn(x), scipy.fft.idstn(x, type=1), atol=1e-13)
     np.testing.assert_allclose(idstn(dstn(x)), x, atol=1e-13)
     with pytest.raises(ValueError, match="axis"):
@@ -58,22 +60,32 @@ def test_dirichlet_fd_is_exact_inverse_of_5_point_laplacian():
     # with a reaction term and a non-square grid, non-unit lengths
     n1, n2, k = 7, 12, 3.5
     L1, L2 = 2.0, 0.5
-    T1 = sps.diags([-np.ones(n1 - 1), 2 * np.ones(n1), -np.ones(n1 - 1)], [-1, 0, 1]) / (L1 / (n1 + 1)) ** 2
-    T2 = sps.diags([-np.ones(n2 - 1), 2 * np.ones(n2), -np.ones(n2 - 1)], [-1, 0, 1]) / (L2 / (n2 + 1)) ** 2
+    T1 = (
+        sps.diags([-np.ones(n1 - 1), 2 * np.ones(n1), -np.ones(n1 - 1)], [-1, 0, 1])
+        / (L1 / (n1 + 1)) ** 2
+    )
+    T2 = (
+        sps.diags([-np.ones(n2 - 1), 2 * np.ones(n2), -np.ones(n2 - 1)], [-1, 0, 1])
+        / (L2 / (n2 + 1)) ** 2
+    )
     A = (sps.kronsum(T2, T1) + k * sps.eye(n1 * n2)).tocsc()  # kronsum(B, A) = A x I + I x B
     f = np.random.default_rng(2).standard_normal((n1, n2))
     ref = spla.spsolve(A, f.ravel()).reshape(n1, n2)
-    np.testing.assert_allclose(solve_dirichlet(f, k=k, length=(L1, L2), stencil="fd"), ref,
-                               atol=1e-12 * np.abs(ref).max())
+    np.testing.assert_allclose(
+        solve_dirichlet(f, k=k, length=(L1, L2), stencil="fd"), ref, atol=1e-12 * np.abs(ref).max()
+    )
 
 
 def test_dirichlet_spectral_is_exact_for_sine_products_2d_3d():
     n = 15
     s = np.arange(1, n + 1) / (n + 1)
     X, Y = np.meshgrid(s, s, indexing="ij")
-    u = np.sin(np.pi * X) * np.sin(2 * np.pi * Y) + 0.1 * np.sin(5 * np.pi * X) * np.sin(3 * np.pi * Y)
+    u = np.sin(np.pi * X) * np.sin(2 * np.pi * Y) + 0.1 * np.sin(5 * np.pi * X) * np.sin(
+        3 * np.pi * Y
+    )
     f = 5 * np.pi**2 * np.sin(np.pi * X) * np.sin(2 * np.pi * Y) + 3.4 * np.pi**2 * np.sin(
-        5 * np.pi * X) * np.sin(3 * np.pi * Y)
+        5 * np.pi * X
+    ) * np.sin(3 * np.pi * Y)
     np.testing.assert_allclose(solve_dirichlet(f), u, atol=1e-13)
     # FD stencil on the same problem: second-order error, not round-off
     err_fd = np.abs(solve_dirichlet(f, stencil="fd") - u).max()
@@ -93,7 +105,12 @@ def test_dirichlet_fd_converges_second_order():
         u = X * (1 - X) * np.exp(Y) * np.sin(np.pi * Y)
         # f = -Lap u
         uxx = -2 * np.exp(Y) * np.sin(np.pi * Y)
-        uyy = X * (1 - X) * np.exp(Y) * ((1 - np.pi**2) * np.sin(np.pi * Y) + 2 * np.pi * np.cos(np.pi * Y))
+        uyy = (
+            X
+            * (1 - X)
+            * np.exp(Y)
+            * ((1 - np.pi**2) * np.sin(np.pi * Y) + 2 * np.pi * np.cos(np.pi * Y))
+        )
         errs.append(np.abs(solve_dirichlet(-(uxx + uyy), stencil="fd") - u).max())
     assert 3.5 < errs[0] / errs[1] < 4.5
 
@@ -102,7 +119,9 @@ def test_dirichlet_eigenvalues():
     lam = dirichlet_eigenvalues((3, 4), stencil="fd")
     h1, h2 = 1 / 4, 1 / 5
     assert lam.shape == (3, 4)
-    np.testing.assert_allclose(lam[0, 0], 4 / h1**2 * np.sin(np.pi / 8) ** 2 + 4 / h2**2 * np.sin(np.pi / 10) ** 2)
+    np.testing.assert_allclose(
+        lam[0, 0], 4 / h1**2 * np.sin(np.pi / 8) ** 2 + 4 / h2**2 * np.sin(np.pi / 10) ** 2
+    )
     np.testing.assert_allclose(dirichlet_eigenvalues((2,))[1], 4 * np.pi**2)
 
 
@@ -122,8 +141,9 @@ def test_periodic_spectral_exact_and_fd_consistent():
     g -= g.mean()
     v = np.asarray(solve_periodic(g, stencil="fd", length=(L1, L2)).value)
     h1, h2 = L1 / n1, L2 / n2
-    lap = ((2 * v - np.roll(v, 1, 0) - np.roll(v, -1, 0)) / h1**2
-           + (2 * v - np.roll(v, 1, 1) - np.roll(v, -1, 1)) / h2**2)
+    lap = (2 * v - np.roll(v, 1, 0) - np.roll(v, -1, 0)) / h1**2 + (
+        2 * v - np.roll(v, 1, 1) - np.roll(v, -1, 1)
+    ) / h2**2
     np.testing.assert_allclose(lap, g, atol=1e-11)
     assert abs(v.mean()) < 1e-14
 
@@ -133,8 +153,9 @@ def test_periodic_mean_is_projected_or_reported():
     sol = solve_periodic(f)
     assert sol.result == RESULTS.successful
     np.testing.assert_allclose(sol.stats["mean_f"], 3.0)
-    np.testing.assert_allclose(sol.value, np.cos(2 * np.pi * np.arange(8) / 8) / (4 * np.pi**2),
-                               atol=1e-15)
+    np.testing.assert_allclose(
+        sol.value, np.cos(2 * np.pi * np.arange(8) / 8) / (4 * np.pi**2), atol=1e-15
+    )
     sol = solve_periodic(f, compatibility="require", throw=False)
     assert sol.result == RESULTS.incompatible
     with pytest.raises(Exception, match="compatibility"):
@@ -144,7 +165,9 @@ def test_periodic_mean_is_projected_or_reported():
     assert sol.result == RESULTS.successful
     np.testing.assert_allclose(np.mean(sol.value), 1.5)
     # a compatible right-hand side passes the check
-    assert solve_periodic(f - 3.0, compatibility="require", throw=False).result == RESULTS.successful
+    assert (
+        solve_periodic(f - 3.0, compatibility="require", throw=False).result == RESULTS.successful
+    )
 
 
 def test_periodic_indefinite_helmholtz_and_resonance():
@@ -180,17 +203,25 @@ def test_spectral_derivatives():
     u = np.sin(3 * X) * np.cos(2 * a * Y) + np.cos(7 * X)
     g = spectral_gradient(u, length=(L1, L2))
     assert g.shape == (2, n1, n2)
-    np.testing.assert_allclose(g[0], 3 * np.cos(3 * X) * np.cos(2 * a * Y) - 7 * np.sin(7 * X), atol=1e-12)
+    np.testing.assert_allclose(
+        g[0], 3 * np.cos(3 * X) * np.cos(2 * a * Y) - 7 * np.sin(7 * X), atol=1e-12
+    )
     np.testing.assert_allclose(g[1], -2 * a * np.sin(3 * X) * np.sin(2 * a * Y), atol=1e-12)
     lap = -(9 + 4 * a**2) * np.sin(3 * X) * np.cos(2 * a * Y) - 49 * np.cos(7 * X)
     np.testing.assert_allclose(spectral_laplacian(u, length=(L1, L2)), lap, atol=1e-11)
-    np.testing.assert_allclose(spectral_derivative(u, 0, order=2, length=(L1, L2)),
-                               -9 * np.sin(3 * X) * np.cos(2 * a * Y) - 49 * np.cos(7 * X), atol=1e-11)
+    np.testing.assert_allclose(
+        spectral_derivative(u, 0, order=2, length=(L1, L2)),
+        -9 * np.sin(3 * X) * np.cos(2 * a * Y) - 49 * np.cos(7 * X),
+        atol=1e-11,
+    )
     # Nyquist mode cos(8x) on 16 points: first derivative (a sine) is zero on the grid, second is exact
     x = np.arange(16) * 2 * np.pi / 16
-    np.testing.assert_allclose(spectral_derivative(np.cos(8 * x), 0, length=2 * np.pi), 0, atol=1e-12)
-    np.testing.assert_allclose(spectral_laplacian(np.cos(8 * x), length=2 * np.pi), -64 * np.cos(8 * x),
-                               atol=1e-11)
+    np.testing.assert_allclose(
+        spectral_derivative(np.cos(8 * x), 0, length=2 * np.pi), 0, atol=1e-12
+    )
+    np.testing.assert_allclose(
+        spectral_laplacian(np.cos(8 * x), length=2 * np.pi), -64 * np.cos(8 * x), atol=1e-11
+    )
     # spectral accuracy on a smooth non-polynomial periodic function
     for n in (32,):
         x = np.arange(n) * 2 * np.pi / n
@@ -213,10 +244,15 @@ def test_jit_vmap_and_gradients():
     f = fs[0]
     # jitted so each finite-difference evaluation is one compiled call, not op-by-op dispatch
     check_grads(jax.jit(lambda f, k: solve_dirichlet(f, k=k)), (f, 0.5), order=1, modes=("rev",))
-    check_grads(jax.jit(lambda f, k: solve_periodic(f, k=k).value), (f, 0.5), order=1,
-                modes=("rev",))
-    check_grads(jax.jit(lambda u: spectral_laplacian(u) + spectral_derivative(u, 1)), (f,), order=1,
-                modes=("rev",))
+    check_grads(
+        jax.jit(lambda f, k: solve_periodic(f, k=k).value), (f, 0.5), order=1, modes=("rev",)
+    )
+    check_grads(
+        jax.jit(lambda u: spectral_laplacian(u) + spectral_derivative(u, 1)),
+        (f,),
+        order=1,
+        modes=("rev",),
+    )
     # the adjoint of the symmetric solve is the solve
     v = rng.standard_normal(f.shape)
     lhs = np.vdot(v, solve_dirichlet(f, stencil="fd"))

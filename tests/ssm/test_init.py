@@ -10,7 +10,9 @@ def test_legs_entries():
     A, B, P = ssm.hippo("legs", 6)
     for n in range(6):
         for k in range(6):
-            want = -np.sqrt(2 * n + 1) * np.sqrt(2 * k + 1) if n > k else (-(n + 1) if n == k else 0.0)
+            want = (
+                -np.sqrt(2 * n + 1) * np.sqrt(2 * k + 1) if n > k else (-(n + 1) if n == k else 0.0)
+            )
             assert A[n, k] == pytest.approx(want, abs=1e-14)
     np.testing.assert_allclose(B, np.sqrt(2 * np.arange(6) + 1))
     np.testing.assert_allclose(P[0], np.sqrt(np.arange(6) + 0.5))
@@ -36,7 +38,9 @@ def test_nplr_split(measure, re):
 def test_legt_fout_structure():
     A, B, _ = ssm.hippo("legt", 4)
     R = np.sqrt(2 * np.arange(4) + 1)
-    assert A[0, 1] == pytest.approx(0.5 * R[0] * R[1]) and A[1, 0] == pytest.approx(-0.5 * R[0] * R[1])
+    assert A[0, 1] == pytest.approx(0.5 * R[0] * R[1]) and A[1, 0] == pytest.approx(
+        -0.5 * R[0] * R[1]
+    )
     np.testing.assert_allclose(B, R / 2)
     A, B, _ = ssm.hippo("fout", 6)
     np.testing.assert_allclose(B, [1, 0, np.sqrt(2), 0, np.sqrt(2), 0])
@@ -62,8 +66,10 @@ def test_s5_init_block_diagonal():
     assert Lam.shape == (P // 2,) and Bt.shape == (P // 2, H) and Ct.shape == (H, P // 2)
     np.testing.assert_allclose(Lam.real, -0.5)
     d = ssm.hippo_nplr("legs", P // blocks)
-    np.testing.assert_allclose(np.sort(Lam.imag), np.sort(np.tile(d.Lambda.imag, blocks)), atol=1e-10)
-    assert np.all(V[: P // blocks, P // 4:] == 0)  # block-diagonal
+    np.testing.assert_allclose(
+        np.sort(Lam.imag), np.sort(np.tile(d.Lambda.imag, blocks)), atol=1e-10
+    )
+    assert np.all(V[: P // blocks, P // 4 :] == 0)  # block-diagonal
     # B~ = V^{-1} B and C~ = C V for the same seed's real B, C
     rng = np.random.default_rng(0)
     B = rng.normal(size=(P, H)) / np.sqrt(H)

@@ -52,7 +52,9 @@ def test_zoh_accurate_as_dtA_to_zero():
     A = np.array([-1e-9 + 0j, 1e-12j, 0j, -0.5 + 1e-7j, -2 + 3j])
     dt = 1e-6
     _, Bb = discretize(A, np.ones(5), dt, "zoh")
-    exact = np.array([dt * float(np.expm1(dt * a.real) / (dt * a.real)) if a.real else dt for a in A])
+    exact = np.array(
+        [dt * float(np.expm1(dt * a.real) / (dt * a.real)) if a.real else dt for a in A]
+    )
     ref = [np.complex128(dt * (1 + dt * a / 2 + (dt * a) ** 2 / 6)) for a in A]
     assert np.all(np.isfinite(np.asarray(Bb)))
     np.testing.assert_allclose(np.asarray(Bb), ref, rtol=1e-14)
@@ -78,6 +80,7 @@ def test_kernel_vs_powers_and_conv_scan_step(params, method):
     y_scan, x_last = s4d_scan(A, B, C, dt, u, D, method=method)
     np.testing.assert_allclose(np.asarray(y_scan), y_ref, rtol=1e-10, atol=1e-10)
     Ab, Bb = discretize(A, B, dt, method)
+
     def body(x, ut):
         y, x = ssm.s4d_step(Ab, Bb, C, x, ut, D)
         return x, y
@@ -146,9 +149,13 @@ def test_kernel_grads_jit_vmap(params):
     np.testing.assert_allclose(np.asarray(jitted), np.asarray(f(*args)), rtol=1e-12, atol=1e-13)
     np.testing.assert_allclose(np.asarray(vm), np.asarray(f(*args)), rtol=1e-12, atol=1e-13)
     g = lambda u, K: causal_conv(u, K, D)
-    check_grads(g, (jnp.asarray(u), jnp.asarray(f(*args)[:, :1].repeat(L, 1))), order=1, modes=["rev"])
+    check_grads(
+        g, (jnp.asarray(u), jnp.asarray(f(*args)[:, :1].repeat(L, 1))), order=1, modes=["rev"]
+    )
     vc = jax.vmap(lambda uu: causal_conv(uu, jitted, None))(jnp.stack([u[:, :16], u[:, 8:]]))
-    np.testing.assert_allclose(np.asarray(vc[1]), np.asarray(causal_conv(u[:, 8:], jitted)), atol=1e-12)
+    np.testing.assert_allclose(
+        np.asarray(vc[1]), np.asarray(causal_conv(u[:, 8:], jitted)), atol=1e-12
+    )
 
 
 def test_fast_fft_length():

@@ -49,8 +49,9 @@ def test_bidirectional_layer(key):
     call = eqx.filter_jit(lambda m, v: (m(v), m.kernel(7)))
     y, K = call(layer, u)
     assert K.shape == (2, 2, 7)
-    np.testing.assert_allclose(np.asarray(y), np.asarray(ssm.causal_conv(u, K, layer.D, bidirectional=True)),
-                               atol=1e-12)
+    np.testing.assert_allclose(
+        np.asarray(y), np.asarray(ssm.causal_conv(u, K, layer.D, bidirectional=True)), atol=1e-12
+    )
     # the future affects the past
     y2, _ = call(layer, u.at[:, -1].add(1.0))
     assert np.abs(np.asarray(y2 - y)[:, 0]).max() > 0
@@ -91,8 +92,10 @@ def test_model_and_labels(key):
 def test_sharded_training_step_equals_unsharded(key):
     assert len(jax.devices()) == 8, "conftest should provide 8 fake CPU devices"
     model = ssm.SSMModel(5, 4, d_model=8, n_layers=1, state_size=4, pool="last", key=key)
-    opt = optax.multi_transform({"ssm": optax.adam(1e-3), "other": optax.adamw(3e-3, weight_decay=0.1)},
-                                ssm.ssm_param_labels)
+    opt = optax.multi_transform(
+        {"ssm": optax.adam(1e-3), "other": optax.adamw(3e-3, weight_decay=0.1)},
+        ssm.ssm_param_labels,
+    )
     state = opt.init(eqx.filter(model, eqx.is_inexact_array))
     step = ssm.make_train_step(opt)
     x, y = ssm.delayed_recall(key, 16, 32, 4)
@@ -105,8 +108,11 @@ def test_sharded_training_step_equals_unsharded(key):
     m1, s1, _, _ = step(m1, s1, x, y, k)
     m2, s2, _, _ = step(m2, s2, xs, ys, k)
     np.testing.assert_allclose(float(l1), float(l2), rtol=1e-10)
-    for a, b in zip(jax.tree.leaves(eqx.filter(m1, eqx.is_inexact_array)),
-                    jax.tree.leaves(eqx.filter(m2, eqx.is_inexact_array))):
+    for a, b in zip(
+        jax.tree.leaves(eqx.filter(m1, eqx.is_inexact_array)),
+        jax.tree.leaves(eqx.filter(m2, eqx.is_inexact_array)),
+        strict=False,
+    ):
         np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=1e-9, atol=1e-12)
 
 

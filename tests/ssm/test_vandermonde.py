@@ -19,7 +19,9 @@ def reference(W, z, L):
     z = np.asarray(z, np.complex128)
     l = np.arange(L)
     flatW, flatz = W.reshape(-1, W.shape[-1]), z.reshape(-1, z.shape[-1])
-    out = np.stack([2 * np.real(w @ np.exp(zz[:, None] * l)) for w, zz in zip(flatW, flatz)])
+    out = np.stack(
+        [2 * np.real(w @ np.exp(zz[:, None] * l)) for w, zz in zip(flatW, flatz, strict=False)]
+    )
     return out.reshape(*W.shape[:-1], L)
 
 
@@ -55,10 +57,16 @@ def test_unstable_and_leading_dims():
     rng = np.random.default_rng(2)
     W = rng.normal(size=(2, 3, 5)) + 1j * rng.normal(size=(2, 3, 5))
     z = 1e-3 * rng.normal(size=(2, 3, 5)) + 1j * rng.normal(size=(2, 3, 5))  # Re z > 0 allowed
-    np.testing.assert_allclose(np.asarray(vandermonde(W, z, 50)), reference(W, z, 50), rtol=1e-10, atol=1e-10)
+    np.testing.assert_allclose(
+        np.asarray(vandermonde(W, z, 50)), reference(W, z, 50), rtol=1e-10, atol=1e-10
+    )
     # 1-D input (a single channel)
-    np.testing.assert_allclose(np.asarray(vandermonde(W[0, 0], z[0, 0], 50)), reference(W[0, 0], z[0, 0], 50),
-                               rtol=1e-10, atol=1e-10)
+    np.testing.assert_allclose(
+        np.asarray(vandermonde(W[0, 0], z[0, 0], 50)),
+        reference(W[0, 0], z[0, 0], 50),
+        rtol=1e-10,
+        atol=1e-10,
+    )
 
 
 def test_float32_long_sequence():
@@ -87,14 +95,18 @@ def test_gradients():
     W, z = jnp.asarray(W), jnp.asarray(z)
     f = lambda W, z: vandermonde(W, z, 37, chunk=4, tile_rows=3)  # several tiles and padding
     check_grads(f, (W, z), order=1, modes=["rev"], atol=1e-6, rtol=1e-6, eps=1e-6)
-    loss = lambda fn: (lambda W, z: jnp.sum(jnp.sin(fn(W, z))))
+    loss = lambda fn: lambda W, z: jnp.sum(jnp.sin(fn(W, z)))
     g = jax.jit(jax.grad(loss(f), argnums=(0, 1)))(W, z)
-    g_naive = jax.jit(jax.grad(loss(lambda W, z: vandermonde_naive(W, z, 37)), argnums=(0, 1)))(W, z)
-    for a, b in zip(g, g_naive):
+    g_naive = jax.jit(jax.grad(loss(lambda W, z: vandermonde_naive(W, z, 37)), argnums=(0, 1)))(
+        W, z
+    )
+    for a, b in zip(g, g_naive, strict=False):
         np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=1e-10, atol=1e-10)
     # split form: gradients with respect to the real parts
     fs = jax.jit(lambda a, b, c, d: vandermonde_split(a, b, c, d, 21))
-    check_grads(fs, (W.real, W.imag, z.real, z.imag), order=1, modes=["rev"], atol=1e-6, rtol=1e-6, eps=1e-6)
+    check_grads(
+        fs, (W.real, W.imag, z.real, z.imag), order=1, modes=["rev"], atol=1e-6, rtol=1e-6, eps=1e-6
+    )
 
 
 def test_jit_vmap_consistency():
@@ -106,10 +118,12 @@ def test_jit_vmap_consistency():
     np.testing.assert_allclose(np.asarray(jitted), np.asarray(eager), rtol=1e-13, atol=1e-13)
     np.testing.assert_allclose(np.asarray(vmapped), np.asarray(eager), rtol=1e-13, atol=1e-13)
     gv = jax.vmap(jax.grad(lambda w, zz: jnp.sum(vandermonde(w, zz, 33) ** 2), argnums=(0, 1)))(
-        jnp.asarray(W), jnp.asarray(z))
+        jnp.asarray(W), jnp.asarray(z)
+    )
     gf = jax.grad(lambda w, zz: jnp.sum(vandermonde(w, zz, 33) ** 2), argnums=(0, 1))(
-        jnp.asarray(W), jnp.asarray(z))
-    for a, b in zip(gv, gf):
+        jnp.asarray(W), jnp.asarray(z)
+    )
+    for a, b in zip(gv, gf, strict=False):
         np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=1e-12, atol=1e-12)
 
 
@@ -121,7 +135,7 @@ def _peak_bytes(fn, H, N, L):
 
 def test_memory_does_not_grow_like_N_times_L():
     H = 64
-    fwd = lambda L: (lambda W, z: vandermonde(W, z, L))
+    fwd = lambda L: lambda W, z: vandermonde(W, z, L)
     bwd = lambda L: jax.grad(lambda W, z: jnp.sum(vandermonde(W, z, L) ** 2), argnums=(0, 1))
     naive_bytes = H * 1024 * 65536 * 8  # one complex64 (H, N, L) array: 34 GB
     for make in (fwd, bwd):

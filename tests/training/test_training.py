@@ -39,8 +39,15 @@ def pairs():
 
 
 def _mgno(key=1):
-    return MgNO(1, 1, width=8, num_layers=2, num_iterations=((1, 0), (1, 0)), dtype=F32,
-                key=jax.random.key(key))
+    return MgNO(
+        1,
+        1,
+        width=8,
+        num_layers=2,
+        num_iterations=((1, 0), (1, 0)),
+        dtype=F32,
+        key=jax.random.key(key),
+    )
 
 
 def _leaves(m):
@@ -50,7 +57,9 @@ def _leaves(m):
 def test_losses_against_references():
     rng = np.random.default_rng(0)
     p, t = rng.standard_normal((2, 1, 8, 8))
-    np.testing.assert_allclose(relative_l2(p, t), np.linalg.norm(p - t) / np.linalg.norm(t), rtol=1e-12)
+    np.testing.assert_allclose(
+        relative_l2(p, t), np.linalg.norm(p - t) / np.linalg.norm(t), rtol=1e-12
+    )
     n, eps = 64, 1e-2
     x = np.arange(n) / n
     target = np.cos(2 * np.pi * x)[None]
@@ -82,12 +91,28 @@ def test_tiny_models_overfit_a_handful_of_samples(pairs, name):
     if name == "mgno":
         model = _mgno()
     else:
-        model = FNO(1, 1, modes=(6, 6), width=8, depth=2, projection_width=16, dtype=F32,
-                    key=jax.random.key(1))
+        model = FNO(
+            1,
+            1,
+            modes=(6, 6),
+            width=8,
+            depth=2,
+            projection_width=16,
+            dtype=F32,
+            key=jax.random.key(1),
+        )
     epochs = 300
     opt = optax.adam(optax.cosine_decay_schedule(1e-2, epochs))
-    _, record = fit(model, opt, pairs, epochs=epochs, batch_size=4, key=jax.random.key(2),
-                    data_parallel=False, progress=False)
+    _, record = fit(
+        model,
+        opt,
+        pairs,
+        epochs=epochs,
+        batch_size=4,
+        key=jax.random.key(2),
+        data_parallel=False,
+        progress=False,
+    )
     first, last = record["history"][0]["train_loss"], record["history"][-1]["train_loss"]
     assert last < first / 100, (first, last)
 
@@ -100,12 +125,12 @@ def test_training_is_deterministic_and_data_parallel_matches(pairs):
     kw = dict(epochs=2, batch_size=8, progress=False)
     m1, r1 = fit(_mgno(), opt, (x, y), key=jax.random.key(3), data_parallel=False, **kw)
     m2, r2 = fit(_mgno(), opt, (x, y), key=jax.random.key(3), data_parallel=False, **kw)
-    for a, b in zip(_leaves(m1), _leaves(m2)):
+    for a, b in zip(_leaves(m1), _leaves(m2), strict=False):
         np.testing.assert_array_equal(a, b)
     assert [h["train_loss"] for h in r1["history"]] == [h["train_loss"] for h in r2["history"]]
     m3, r3 = fit(_mgno(), opt, (x, y), key=jax.random.key(3), data_parallel=True, **kw)
     assert r3["config"]["data_parallel"]
-    for a, b in zip(_leaves(m1), _leaves(m3)):
+    for a, b in zip(_leaves(m1), _leaves(m3), strict=False):
         np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6)
     np.testing.assert_allclose(r3["final_train_loss"], r1["final_train_loss"], rtol=1e-5)
 
@@ -114,10 +139,21 @@ def test_record_checkpoint_and_evaluation(pairs, tmp_path):
     x, y = pairs
     model = Normalized(_mgno(), Normalizer.from_data(x, pointwise=False), None)
     opt = make_optimizer(1e-3, steps_per_epoch=2, epochs=2, schedule="cosine")
-    trained, record = fit(model, opt, (x, y), epochs=2, batch_size=2, key=jax.random.key(4),
-                          test_data=(x, y), eval_every=1, data_parallel=False, progress=False,
-                          record_path=tmp_path / "run.json", checkpoint_path=tmp_path / "model.eqx",
-                          config={"model": "mgno"})
+    trained, record = fit(
+        model,
+        opt,
+        (x, y),
+        epochs=2,
+        batch_size=2,
+        key=jax.random.key(4),
+        test_data=(x, y),
+        eval_every=1,
+        data_parallel=False,
+        progress=False,
+        record_path=tmp_path / "run.json",
+        checkpoint_path=tmp_path / "model.eqx",
+        config={"model": "mgno"},
+    )
     saved = json.loads((tmp_path / "run.json").read_text())
     for field in ("config", "history", "test", "num_real_parameters", "train_time_s", "device"):
         assert field in saved
@@ -126,7 +162,7 @@ def test_record_checkpoint_and_evaluation(pairs, tmp_path):
     # the normaliser's statistics are data, not parameters: unchanged by training
     np.testing.assert_array_equal(trained.x_normalizer.mean, model.x_normalizer.mean)
     loaded, meta = load_checkpoint(tmp_path / "model.eqx", model)
-    for a, b in zip(_leaves(trained), _leaves(loaded)):
+    for a, b in zip(_leaves(trained), _leaves(loaded), strict=False):
         np.testing.assert_array_equal(a, b)
     assert meta["record"]["num_real_parameters"] == record["num_real_parameters"]
     save_checkpoint(tmp_path / "again.eqx", loaded, metadata={"note": "x"})
@@ -141,7 +177,9 @@ def test_resolution_transfer_evaluates_every_grid(pairs):
     coarse = pairs
     fine_x = grf(jax.random.key(0), 2, (32, 32), alpha=2.0, tau=3.0, sigma=9.0).astype(F32)[:, None]
     fine = (np.asarray(fine_x), np.asarray(0.5 * fine_x + 0.2 * jnp.roll(fine_x, 1, axis=-1)))
-    model = FNO(1, 1, modes=(4, 4), width=4, depth=1, projection_width=8, dtype=F32, key=jax.random.key(0))
+    model = FNO(
+        1, 1, modes=(4, 4), width=4, depth=1, projection_width=8, dtype=F32, key=jax.random.key(0)
+    )
     out = resolution_transfer(model, {16: coarse, 32: fine})
     assert set(out) == {16, 32} and all(np.isfinite(v["relative_l2"]) for v in out.values())
     with pytest.raises(TypeError, match="datasets"):
@@ -149,7 +187,9 @@ def test_resolution_transfer_evaluates_every_grid(pairs):
 
 
 def test_step_schedule_halves_the_learning_rate():
-    opt = make_optimizer(1.0, steps_per_epoch=1, epochs=4, step_epochs=2, gamma=0.5, weight_decay=0.0)
+    opt = make_optimizer(
+        1.0, steps_per_epoch=1, epochs=4, step_epochs=2, gamma=0.5, weight_decay=0.0
+    )
     params = jnp.zeros(())
     state = opt.init(params)
     sizes = []
@@ -179,13 +219,33 @@ def test_checkpoint_every_and_resume_reproduce_the_uninterrupted_run(pairs, tmp_
     kw = dict(batch_size=2, key=jax.random.key(5), data_parallel=False)
     full, r_full = fit(_mgno(), opt, (x, y), epochs=4, progress=False, **kw)
     path = tmp_path / "run.eqx"
-    fit(_mgno(), opt, (x, y), epochs=2, checkpoint_path=path, checkpoint_every=1, progress=False, **kw)
+    fit(
+        _mgno(),
+        opt,
+        (x, y),
+        epochs=2,
+        checkpoint_path=path,
+        checkpoint_every=1,
+        progress=False,
+        **kw,
+    )
     assert (tmp_path / "run.eqx.state").exists()
-    resumed, r_res = fit(_mgno(), opt, (x, y), epochs=4, checkpoint_path=path, checkpoint_every=1,
-                         resume=True, progress=True, **kw)
-    for a, b in zip(_leaves(full), _leaves(resumed)):
+    resumed, r_res = fit(
+        _mgno(),
+        opt,
+        (x, y),
+        epochs=4,
+        checkpoint_path=path,
+        checkpoint_every=1,
+        resume=True,
+        progress=True,
+        **kw,
+    )
+    for a, b in zip(_leaves(full), _leaves(resumed), strict=False):
         np.testing.assert_array_equal(a, b)
-    assert [h["train_loss"] for h in r_res["history"]] == [h["train_loss"] for h in r_full["history"]]
+    assert [h["train_loss"] for h in r_res["history"]] == [
+        h["train_loss"] for h in r_full["history"]
+    ]
     err = capsys.readouterr().err
     assert "training" in err and "loss=" in err  # the progress bar shows the running loss
     with pytest.raises(ValueError, match="checkpoint_path"):
