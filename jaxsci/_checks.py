@@ -1,12 +1,14 @@
 """Argument validation at trace time, with messages that name the argument and its value.
 
 These run on static information (shapes, dtypes, Python scalars) and raise ``ValueError``/``TypeError``
-before anything is traced. Value checks on traced arrays belong in solvers' ``RESULTS``, not here.
+before anything is traced. Values of JAX arrays (concrete or traced) are never read on the host
+here: they are checked at run time with :func:`error_if_not` or reported through a solver's ``RESULTS``.
 """
 
 from collections.abc import Sequence
 from typing import Any
 
+import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -21,12 +23,15 @@ __all__ = [
     "check_same_shape",
     "check_shape",
     "concrete_or_none",
+    "error_if_not",
 ]
 
 
 def concrete_or_none(x: Any):
-    """Return ``x`` as a NumPy array if its value is known at trace time, else ``None``."""
-    if isinstance(x, (jax.core.Tracer, jax.ShapeDtypeStruct)):
+    """Return ``x`` as a NumPy array if it is a host value (Python scalar, list, NumPy array), else
+    ``None``. JAX arrays, concrete or traced, return ``None``: reading them would copy device memory
+    to the host (and gather sharded arrays). Check those at run time with :func:`error_if_not`."""
+    if isinstance(x, (jax.Array, jax.core.Tracer, jax.ShapeDtypeStruct)):
         return None
     try:
         arr = np.asarray(x)
@@ -110,6 +115,12 @@ def check_complex_or_real(x: Any, name: str) -> None:
     dtype = jnp.result_type(x)
     if not (jnp.issubdtype(dtype, jnp.number)):
         raise TypeError(f"`{name}` must be numeric, got dtype {dtype}.")
+
+
+def error_if_not(x: Any, ok: Any, message: str) -> Any:
+    """Return ``x``, raising ``message`` at run time (``eqx.error_if``, also under ``jit``) where the
+    boolean array ``ok`` is not all ``True``. For value checks of device arrays."""
+    return eqx.error_if(x, ~jnp.all(ok), message)
 
 
 def _short(arr: np.ndarray) -> str:
