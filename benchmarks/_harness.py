@@ -6,7 +6,8 @@ What it measures, for every case:
 - run time: one warm-up call, then ``repeats`` timed calls each ending in ``jax.block_until_ready``;
   median and min are reported;
 - peak memory: XLA's compiled memory analysis (arguments + outputs + temporaries, what the program
-  needs at its peak) and, on accelerators, the device allocator's ``peak_bytes_in_use``; for host
+  needs at its peak) and, on accelerators, the case's own allocator peak (the rise of the allocator's
+  ``peak_bytes_in_use`` over what was in use when the case started, when the case raised it); for host
   peers, the peak of ``tracemalloc`` (NumPy/SciPy/pyamg allocations);
 - the device kind, platform, jax/jaxlib versions, x64 flag, dtype and sizes (in ``params``).
 
@@ -103,14 +104,29 @@ def _nbytes_of_compiled(compiled) -> int | None:
     return total
 
 
-def _device_peak() -> int | None:
+def _allocator_stats() -> tuple[int, int] | None:
+    """``(bytes_in_use, peak_bytes_in_use)`` of the first device's allocator (accelerators only)."""
     try:
         stats = jax.devices()[0].memory_stats()
     except Exception:  # noqa: BLE001
         return None
-    if not stats:
+    if not stats or "peak_bytes_in_use" not in stats:
         return None
-    return stats.get("peak_bytes_in_use")
+    return int(stats.get("bytes_in_use", 0)), int(stats["peak_bytes_in_use"])
+
+
+def _case_device_peak(before: tuple[int, int] | None) -> int | None:
+    """This case's own allocator peak: the allocator keeps one process-lifetime high-water mark, so
+    a case only has a measurable peak when it raised that mark; it is then the new mark minus what
+    was already in use when the case started. Otherwise ``None`` (the XLA figure stands)."""
+    after = _allocator_stats()
+    if before is None or after is None:
+        return None
+    in_use_before, peak_before = before
+    peak_after = after[1]
+    if peak_after <= peak_before:
+        return None
+    return peak_after - in_use_before
 
 
 class Bench:
@@ -163,6 +179,7 @@ class Bench:
         try:
             jitted = jax.jit(fn, static_argnums=tuple(static_argnums))
             args = jax.block_until_ready(args)
+            allocator_before = _allocator_stats()
             t0 = time.perf_counter()
             compiled = jitted.trace(*args).lower().compile()
             rec.compile_s = time.perf_counter() - t0
@@ -177,7 +194,7 @@ class Bench:
             rec.median_s = statistics.median(times)
             rec.min_s = min(times)
             rec.repeats = repeats
-            rec.device_peak_bytes = _device_peak()
+            rec.device_peak_bytes = _case_device_peak(allocator_before)
         except Exception as e:  # noqa: BLE001 - a case that cannot run is reported, not fatal
             rec.error = f"{type(e).__name__}: {str(e).splitlines()[0][:200] if str(e) else ''}"
         self.records.append(rec)
