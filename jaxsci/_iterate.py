@@ -43,6 +43,17 @@ def _factor(hist: Array, k: Array) -> Array:
     return jnp.where(k > 0, ratio ** (1.0 / jnp.maximum(k, 1)), jnp.nan)
 
 
+def _setup(b, x0, rtol, atol):
+    """Arrays, the real dtype, ``||b||``, the history scale (``||b||``, or 1 for ``b = 0``) and the
+    threshold ``atol + rtol ||b||`` of the stopping rule."""
+    b = jnp.asarray(b)
+    x0 = jnp.asarray(x0)
+    real = jnp.finfo(jnp.result_type(b.dtype, x0.dtype)).dtype
+    b_norm = norm(b)
+    scale = jnp.where(b_norm > 0, b_norm, 1).astype(real)
+    return b, x0, real, b_norm, scale, atol + rtol * b_norm
+
+
 def stationary(
     correct: Callable[[Array, Array, Array], Array],
     residual: Callable[[Array], Array],
@@ -69,13 +80,7 @@ def stationary(
 
     Cost per step: one ``correct`` and one ``residual``; memory: ``x``, ``r`` and the history.
     """
-    b = jnp.asarray(b)
-    x0 = jnp.asarray(x0)
-    dtype = jnp.result_type(b.dtype, x0.dtype)
-    real = jnp.finfo(dtype).dtype
-    b_norm = norm(b)
-    scale = jnp.where(b_norm > 0, b_norm, 1).astype(real)
-    thresh = atol + rtol * b_norm
+    b, x0, real, b_norm, scale, thresh = _setup(b, x0, rtol, atol)
     r0 = residual(x0)
     rn0 = norm(r0)
     limit = DIVERGENCE_FACTOR * jnp.maximum(rn0, b_norm)
@@ -149,13 +154,7 @@ def cg(
     """
     proj = (lambda v: v) if project is None else project
     prec = (lambda v: v) if precondition is None else precondition
-    b = jnp.asarray(b)
-    x0 = jnp.asarray(x0)
-    dtype = jnp.result_type(b.dtype, x0.dtype)
-    real = jnp.finfo(dtype).dtype
-    b_norm = norm(b)
-    scale = jnp.where(b_norm > 0, b_norm, 1).astype(real)
-    thresh = atol + rtol * b_norm
+    b, x0, real, b_norm, scale, thresh = _setup(b, x0, rtol, atol)
 
     def true_residual(x):
         return proj(b - matvec(x))
