@@ -19,9 +19,31 @@ Core functions (pure, one sample, jit/vmap/grad-able):
 Equinox modules:
 
 - :class:`SpectralConv` — a spectral convolution layer holding its weights.
-- :class:`FNO` — the Fourier Neural Operator (1D/2D/3D, grid features, any evaluation resolution);
-  :func:`num_real_parameters` counts real scalars (complex weights count twice).
+- :class:`FNO` — the Fourier Neural Operator (1D/2D/3D, grid features, any evaluation resolution).
+  Count its parameters with :func:`jaxsci.training.num_real_parameters`.
+
+Grids: :func:`grid_coordinates` and :data:`GRID_LAYOUTS` name the point layouts shared with
+:mod:`jaxsci.data` and :mod:`jaxsci.multigrid` (``"nodes"``, ``"interior"``, ``"periodic"``, ``"cells"``).
 """
+
+__all__ = [
+    "FNO",
+    "GRID_LAYOUTS",
+    "SpectralConv",
+    "dirichlet_eigenvalues",
+    "dst1",
+    "dstn",
+    "grid_coordinates",
+    "idstn",
+    "num_blocks",
+    "solve_dirichlet",
+    "solve_periodic",
+    "spectral_conv",
+    "spectral_derivative",
+    "spectral_gradient",
+    "spectral_laplacian",
+    "wavenumbers",
+]
 
 from ._conv import num_blocks as num_blocks
 from ._conv import spectral_conv as spectral_conv
@@ -29,9 +51,9 @@ from ._derivatives import spectral_derivative as spectral_derivative
 from ._derivatives import spectral_gradient as spectral_gradient
 from ._derivatives import spectral_laplacian as spectral_laplacian
 from ._fno import FNO as FNO
+from ._fno import GRID_LAYOUTS as GRID_LAYOUTS
 from ._fno import SpectralConv as SpectralConv
 from ._fno import grid_coordinates as grid_coordinates
-from ._fno import num_real_parameters as num_real_parameters
 from ._solve import dirichlet_eigenvalues as dirichlet_eigenvalues
 from ._solve import solve_dirichlet as solve_dirichlet
 from ._solve import solve_periodic as solve_periodic

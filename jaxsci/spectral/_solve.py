@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import jax
 import jax.numpy as jnp
 import numpy as np
-from jaxtyping import Array, ArrayLike, Float
+from jaxtyping import Array, ArrayLike, Float, Real
 
-from .._checks import check_choice, check_ndim, check_positive
-from .._solution import RESULTS, Solution, finalize
+from .._checks import check_choice, check_ndim, check_positive, error_if_not
+from .._solution import Solution, finalize, status
 from ._derivatives import _lengths, _symbol
 from ._transforms import dstn, idstn
 
@@ -25,18 +26,33 @@ def _check_f(f):
 
 
 def _check_k(k):
+    """``k >= 0``: statically for host values, at run time (``eqx.error_if``) for JAX arrays."""
     check_positive(k, "k", strict=False)
     if jnp.ndim(k) != 0:
         raise ValueError(f"`k` must be a scalar, got shape {jnp.shape(k)}.")
+    if isinstance(k, jax.Array):
+        k = error_if_not(
+            k, k >= 0, "`k` must be >= 0 in solve_dirichlet (use solve_periodic for k < 0)."
+        )
+    return k
+
+
+_PERIODIC_ADVICE = {
+    "incompatible": (
+        'Pass `compatibility="project"` to solve for `f` with its singular components removed, or '
+        "give `f` zero mean (`k = 0`) / move `k` off the resonance."
+    ),
+    "nonfinite": "Check `f` and `k` for NaN or inf.",
+}
 
 
 def solve_periodic(
     f: Float[ArrayLike, " *spatial"],
     *,
-    k: float | Float[ArrayLike, " "] = 0.0,
+    k: float | Real[ArrayLike, ""] = 0.0,
     length: float | Sequence[float] = 1.0,
     stencil: str = "spectral",
-    compatibility: str = "project",
+    compatibility: str = "check",
     throw: bool = True,
 ) -> Solution:
     r"""Solve ``-Δu + k u = f`` on the periodic grid ``x_j = j L / n`` of ``[0, L)^d`` (``d`` = 1, 2, 3).
@@ -51,19 +67,25 @@ def solve_periodic(
     *singular*: for ``k = 0`` the constant mode (``f`` must have zero mean), for ``k < 0`` the modes in
     resonance with ``k``. Singular modes are detected at run time (``k`` may be traced) and the
     solution's component on them is set to 0 (for ``k = 0``: ``u`` has zero mean).
-    ``compatibility="project"`` (default) silently solves for ``f`` with its singular components
-    removed; ``compatibility="require"`` reports ``RESULTS.incompatible`` (raising if ``throw``) when
-    ``f`` has a singular component above ``1000 eps max|f̂|``. ``stats`` holds ``mean_f`` (the mean
-    of ``f``) and ``num_singular_modes`` (rfft bins found singular; 0 for ``k > 0``).
+
+    ``compatibility`` (the option of every jaxsci solve of a singular problem, as in
+    :func:`jaxsci.multigrid.solve`): ``"check"`` (default) solves the projected problem and reports
+    ``RESULTS.incompatible`` (raising if ``throw``) when ``f`` has a singular component above
+    ``1000 eps max|f̂|``; ``"project"`` silently solves for ``f`` with its singular components removed.
+    A NaN or inf in ``f``, ``k`` or the result is ``RESULTS.nonfinite``.
+
+    This is a direct solve: ``stats["num_steps"]`` is 0 (no iteration; the protocol counts
+    iterations, cycles and sweeps). ``stats`` also holds ``mean_f`` (the mean of ``f``) and
+    ``num_singular_modes`` (rfft bins found singular; 0 for ``k > 0``).
 
     **Arguments:** ``f`` real array ``(*spatial)``; ``k`` real scalar; ``length`` a number or one per
-    axis; ``stencil`` ``"spectral"`` | ``"fd"``; ``compatibility`` ``"project"`` | ``"require"``;
+    axis; ``stencil`` ``"spectral"`` | ``"fd"``; ``compatibility`` ``"check"`` | ``"project"``;
     ``throw``.
 
-    **Returns:** ``Solution(value=u, result, stats={"mean_f", "num_singular_modes"})``.
+    **Returns:** ``Solution(value=u, result, stats={"num_steps", "mean_f", "num_singular_modes"})``.
     """
     check_choice(stencil, "stencil", ("spectral", "fd"))
-    check_choice(compatibility, "compatibility", ("project", "require"))
+    check_choice(compatibility, "compatibility", ("check", "project"))
     f = _check_f(f)
     if jnp.ndim(k) != 0:
         raise ValueError(f"`k` must be a scalar, got shape {jnp.shape(k)}.")
@@ -76,14 +98,21 @@ def solve_periodic(
     singular = jnp.abs(denom) <= 64 * eps * (float(lam.max()) + jnp.abs(k))
     uh = jnp.where(singular, 0.0, fh / jnp.where(singular, 1.0, denom))
     u = jnp.fft.irfftn(uh, s=f.shape).astype(f.dtype)
-    stats = {"mean_f": jnp.mean(f), "num_singular_modes": jnp.sum(singular)}
-    if compatibility == "require":
+    stats = {
+        "num_steps": jnp.zeros((), jnp.int32),
+        "mean_f": jnp.mean(f),
+        "num_singular_modes": jnp.sum(singular),
+    }
+    finite = jnp.all(jnp.isfinite(f)) & jnp.isfinite(k) & jnp.all(jnp.isfinite(u))
+    if compatibility == "check":
         fh_abs = jnp.abs(fh)
-        bad = jnp.max(jnp.where(singular, fh_abs, 0.0)) > 1000 * eps * jnp.max(fh_abs)
-        result = RESULTS.where(bad, RESULTS.incompatible, RESULTS.successful)
+        incompatible = jnp.max(jnp.where(singular, fh_abs, 0.0)) > 1000 * eps * jnp.max(fh_abs)
     else:
-        result = RESULTS.successful
-    return finalize(Solution(u, result, stats), throw)
+        incompatible = False
+    result = status(converged=True, finite=finite, incompatible=incompatible)
+    return finalize(
+        Solution(u, result, stats), throw, solver="solve_periodic", advice=_PERIODIC_ADVICE
+    )
 
 
 def dirichlet_eigenvalues(
@@ -112,7 +141,7 @@ def dirichlet_eigenvalues(
 def solve_dirichlet(
     f: Float[ArrayLike, " *spatial"],
     *,
-    k: float | Float[ArrayLike, " "] = 0.0,
+    k: float | Real[ArrayLike, ""] = 0.0,
     length: float | Sequence[float] = 1.0,
     stencil: str = "spectral",
 ) -> Float[Array, " *spatial"]:
@@ -132,7 +161,7 @@ def solve_dirichlet(
     """
     check_choice(stencil, "stencil", ("spectral", "fd"))
     f = _check_f(f)
-    _check_k(k)
+    k = _check_k(k)
     lam = dirichlet_eigenvalues(f.shape, length, stencil=stencil)
     fh = dstn(f)
     uh = fh / (jnp.asarray(lam, f.dtype) + jnp.asarray(k, f.dtype))

@@ -1,5 +1,6 @@
 """FNO and SpectralConv modules: shapes at two resolutions, 1D/2D/3D, finite gradients, parameter count
-formula, resolution transfer of a band-limited layer, padding, jit/vmap, bad input."""
+formula, resolution transfer of a band-limited layer, padding, jit/vmap, ensembles under filter_vmap,
+the dtype rule, grid layouts, bad input."""
 
 import equinox as eqx
 import jax
@@ -8,7 +9,8 @@ import numpy as np
 import optax
 import pytest
 
-from jaxsci.spectral import FNO, SpectralConv, grid_coordinates, num_real_parameters, spectral_conv
+from jaxsci.spectral import FNO, SpectralConv, grid_coordinates, spectral_conv
+from jaxsci.training import num_real_parameters
 
 
 def _count(c_in, c_out, d, width, depth, proj, modes, grid=True):
@@ -48,8 +50,10 @@ def test_parameter_count_formula_and_darcy_reference(getkey):
 
 
 def test_forward_two_resolutions_and_gradient(getkey):
-    model = FNO(1, 2, modes=(4, 4), width=8, depth=2, projection_width=16, key=getkey())
-    x16 = jax.random.normal(getkey(), (1, 16, 16))
+    model = FNO(
+        1, 2, modes=(4, 4), width=8, depth=2, projection_width=16, dtype=jnp.float32, key=getkey()
+    )
+    x16 = jax.random.normal(getkey(), (1, 16, 16), jnp.float32)
     call = eqx.filter_jit(lambda m, x: m(x))
     y16 = call(model, x16)
     assert y16.shape == (2, 16, 16) and y16.dtype == jnp.float32
@@ -83,12 +87,72 @@ def test_1d_3d_padding_and_vmap(getkey):
     assert y3.shape == (1, 6, 4, 5) and bool(jnp.all(jnp.isfinite(y3)))
 
 
-def test_grid_features():
-    g = grid_coordinates((4, 2), jnp.float64)
+def test_grid_layouts():
+    g = grid_coordinates((4, 2), jnp.float64, layout="periodic")
     np.testing.assert_allclose(g[0, :, 0], [0, 0.25, 0.5, 0.75])
     np.testing.assert_allclose(g[1, 0], [0, 0.5])
-    g = grid_coordinates((3,), jnp.float64, endpoint=True)
+    g = grid_coordinates((3,))  # default "nodes": boundary included, the layout of data.darcy
+    assert g.dtype == jnp.result_type(float)
     np.testing.assert_allclose(g[0], [0, 0.5, 1.0])
+    np.testing.assert_allclose(
+        grid_coordinates((4,), layout="cells")[0], [1, 3, 5, 7] / np.array(8)
+    )
+    # "interior" (multigrid's Dirichlet grid, h = 1/(n+1)) is the interior of "nodes" on n + 2 points
+    nodes = grid_coordinates((7, 5))
+    np.testing.assert_array_equal(grid_coordinates((5, 3), layout="interior"), nodes[:, 1:-1, 1:-1])
+    with pytest.raises(ValueError, match="layout"):
+        grid_coordinates((3,), layout="edges")
+
+
+def test_default_grid_features_follow_the_data_layout(getkey):
+    # the FNO's default coordinates are data.darcy's node grid: the same physical point has the same
+    # feature at every resolution (node i of 9 is node 2i of 17)
+    model = FNO(1, 1, modes=(2, 2), width=4, depth=1, projection_width=4, key=getkey())
+    assert model.grid_layout == "nodes"
+    coarse, fine = grid_coordinates((9, 9)), grid_coordinates((17, 17))
+    np.testing.assert_array_equal(fine[:, ::2, ::2], coarse)
+    # "periodic" (burgers data, x_j = j/n): the features of a model without grid features fed the
+    # coordinates as an input channel
+    kw = dict(modes=(2,), width=4, depth=1, projection_width=4, key=getkey())
+    periodic = FNO(1, 1, grid_layout="periodic", **kw)
+    plain = FNO(2, 1, grid_features=False, **kw)
+    x = jax.random.normal(getkey(), (1, 8))
+    feats = jnp.concatenate([x, grid_coordinates((8,), layout="periodic")])
+    np.testing.assert_allclose(feats[1], np.arange(8) / 8)
+    np.testing.assert_allclose(periodic(x), plain(feats), rtol=1e-12, atol=1e-12)
+
+
+def test_dtype_rule_and_integer_inputs(getkey):
+    model = FNO(1, 1, modes=(3,), width=4, depth=1, projection_width=4, key=getkey())
+    assert model.lift_w.dtype == jnp.result_type(float)  # dtype=None: JAX's default float
+    xi = jnp.arange(8)[None]
+    np.testing.assert_array_equal(model(xi), model(xi.astype(model.lift_w.dtype)))
+    layer = SpectralConv(1, 2, (3,), dtype=jnp.float32, key=getkey())
+    assert layer.w_re.dtype == jnp.float32 and layer(xi).dtype == jnp.float32
+    assert model(xi, key=getkey()).shape == (1, 8) and layer(xi, key=getkey()).shape == (2, 8)
+    with pytest.raises(TypeError, match="dtype"):
+        FNO(1, 1, modes=(3,), dtype=jnp.int32, key=getkey())
+
+
+def test_ensembles_under_filter_vmap_and_jit(getkey):
+    keys = jax.random.split(getkey(), 3)
+
+    def make_fno(k):
+        return FNO(1, 2, modes=(3, 3), width=4, depth=2, projection_width=6, key=k)
+
+    def make_layer(k):
+        return SpectralConv(2, 3, (3, 3), key=k)
+
+    x = jax.random.normal(getkey(), (1, 8, 8))
+    for make, inp in ((make_fno, x), (make_layer, jnp.concatenate([x, x]))):
+        ensemble = eqx.filter_vmap(make)(keys)
+        jitted = eqx.filter_jit(make)(keys[1])
+        outs = eqx.filter_vmap(lambda m, inp=inp: m(inp))(ensemble)
+        assert outs.shape[0] == 3
+        assert not np.allclose(outs[0], outs[1])  # the members differ
+        for i in range(3):
+            np.testing.assert_allclose(outs[i], make(keys[i])(inp), rtol=1e-12, atol=1e-12)
+        np.testing.assert_allclose(jitted(inp), make(keys[1])(inp), rtol=1e-12, atol=1e-12)
 
 
 def test_spectral_conv_layer_transfers_resolution(getkey):
@@ -137,3 +201,8 @@ def test_bad_inputs_name_the_argument(getkey):
         SpectralConv(2, 2, 4, key=getkey())
     with pytest.raises(ValueError, match="method"):
         SpectralConv(2, 2, (4, 4), method="fast", key=getkey())
+    with pytest.raises(ValueError, match="grid_layout"):
+        FNO(1, 1, modes=(4, 4), grid_layout="endpoint", key=getkey())
+    layer = SpectralConv(2, 2, (4, 4), key=getkey())
+    with pytest.raises(ValueError, match="w_im"):  # invariants hold for every construction path
+        eqx.tree_at(lambda m: m.w_im, layer, layer.w_im[:, :1]).__check_init__()

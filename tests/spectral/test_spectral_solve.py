@@ -139,7 +139,7 @@ def test_periodic_spectral_exact_and_fd_consistent():
     # fd stencil: exact inverse of the periodic 5-point Laplacian (circulant, checked by applying it)
     g = np.random.default_rng(3).standard_normal((n1, n2))
     g -= g.mean()
-    v = np.asarray(solve_periodic(g, stencil="fd", length=(L1, L2)).value)
+    v = np.asarray(solve_periodic(g, stencil="fd", length=(L1, L2)).value)  # zero mean: compatible
     h1, h2 = L1 / n1, L2 / n2
     lap = (2 * v - np.roll(v, 1, 0) - np.roll(v, -1, 0)) / h1**2 + (
         2 * v - np.roll(v, 1, 1) - np.roll(v, -1, 1)
@@ -148,26 +148,41 @@ def test_periodic_spectral_exact_and_fd_consistent():
     assert abs(v.mean()) < 1e-14
 
 
-def test_periodic_mean_is_projected_or_reported():
+def test_periodic_mean_is_checked_by_default_or_projected():
     f = np.cos(2 * np.pi * np.arange(8) / 8) + 3.0
-    sol = solve_periodic(f)
-    assert sol.result == RESULTS.successful
-    np.testing.assert_allclose(sol.stats["mean_f"], 3.0)
-    np.testing.assert_allclose(
-        sol.value, np.cos(2 * np.pi * np.arange(8) / 8) / (4 * np.pi**2), atol=1e-15
-    )
-    sol = solve_periodic(f, compatibility="require", throw=False)
+    expected = np.cos(2 * np.pi * np.arange(8) / 8) / (4 * np.pi**2)
+    # "check" (the default, as in multigrid): the projected problem is solved and reported
+    sol = solve_periodic(f, throw=False)
     assert sol.result == RESULTS.incompatible
+    np.testing.assert_allclose(sol.value, expected, atol=1e-15)
     with pytest.raises(Exception, match="compatibility"):
-        jax.block_until_ready(solve_periodic(f, compatibility="require").value)
+        jax.block_until_ready(solve_periodic(f).value)
+    # "project": silently solved for f minus its mean
+    sol = solve_periodic(f, compatibility="project")
+    assert sol.result == RESULTS.successful
+    assert int(sol.stats["num_steps"]) == 0  # a direct solve takes no iteration
+    np.testing.assert_allclose(sol.stats["mean_f"], 3.0)
+    np.testing.assert_allclose(sol.value, expected, atol=1e-15)
     # k > 0: no compatibility condition, the mean is solved for
-    sol = solve_periodic(f, k=2.0, compatibility="require")
+    sol = solve_periodic(f, k=2.0)
     assert sol.result == RESULTS.successful
     np.testing.assert_allclose(np.mean(sol.value), 1.5)
     # a compatible right-hand side passes the check
-    assert (
-        solve_periodic(f - 3.0, compatibility="require", throw=False).result == RESULTS.successful
-    )
+    assert solve_periodic(f - 3.0, throw=False).result == RESULTS.successful
+
+
+def test_periodic_nonfinite_input_is_not_successful():
+    f = np.cos(2 * np.pi * np.arange(8) / 8)
+    for bad_f, k in ((f.copy(), 1.0), (f, float("nan")), (f, jnp.asarray(np.inf))):
+        bad_f[3] = np.nan if k == 1.0 else bad_f[3]
+        for compatibility in ("check", "project"):
+            sol = solve_periodic(bad_f, k=k, compatibility=compatibility, throw=False)
+            assert sol.result == RESULTS.nonfinite
+    with pytest.raises(Exception, match="nonfinite"):
+        jax.block_until_ready(solve_periodic(f, k=float("nan")).value)
+    # under jit with a traced k
+    result = jax.jit(lambda k: solve_periodic(f, k=k, throw=False).result)(jnp.nan)
+    assert result == RESULTS.nonfinite
 
 
 def test_periodic_indefinite_helmholtz_and_resonance():
@@ -178,21 +193,21 @@ def test_periodic_indefinite_helmholtz_and_resonance():
     lam = (2 * np.pi) ** 2 * 10
     # -Δu - ω² u = f, off resonance (ω² = 7 (2π)^2 is not a sum of two squares times (2π)^2)
     k = -7 * (2 * np.pi) ** 2
-    sol = solve_periodic((lam + k) * u, k=k, compatibility="require")
+    sol = solve_periodic((lam + k) * u, k=k, compatibility="check")
     np.testing.assert_allclose(sol.value, u, atol=1e-12)
     assert int(sol.stats["num_singular_modes"]) == 0
     # in resonance with the modes |m|^2 = 5: f containing such a mode is incompatible ...
     k = -5 * (2 * np.pi) ** 2
     g = np.cos(2 * np.pi * (X + 2 * Y))
-    sol = solve_periodic(u + g, k=k, compatibility="require", throw=False)
+    sol = solve_periodic(u + g, k=k, compatibility="check", throw=False)
     assert sol.result == RESULTS.incompatible
     assert int(sol.stats["num_singular_modes"]) > 0
     # ... "project" drops the resonant component and solves the rest exactly
-    sol = solve_periodic((lam + k) * u + g, k=k)
+    sol = solve_periodic((lam + k) * u + g, k=k, compatibility="project")
     assert sol.result == RESULTS.successful
     np.testing.assert_allclose(sol.value, u, atol=1e-12)
     # and a right-hand side orthogonal to the resonant modes passes the check
-    sol = solve_periodic((lam + k) * u, k=k, compatibility="require", throw=False)
+    sol = solve_periodic((lam + k) * u, k=k, compatibility="check", throw=False)
     assert sol.result == RESULTS.successful
 
 
@@ -276,11 +291,14 @@ def test_bad_inputs_name_the_argument():
         solve_dirichlet(f, stencil="9pt")
     with pytest.raises(ValueError, match="`k`"):
         solve_dirichlet(f, k=-1.0)
-    with pytest.raises(ValueError, match="`k`"):
+    with pytest.raises(Exception, match="`k`"):  # a device value is checked at run time
+        jax.block_until_ready(solve_dirichlet(f, k=jnp.asarray(-1.0)))
+    # a wrong shape is caught by the annotation when the type checker runs, else by the body
+    with pytest.raises((ValueError, TypeError), match="`k`|'k'"):
         solve_periodic(f, k=np.ones(2))
     with pytest.raises(ValueError, match="`f`"):
         solve_dirichlet(np.zeros((2, 2, 2, 2)))
-    with pytest.raises(TypeError, match="`f`"):
+    with pytest.raises(TypeError, match="`f`|'f'"):
         solve_periodic(np.zeros((4, 4), int))
     with pytest.raises(ValueError, match="compatibility"):
         solve_periodic(f, compatibility="ignore")
