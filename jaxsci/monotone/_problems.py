@@ -75,8 +75,9 @@ class AbstractFiniteSumProblem(eqx.Module):
     def project(self, z: Float[Array, " d"]) -> Float[Array, " d"]:
         return self.constraint.project(z)
 
-    def residual(self, z: Float[Array, " d"]) -> Float[Array, " "]:
+    def residual(self, z: Float[ArrayLike, " d"]) -> Float[Array, ""]:
         """‖z − Π(z − F(z))‖₂ (natural residual, step 1); ‖F(z)‖ when unconstrained."""
+        z = jnp.asarray(z)
         return jnp.linalg.norm(z - self.project(z - self.operator(z)))
 
     @property
@@ -328,6 +329,29 @@ class BilinearGame(AbstractFiniteSumProblem):
 
     def batch_operator(self, z, idx):
         return self.batch_difference(z, jnp.zeros_like(z), idx)
+
+    def value(self, z: Float[ArrayLike, " d"]) -> Float[Array, ""]:
+        """The payoff yᵀAx at z = (x, y) (the game value at a saddle point; within
+        :meth:`duality_gap` of it anywhere in the domain)."""
+        x, y = self.split(jnp.asarray(z))
+        return y @ (self.matrix @ x)
+
+    def value_bounds(self, z: Float[ArrayLike, " d"]) -> tuple[Float[Array, ""], Float[Array, ""]]:
+        """``(lower, upper)`` = (min_{x' ∈ X} yᵀAx', max_{y' ∈ Y} y'ᵀAx), a bracket of the game value
+        V = min_x max_y yᵀAx that any feasible z certifies (weak duality), through the support
+        functions of X and Y: upper = σ_Y(Ax), lower = −σ_X(−Aᵀy). On simplices (mixed strategies)
+        these are max_i (Ax)_i and min_j (Aᵀy)_j; on boxes Σ_i max(l·(Ax)_i, u·(Ax)_i) and its
+        counterpart. Cost: two matrix-vector products, O(mn)."""
+        x, y = self.split(jnp.asarray(z))
+        cx, cy = self.constraint.constraints
+        return -cx.support(-(y @ self.matrix)), cy.support(self.matrix @ x)
+
+    def duality_gap(self, z: Float[ArrayLike, " d"]) -> Float[Array, ""]:
+        """max_{y' ∈ Y} y'ᵀAx − min_{x' ∈ X} yᵀAx' >= 0 for feasible z, zero exactly at saddle points:
+        the game's own optimality measure (z is an ε-Nash equilibrium with ε = the gap). On simplices
+        it is max(Ax) − min(Aᵀy). See :meth:`value_bounds`."""
+        lower, upper = self.value_bounds(z)
+        return upper - lower
 
     @property
     def lipschitz(self):
