@@ -1,122 +1,118 @@
-"""jaxsci.relax — SOR, SSOR and SSOR-PCG whose relaxation parameter ω is learned online by bandits.
+"""jaxsci.relax — SOR, SSOR and SSOR-PCG whose relaxation parameter omega is learned online by bandits.
 
 From Khodak, Chow, Balcan, Talwalkar, "Learning to Relax: Setting Solver Parameters Across a Sequence
 of Linear System Instances" (ICLR 2024).
 
-- Solvers (return :class:`jaxsci.Solution`, ``stats["iterations"]`` = the cost): :func:`sor`,
-  :func:`ssor`, :func:`ssor_pcg`, :func:`cg` on dense, BCOO or 2D :class:`StencilOperator` (exact
-  lexicographic / MATLAB column-major order); matrix-free :func:`redblack_sor`, :func:`redblack_ssor`
-  for 5-/7-point stencils. All vmap over ω and over instances.
+- Solvers, in jaxsci's one protocol (``state = solver.init(A)``, ``solver.solve(state, b, omega=...)``
+  returning a :class:`jaxsci.Solution` with ``stats["num_steps"]`` = the sweeps or iterations, the cost
+  the learners see): :class:`SOR`, :class:`SSOR`, :class:`SSORPCG`, :class:`CG` on dense, BCOO or
+  :class:`LaplacianStencil` operators (``sweep="lexicographic"``: exact index order / MATLAB's
+  column-major ``numgrid`` order; ``sweep="redblack"``: the vectorised red-black update of the grid
+  family). One-line calls :func:`sor`, :func:`ssor`, :func:`ssor_pcg`, :func:`cg`,
+  :func:`redblack_sor`, :func:`redblack_ssor`. All vmap over omega and over instances.
 - Learners (optax-like ``init``/``sample``/``update``, pure, jit/vmap-able): :class:`TsallisINF`,
   :class:`Exp3`, :class:`TsallisINFCB`, :class:`ChebCB`; :func:`replay` on a cost table and
-  :func:`run_online` with live solves.
-- Comparators: :func:`young_omega`, :func:`best_fixed_arm`, :func:`golden_section_search`.
-- Instances: :func:`numgrid`, :func:`delsq`, :func:`shifted_laplacian_sequence`, :class:`HeatEquation`.
+  :func:`run_online` with live solves (a failed solve costs the budget ``max_steps``).
+- Comparators: :func:`young_omega` (host, float64), :func:`best_fixed_arm`,
+  :func:`golden_section_search`.
+- Instances: :func:`numgrid`, :func:`delsq`, :func:`shifted_laplacian_sequence`, :class:`HeatEquation`;
+  cost tables :func:`shifted_laplacian_cost_table`, :func:`heat_cost_table`.
 """
 
 from ._comparators import (
-    best_fixed_arm as best_fixed_arm,
-)
-from ._comparators import (
-    golden_section_search as golden_section_search,
-)
-from ._comparators import (
-    jacobi_spectral_radius as jacobi_spectral_radius,
-)
-from ._comparators import (
-    sor_spectral_radius as sor_spectral_radius,
-)
-from ._comparators import (
-    young_omega as young_omega,
-)
-from ._comparators import (
-    young_omega_from_beta as young_omega_from_beta,
+    best_fixed_arm,
+    golden_section_search,
+    jacobi_spectral_radius,
+    sor_spectral_radius,
+    young_omega,
+    young_omega_from_beta,
 )
 from ._instances import (
-    HeatEquation as HeatEquation,
-)
-from ._instances import (
-    ShiftedLaplacianSequence as ShiftedLaplacianSequence,
-)
-from ._instances import (
-    default_kappa as default_kappa,
-)
-from ._instances import (
-    delsq as delsq,
-)
-from ._instances import (
-    grid_to_vector as grid_to_vector,
-)
-from ._instances import (
-    heat_cost_table as heat_cost_table,
-)
-from ._instances import (
-    numgrid as numgrid,
-)
-from ._instances import (
-    numgrid_stencil as numgrid_stencil,
-)
-from ._instances import (
-    shifted_laplacian_sequence as shifted_laplacian_sequence,
-)
-from ._instances import (
-    truncated_gaussian as truncated_gaussian,
-)
-from ._instances import (
-    vector_to_grid as vector_to_grid,
+    HeatEquation,
+    ShiftedLaplacianSequence,
+    default_kappa,
+    delsq,
+    grid_to_vector,
+    heat_cost_table,
+    numgrid,
+    numgrid_stencil,
+    shifted_laplacian_sequence,
+    truncated_gaussian,
+    vector_to_grid,
 )
 from ._learners import (
-    BanditState as BanditState,
+    BanditState,
+    ChebCB,
+    ChebCBState,
+    Exp3,
+    TsallisINF,
+    TsallisINFCB,
+    box_least_squares,
+    chebyshev_features,
+    tsallis_inf_probabilities,
 )
-from ._learners import (
-    ChebCB as ChebCB,
+from ._replay import replay, run_online, solve_cost
+from ._solvers import (
+    CG,
+    SOR,
+    SSOR,
+    SSORPCG,
+    AbstractRelaxSolver,
+    cg,
+    redblack_sor,
+    redblack_ssor,
+    sor,
+    ssor,
+    ssor_pcg,
 )
-from ._learners import (
-    ChebCBState as ChebCBState,
-)
-from ._learners import (
-    Exp3 as Exp3,
-)
-from ._learners import (
-    TsallisINF as TsallisINF,
-)
-from ._learners import (
-    TsallisINFCB as TsallisINFCB,
-)
-from ._learners import (
-    box_least_squares as box_least_squares,
-)
-from ._learners import (
-    chebyshev_features as chebyshev_features,
-)
-from ._learners import (
-    tsallis_inf_probabilities as tsallis_inf_probabilities,
-)
-from ._replay import replay as replay
-from ._replay import run_online as run_online
-from ._sor import (
-    cg as cg,
-)
-from ._sor import (
-    redblack_sor as redblack_sor,
-)
-from ._sor import (
-    redblack_ssor as redblack_ssor,
-)
-from ._sor import (
-    sor as sor,
-)
-from ._sor import (
-    ssor as ssor,
-)
-from ._sor import (
-    ssor_pcg as ssor_pcg,
-)
-from ._stencil import StencilOperator as StencilOperator
-from ._stencil import laplacian_stencil as laplacian_stencil
-from ._table import (
-    shifted_laplacian_cost_table as shifted_laplacian_cost_table,
-)
-from ._table import (
-    sor_counts_batched as sor_counts_batched,
-)
+from ._splitting import AbstractSplitting
+from ._stencil import LaplacianStencil, laplacian_stencil
+from ._table import shifted_laplacian_cost_table, sor_counts_batched
+
+__all__ = [
+    "CG",
+    "SOR",
+    "SSOR",
+    "SSORPCG",
+    "AbstractRelaxSolver",
+    "AbstractSplitting",
+    "BanditState",
+    "ChebCB",
+    "ChebCBState",
+    "Exp3",
+    "HeatEquation",
+    "LaplacianStencil",
+    "ShiftedLaplacianSequence",
+    "TsallisINF",
+    "TsallisINFCB",
+    "best_fixed_arm",
+    "box_least_squares",
+    "cg",
+    "chebyshev_features",
+    "default_kappa",
+    "delsq",
+    "golden_section_search",
+    "grid_to_vector",
+    "heat_cost_table",
+    "jacobi_spectral_radius",
+    "laplacian_stencil",
+    "numgrid",
+    "numgrid_stencil",
+    "redblack_sor",
+    "redblack_ssor",
+    "replay",
+    "run_online",
+    "shifted_laplacian_cost_table",
+    "shifted_laplacian_sequence",
+    "solve_cost",
+    "sor",
+    "sor_counts_batched",
+    "sor_spectral_radius",
+    "ssor",
+    "ssor_pcg",
+    "truncated_gaussian",
+    "tsallis_inf_probabilities",
+    "vector_to_grid",
+    "young_omega",
+    "young_omega_from_beta",
+]

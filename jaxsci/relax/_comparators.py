@@ -1,10 +1,18 @@
-"""Comparators for online ω tuning: Young's ω*, best fixed arm in hindsight, golden-section search."""
+"""Comparators for online ω tuning: Young's ω*, best fixed arm in hindsight, golden-section search.
+
+The spectral comparators (:func:`jacobi_spectral_radius`, :func:`young_omega`) are host work in
+float64 NumPy: an eigendecomposition never runs on the device.
+"""
 
 from collections.abc import Callable
+from typing import Any
 
+import jax
 import jax.numpy as jnp
+import numpy as np
 from jax import lax
-from jaxtyping import Array, ArrayLike, Float, Int
+from jax.experimental import sparse as jsparse
+from jaxtyping import Array, ArrayLike, Float, Int, Real
 
 from .._checks import check_positive_int
 from ._validate import check_positive_diagonal, matrix_shape
@@ -18,29 +26,48 @@ def young_omega_from_beta(beta: Float[ArrayLike, " ..."]) -> Float[Array, " ..."
     return jnp.where(beta < 1, w, jnp.nan)
 
 
-def jacobi_spectral_radius(A: Float[ArrayLike, " n n"]) -> Float[Array, " "]:
-    """β = ρ(I − D⁻¹A) for a symmetric matrix with positive diagonal, via the eigenvalues of the
-    symmetric similar matrix I − D^{−½}AD^{−½} (``eigvalsh``, O(n³))."""
-    A = jnp.asarray(A)
-    matrix_shape(A, "A")
-    check_positive_diagonal(jnp.diagonal(A))
-    s = 1 / jnp.sqrt(jnp.diagonal(A))
-    lam = jnp.linalg.eigvalsh(jnp.eye(A.shape[0], dtype=A.dtype) - s[:, None] * A * s[None, :])
-    return jnp.max(jnp.abs(lam))
+def _host_matrix(A: Any, name: str = "A") -> np.ndarray:
+    if isinstance(A, jax.core.Tracer):
+        raise TypeError(
+            f"`{name}` must be concrete (a NumPy or JAX array, not a traced value): the comparator "
+            "runs on the host in float64; call it outside `jit`/`vmap`."
+        )
+    if isinstance(A, jsparse.BCOO):
+        A = A.todense()
+    matrix_shape(A, name)
+    A = np.asarray(A, dtype=np.float64)  # the one host copy: the computation itself is host work
+    check_positive_diagonal(np.diagonal(A), name)
+    return A
 
 
-def young_omega(A: Float[ArrayLike, " n n"]) -> Float[Array, " "]:
-    """Young's asymptotically optimal SOR parameter ``ω* = 1 + (β/(1+√(1−β²)))²``, β = ρ(I − D⁻¹A).
+def jacobi_spectral_radius(A: Real[ArrayLike, "n n"] | jsparse.BCOO) -> float:
+    """beta = rho(I - D^-1 A) for a symmetric matrix with positive diagonal, from the eigenvalues of
+    the symmetric similar matrix I - D^-1/2 A D^-1/2: on the host, in float64 NumPy (``eigvalsh``,
+    O(n^3) time, O(n^2) memory; never an eigendecomposition on the device). ``A`` must be concrete."""
+    A = _host_matrix(A)
+    s = 1 / np.sqrt(np.diagonal(A))
+    lam = np.linalg.eigvalsh(np.eye(A.shape[0]) - s[:, None] * A * s[None, :])
+    return float(np.max(np.abs(lam))) if lam.size else 0.0
+
+
+def young_omega(A: Real[ArrayLike, "n n"] | jsparse.BCOO) -> float:
+    """Young's asymptotically optimal SOR parameter ``omega* = 1 + (beta/(1 + sqrt(1 - beta^2)))^2``,
+    beta = rho(I - D^-1 A) (:func:`jacobi_spectral_radius`, host float64).
 
     Optimal for consistently ordered matrices with real Jacobi spectrum (e.g. the 5-point Laplacian
-    plus a shift, in lexicographic or red-black order), where ρ(C_{ω*}) = ω* − 1. Assumes ``A``
-    symmetric. NaN when β >= 1. O(n³) (dense eigenvalues).
+    plus a shift, in lexicographic or red-black order), where rho(C_omega*) = omega* - 1. Assumes
+    ``A`` symmetric. NaN when beta >= 1. O(n^3) on the host.
     """
-    return young_omega_from_beta(jacobi_spectral_radius(A))
+    beta = jacobi_spectral_radius(A)
+    if beta >= 1:
+        return float("nan")
+    return float(1 + (beta / (1 + np.sqrt(1 - beta**2))) ** 2)
 
 
-def sor_spectral_radius(beta, omega):
-    """ρ(C_ω) for a consistently ordered matrix with Jacobi radius β (Young's formula)."""
+def sor_spectral_radius(
+    beta: Float[ArrayLike, "*b"], omega: Real[ArrayLike, "*w"]
+) -> Float[Array, "..."]:
+    """ρ(C_ω) for a consistently ordered matrix with Jacobi radius β (Young's formula); broadcasts."""
     beta, omega = jnp.asarray(beta), jnp.asarray(omega)
     disc = (omega * beta) ** 2 - 4 * (omega - 1)
     below = 0.25 * (omega * beta + jnp.sqrt(jnp.maximum(disc, 0))) ** 2
@@ -59,7 +86,7 @@ def golden_section_search(
 ) -> tuple[Float[Array, " "], Float[Array, " "]]:
     """Minimise a unimodal scalar function on [low, high] with ``num_evals`` evaluations (golden
     section; the paper's per-step instance-optimal ω uses 12). Returns ``(x_best, f(x_best))`` over
-    the evaluated points. ``cost_fn`` is a JAX function (e.g. ω ↦ solver iterations); lax loop."""
+    the evaluated points. ``cost_fn`` is a JAX function (e.g. ω ↦ a solve's ``num_steps``); lax loop."""
     check_positive_int(num_evals, "num_evals", minimum=2)
     invphi = (5**0.5 - 1) / 2
     a, b = jnp.asarray(low, float), jnp.asarray(high, float)

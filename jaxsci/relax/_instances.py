@@ -18,11 +18,11 @@ import jax.numpy as jnp
 import numpy as np
 from jax import lax
 from jax.experimental import sparse as jsparse
-from jaxtyping import Array, ArrayLike, Float, PRNGKeyArray
+from jaxtyping import Array, ArrayLike, Float, Int, PRNGKeyArray, Real
 
 from .._checks import check_choice, check_positive, check_positive_int
 from ._comparators import young_omega_from_beta
-from ._stencil import StencilOperator, laplacian_stencil
+from ._stencil import LaplacianStencil, laplacian_stencil
 
 
 # ------------------------------------------------------------------------------ numgrid / delsq
@@ -67,8 +67,8 @@ def delsq(G: np.ndarray, *, sparse: bool = False):
     return A
 
 
-def numgrid_stencil(G: np.ndarray, *, shift: ArrayLike = 0.0) -> StencilOperator:
-    """``delsq(G) + shift·I`` as a matrix-free :class:`StencilOperator` on ``G[1:-1, 1:-1]`` with the
+def numgrid_stencil(G: np.ndarray, *, shift: ArrayLike = 0.0) -> LaplacianStencil:
+    """``delsq(G) + shift·I`` as a matrix-free :class:`LaplacianStencil` on ``G[1:-1, 1:-1]`` with the
     domain mask ``G > 0`` (same unknowns, same column-major sweep order)."""
     inner = np.asarray(G)[1:-1, 1:-1]
     mask = inner > 0
@@ -133,7 +133,7 @@ class ShiftedLaplacianSequence(eqx.Module):
         A = jnp.asarray(self.base_matrix())
         return A + self.shifts[t] * jnp.eye(A.shape[0])
 
-    def operator(self, shift) -> StencilOperator:
+    def operator(self, shift) -> LaplacianStencil:
         return numgrid_stencil(self.G, shift=shift)
 
     def rhs_grid(self) -> Float[Array, " T a b"]:
@@ -224,11 +224,12 @@ class HeatEquation(eqx.Module):
     def context(self, step) -> Float[Array, " "]:
         return self.kappa((step + 0.5) * self.dt)
 
-    def operator(self, step) -> StencilOperator:
+    def operator(self, step) -> LaplacianStencil:
         half = 0.5 * self.context(step) * self.dt
         return laplacian_stencil(self.shape, h=1.0 / self.nx, scale=half, shift=1.0)
 
-    def rhs(self, u, step) -> Float[Array, " a b"]:
+    def rhs(self, u: Float[ArrayLike, "a b"], step: Real[ArrayLike, ""]) -> Float[Array, "a b"]:
+        u = jnp.asarray(u)
         half = 0.5 * self.context(step) * self.dt
         lap = laplacian_stencil(self.shape, h=1.0 / self.nx)  # −Δ_h
         return u - half * lap.mv(u) + self.dt * self.forcing((step + 0.5) * self.dt)
@@ -243,24 +244,34 @@ def heat_cost_table(
     solver: Callable | None = None,
     *,
     rtol: float = 1e-8,
-) -> tuple[Float[Array, " T d"], Float[Array, " a b"]]:
+    max_steps: int = 10000,
+) -> tuple[Int[Array, "T d"], Float[Array, "a b"]]:
     """Costs ``(T, d)`` of warm-started SSOR-PCG at every step and every ω of ``omegas``, along the
     trajectory advanced by the cheapest arm's solution (all arms agree to ``rtol``). This is the
     cost-table form of the heat experiment: a learner replayed on it sees the costs it would see live
-    up to solution differences of order ``rtol``. The default solver is :func:`ssor_pcg` with the
-    natural (column-major) ordering, as in the authors' ``h2d.m``; pass ``solver`` for another
-    (e.g. ``sweep="redblack"``, where ω = 1 is about optimal). Returns the table and the final state."""
-    from ._sor import ssor_pcg
+    up to solution differences of order ``rtol``.
+
+    The default solver is :class:`SSORPCG` (``rtol``, ``max_steps``) with the natural (column-major)
+    ordering, as in the authors' ``h2d.m``: its splitting is built once per time step
+    (``init``) and shared by the ``d`` solves. ``solver(A, b, omega, x0)`` returning a
+    :class:`jaxsci.Solution` replaces it (e.g. ``sweep="redblack"``, where ω = 1 is about optimal).
+    The cost is :func:`jaxsci.relax.solve_cost` (``num_steps``; the budget for a failed solve).
+    Returns the table and the final state."""
+    from ._replay import solve_cost
+    from ._solvers import SSORPCG
 
     grid = jnp.asarray(omegas)
-    if solver is None:
-        solver = lambda A, b, w, x0: ssor_pcg(A, b, w, rtol=rtol, x0=x0, throw=False)
+    pcg = SSORPCG(rtol=rtol, max_steps=max_steps)
 
     def step(u, k):
         A = problem.operator(k)
         b = problem.rhs(u, k)
-        sols = jax.vmap(lambda w: solver(A, b, w, u))(grid)
-        costs = sols.stats["iterations"]
+        if solver is None:
+            state = pcg.init(A)
+            sols = jax.vmap(lambda w: pcg.solve(state, b, omega=w, x0=u, throw=False))(grid)
+        else:
+            sols = jax.vmap(lambda w: solver(A, b, w, u))(grid)
+        costs = solve_cost(sols)
         return sols.value[jnp.argmin(costs)], costs
 
     u, costs = lax.scan(step, problem.initial(), jnp.arange(problem.num_steps))

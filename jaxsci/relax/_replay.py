@@ -1,4 +1,9 @@
-"""Running learners: against a precomputed cost table (``replay``) or live (``run_online``)."""
+"""Running learners: against a precomputed cost table (``replay``) or live (``run_online``).
+
+The cost of a solve is :func:`solve_cost`: ``stats["num_steps"]`` for a successful solve, the budget
+``max_steps`` for any other result (diverged, breakdown, nonfinite, ...), so a learner never prefers
+an arm that fails quickly.
+"""
 
 from collections.abc import Callable
 from typing import Any
@@ -8,7 +13,25 @@ import jax.numpy as jnp
 from jax import lax
 from jaxtyping import Array, ArrayLike, Float, Int, PRNGKeyArray
 
-from .._solution import Solution
+from .._solution import RESULTS, Solution
+
+__all__ = ["replay", "run_online", "solve_cost"]
+
+
+def solve_cost(solution: Solution) -> Int[Array, "*batch"]:
+    """The cost a learner pays for ``solution``: ``stats["num_steps"]`` when it succeeded, else the
+    budget ``max_steps`` (read from the length ``max_steps + 1`` of ``stats["residual_history"]``,
+    the one history shape). Batched solutions (``vmap``) give batched costs."""
+    stats = solution.stats
+    if "residual_history" not in stats:
+        raise ValueError(
+            "`solution.stats` has no 'residual_history' to read the budget from; return a scalar "
+            "cost from the solver instead."
+        )
+    steps = jnp.asarray(stats["num_steps"])
+    budget = stats["residual_history"].shape[-1] - 1
+    ok = solution.result == RESULTS.successful
+    return jnp.where(ok, steps, jnp.asarray(budget, steps.dtype))
 
 
 def _contextual(learner) -> bool:
@@ -25,7 +48,7 @@ def replay(
 ) -> tuple[Int[Array, " T"], Float[Array, " T"]]:
     """Play ``learner`` against a table of costs: ``costs[t, i]`` is the cost of instance t at arm i.
 
-    Exact for solvers whose cost depends only on (instance, arm) — e.g. SOR iteration counts — and far
+    Exact for solvers whose cost depends only on (instance, arm) — e.g. SOR sweep counts — and far
     cheaper than solving live. One ``lax.scan`` over T rounds (jit- and vmap-able over trials/keys).
     Returns ``(arms, paid)`` with ``paid[t] == costs[t, arms[t]]``.
     """
@@ -68,7 +91,8 @@ def run_online(
 
     ``instances``: a pytree whose leaves have a leading axis T (e.g. ``(A_stack, b_stack)`` or
     ``(shifts, rhs)``). ``solver(instance, omega)`` returns a :class:`Solution` (cost =
-    ``stats["iterations"]``) or a scalar cost. With ``carry`` (e.g. the previous time step of a
+    :func:`solve_cost`: ``stats["num_steps"]``, or ``max_steps`` if the solve failed) or a scalar
+    cost. With ``carry`` (e.g. the previous time step of a
     simulation, for warm starts), ``solver(carry, instance, omega)`` returns ``(carry, Solution or cost)``.
     ``omegas`` is the arm grid (default ``linspace(1, 1.95, num_arms)``, the paper's). A ``lax.scan``:
     jit-able, vmap-able over keys. Returns ``(arms, costs)`` (and the final carry when ``carry`` is given).
@@ -91,7 +115,7 @@ def run_online(
         raise ValueError(f"`contexts` must have shape ({T},), got {ctx.shape}.")
 
     def cost_of(out):
-        return out.stats["iterations"] if isinstance(out, Solution) else out
+        return solve_cost(out) if isinstance(out, Solution) else out
 
     def step(c, inp):
         state, sim = c

@@ -1,54 +1,85 @@
-"""Matrix-free constant-stencil operators on 2D/3D grids and their SOR sweeps.
+"""Matrix-free constant-stencil operators on 2D/3D grids, and the exact lexicographic sweep.
 
-``StencilOperator`` is ``(A u)[p] = diag[p]·u[p] + offdiag·Σ_{q ~ p} u[q]`` over the 2·ndim nearest
-neighbours (5-point in 2D, 7-point in 3D), zero Dirichlet data outside the grid and outside an optional
-domain ``mask`` (e.g. MATLAB's L-shaped ``numgrid``). Sweeps provided here:
+:class:`LaplacianStencil` is ``(A u)[p] = diag[p] u[p] + offdiag sum_{q ~ p} u[q]`` over the
+``2 ndim`` nearest neighbours (5-point in 2D, 7-point in 3D), zero Dirichlet data outside the grid
+and outside an optional domain ``mask`` (e.g. MATLAB's L-shaped ``numgrid``). It is a member of the
+one grid-operator family (:class:`jaxsci._grid.AbstractGridOperator`, a lineax operator), so its
+red-black SOR sweeps are the family's ``redblack_sweep``.
 
-- red-black (two-colour) SOR half-sweeps: every point of one colour at once, fully vectorised;
-- exact lexicographic SOR on 2D grids in MATLAB's column-major node order (``numgrid`` numbering), by
-  anti-diagonal wavefronts: the grid is stored sheared, ``y[i, s] = u[i, s - i]``, so that the points
-  updated together (``i + j = s``) form one column and all neighbour reads are static shifts.
+This module also holds the *exact lexicographic* SOR sweep on 2D grids in MATLAB's column-major node
+order (``numgrid`` numbering), a different algorithm from the red-black sweep: it runs by
+anti-diagonal wavefronts on the grid stored sheared, ``y[i, s] = u[i, s - i]``, so that the points
+updated together (``i + j = s``) form one column and all neighbour reads are static shifts.
 """
+
+from typing import Any
 
 import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
 from jax import lax
-from jaxtyping import Array, ArrayLike, Bool, Float
+from jaxtyping import Array, ArrayLike, Bool, Float, Real
 
 from .._checks import check_positive
+from .._grid import AbstractGridOperator
+
+__all__ = ["LaplacianStencil", "Sheared", "laplacian_stencil"]
 
 
-class StencilOperator(eqx.Module):
-    """``A = diag·I + offdiag·(sum of the 2·ndim neighbours)`` on a grid, zero outside ``mask``.
+class LaplacianStencil(AbstractGridOperator):
+    """``A = diag I + offdiag (sum of the 2 ndim neighbours)`` on a 2D/3D grid, zero outside ``mask``.
 
-    **Fields:** ``diag`` (scalar or grid-shaped, > 0), ``offdiag`` (scalar), ``shape`` (static grid
-    shape, 2D or 3D), ``mask`` (bool grid or ``None``: points where ``mask`` is False are not unknowns).
-    Apply with ``op.mv(u)`` for ``u`` of shape ``shape``; cost O(N) flops, no matrix stored.
+    **Fields:** ``diag`` (scalar or grid-shaped, > 0), ``offdiag`` (scalar), ``mask`` (bool grid or
+    ``None``: points where ``mask`` is False are not unknowns), ``shape`` (static grid shape).
+
+    A member of the grid-operator family (:class:`jaxsci._grid.AbstractGridOperator`): a
+    ``lineax.AbstractLinearOperator`` with ``mv``, ``diagonal``, ``as_matrix`` (row-major grid
+    flattening), ``as_bcoo``/``as_scipy`` and the red-black sweep. Points outside ``mask`` are
+    identity rows (``(A u)_p = u_p``, ``a_pp = 1``), so the operator stays SPD on the whole grid and a
+    right-hand side that is zero there gives a solution that is zero there (the solvers zero ``b`` and
+    ``x0`` outside the mask). :meth:`as_dense` is the matrix on the unknowns only, in MATLAB's
+    column-major ``numgrid`` order (what ``delsq`` builds). Cost of ``mv``: O(N), no matrix stored.
     """
 
-    diag: Float[Array, " ..."]
-    offdiag: Float[Array, " "]
-    mask: Bool[Array, " ..."] | None
+    diag: Float[Array, "*diag"]
+    offdiag: Float[Array, ""]
+    mask: Bool[Array, "*grid"] | None
     shape: tuple[int, ...] = eqx.field(static=True)
 
-    def __init__(self, shape, diag, offdiag, mask=None):
+    def __init__(
+        self,
+        shape: tuple[int, ...],
+        diag: Real[ArrayLike, "*diag"],
+        offdiag: Real[ArrayLike, ""],
+        mask: Bool[ArrayLike, "*grid"] | None = None,
+    ):
         shape = tuple(int(s) for s in shape)
         if len(shape) not in (2, 3) or min(shape) < 1:
             raise ValueError(f"`shape` must be a 2D or 3D grid shape, got {shape}.")
         check_positive(diag, "diag")
+        dtype = jnp.result_type(float, diag, offdiag)
         self.shape = shape
-        self.diag = jnp.asarray(diag)
-        self.offdiag = jnp.asarray(offdiag)
-        if jnp.ndim(self.diag) not in (0, len(shape)):
-            raise ValueError(f"`diag` must be a scalar or have the grid shape {shape}.")
+        self.diag = jnp.asarray(diag, dtype)
+        self.offdiag = jnp.asarray(offdiag, dtype)
+        if jnp.ndim(self.diag) not in (0, len(shape)) or (
+            jnp.ndim(self.diag) and jnp.shape(self.diag) != shape
+        ):
+            raise ValueError(
+                f"`diag` must be a scalar or have the grid shape {shape}, got {jnp.shape(diag)}."
+            )
+        if jnp.ndim(self.offdiag) != 0:
+            raise ValueError(f"`offdiag` must be a scalar, got shape {jnp.shape(offdiag)}.")
         if mask is not None and np.shape(mask) != shape:
             raise ValueError(f"`mask` must have the grid shape {shape}, got {np.shape(mask)}.")
         self.mask = None if mask is None else jnp.asarray(mask, dtype=bool)
 
-    def neighbour_sum(self, u: Float[Array, " ..."]) -> Float[Array, " ..."]:
-        """Σ of the 2·ndim neighbours with zero Dirichlet data outside the grid."""
+    @property
+    def dtype(self) -> Any:
+        return self.diag.dtype
+
+    def neighbour_sum(self, u: Float[Array, "*grid"]) -> Float[Array, "*grid"]:
+        """The sum of the ``2 ndim`` neighbours, zero Dirichlet data outside the grid."""
         out = jnp.zeros_like(u)
         for ax in range(u.ndim):
             pad = [(0, 0)] * u.ndim
@@ -60,75 +91,65 @@ class StencilOperator(eqx.Module):
             )
         return out
 
-    def masked(self, u):
+    def masked(self, u: Float[Array, "*grid"]) -> Float[Array, "*grid"]:
+        """``u`` with zeros outside the domain mask (``u`` itself without a mask)."""
         return u if self.mask is None else jnp.where(self.mask, u, 0)
 
-    def mv(self, u: Float[Array, " ..."]) -> Float[Array, " ..."]:
-        """``A u``."""
-        u = self.masked(u)
-        return self.masked(self.diag * u + self.offdiag * self.neighbour_sum(u))
+    def mv(self, vector: Float[Array, "*grid"]) -> Float[Array, "*grid"]:
+        """``A u``: the stencil on the unknowns, the identity outside the mask."""
+        inner = self.masked(vector)
+        out = self.diag * inner + self.offdiag * self.neighbour_sum(inner)
+        return out if self.mask is None else jnp.where(self.mask, out, vector)
 
-    def diagonal(self) -> Float[Array, " ..."]:
-        return jnp.broadcast_to(self.diag, self.shape)
+    def abs_mv(self, vector: Float[Array, "*grid"]) -> Float[Array, "*grid"]:
+        """``|A| u`` (entrywise absolute values of the coefficients): the rounding-floor estimate."""
+        inner = self.masked(vector)
+        out = jnp.abs(self.diag) * inner + jnp.abs(self.offdiag) * self.neighbour_sum(inner)
+        return out if self.mask is None else jnp.where(self.mask, out, vector)
 
-    def red(self) -> Bool[Array, " ..."]:
-        """Red points: even index sum. Red points only neighbour black points (and vice versa)."""
-        grids = np.indices(self.shape).sum(0)
-        return jnp.asarray(grids % 2 == 0)
+    def diagonal(self) -> Float[Array, "*grid"]:
+        d = jnp.broadcast_to(self.diag, self.shape)
+        return d if self.mask is None else jnp.where(self.mask, d, 1)
 
-    def as_dense(self) -> Float[Array, " N N"]:
-        """The matrix on the unknowns (``mask`` True), numbered column-major like MATLAB's ``numgrid``.
-        For tests and small grids only (O(N²) memory)."""
+    def as_dense(self) -> Float[Array, "n n"]:
+        """The matrix on the unknowns (``mask`` True), numbered column-major like MATLAB's ``numgrid``
+        (``delsq``'s order; :meth:`as_matrix` is the whole grid, row-major). O(N^2) memory: for tests
+        and small grids."""
         N = int(np.prod(self.shape))
         rev = tuple(range(len(self.shape), 0, -1))
-        basis = (
-            np.eye(N).reshape((N, *self.shape[::-1])).transpose(0, *rev)
-        )  # column-major unit grids
-        cols = jax.vmap(self.mv)(jnp.asarray(basis, self.diag.dtype))
+        # column-major unit grids
+        basis = np.eye(N).reshape((N, *self.shape[::-1])).transpose(0, *rev)
+        cols = jax.vmap(self.mv)(jnp.asarray(basis, self.dtype))
         M = cols.transpose(0, *rev).reshape(N, N).T
+        # a host convenience (the operator must be concrete): the kept rows index on the host
         keep = np.ones(N, bool) if self.mask is None else np.asarray(self.mask).ravel(order="F")
         return M[np.ix_(keep, keep)]
 
 
 def laplacian_stencil(
-    shape, *, h: float = 1.0, shift: ArrayLike = 0.0, scale: ArrayLike = 1.0, mask=None
-) -> StencilOperator:
-    """``scale·(−Δ_h) + shift·I``: the 5-point (2D) / 7-point (3D) Laplacian, zero Dirichlet data.
+    shape: tuple[int, ...],
+    *,
+    h: float = 1.0,
+    shift: Real[ArrayLike, "*diag"] = 0.0,
+    scale: Real[ArrayLike, ""] = 1.0,
+    mask: Bool[ArrayLike, "*grid"] | None = None,
+) -> LaplacianStencil:
+    """``scale (-Delta_h) + shift I``: the 5-point (2D) / 7-point (3D) Laplacian, zero Dirichlet data.
 
-    ``delsq(numgrid('S', n+2)) + c·I`` is ``laplacian_stencil((n, n), shift=c)``; the Crank–Nicolson
-    heat matrix ``I − ½κΔt·Δ_h`` is ``laplacian_stencil(shape, h=h, scale=κΔt/2, shift=1)``.
+    ``delsq(numgrid('S', n+2)) + c I`` is ``laplacian_stencil((n, n), shift=c)``; the Crank–Nicolson
+    heat matrix ``I - kappa dt/2 Delta_h`` is ``laplacian_stencil(shape, h=h, scale=kappa dt/2,
+    shift=1)``. ``shift`` and ``scale`` may be traced (vmap over instances).
     """
     check_positive(h, "h")
     check_positive(scale, "scale")
     d = len(tuple(shape))
     scale = jnp.asarray(scale)
-    return StencilOperator(shape, 2 * d * scale / h**2 + shift, -scale / h**2, mask)
+    return LaplacianStencil(shape, 2 * d * scale / h**2 + shift, -scale / h**2, mask)
 
 
-# ----------------------------------------------------------------------------------------- sweeps
-def redblack_half_sweep(op: StencilOperator, x, b, omega, colour):
-    """SOR update of every point of one colour (vectorised): x_p ← (1−ω)x_p + ω(b_p − Σ a x)/a_pp."""
-    gs = (b - op.offdiag * op.neighbour_sum(x)) / op.diag
-    new = op.masked((1 - omega) * x + omega * gs)
-    return jnp.where(colour, new, x)
-
-
-def redblack_lower_solve(op: StencilOperator, r, omega, red):
-    """Solve ``(D/ω + L) y = r`` in red-black order (red unknowns first)."""
-    y = jnp.where(red, omega * r / op.diag, 0)
-    yb = omega * (r - op.offdiag * op.neighbour_sum(op.masked(y))) / op.diag
-    return op.masked(jnp.where(red, y, yb))
-
-
-def redblack_upper_solve(op: StencilOperator, r, omega, red):
-    """Solve ``(D/ω + U) y = r`` in red-black order (black unknowns solved first, then red)."""
-    y = jnp.where(red, 0, omega * r / op.diag)
-    yr = omega * (r - op.offdiag * op.neighbour_sum(op.masked(y))) / op.diag
-    return op.masked(jnp.where(red, yr, y))
-
-
+# ------------------------------------------------------------------ exact lexicographic wavefronts
 class Sheared(eqx.Module):
-    """Helpers for the wavefront (exact lexicographic, column-major) sweep on 2D grids."""
+    """Geometry of the wavefront (exact lexicographic, column-major) sweep on an ``(nx, ny)`` grid."""
 
     nx: int = eqx.field(static=True)
     ny: int = eqx.field(static=True)
@@ -137,53 +158,56 @@ class Sheared(eqx.Module):
     def width(self) -> int:
         return self.nx + self.ny - 1
 
-    def _cols(self):
+    def _cols(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         i = np.arange(self.nx)[:, None]
         s = np.arange(self.width)[None, :]
         j = s - i
         return i, j, (j >= 0) & (j < self.ny)
 
-    def shear(self, u):
-        """u (nx, ny) → y (nx, nx+ny−1), y[i, s] = u[i, s−i] (zero where s−i is off the grid)."""
+    def shear(self, u: Any) -> Array:
+        """``u (nx, ny) -> y (nx, nx+ny-1)``, ``y[i, s] = u[i, s-i]`` (zero off the grid)."""
         i, j, valid = self._cols()
         u = jnp.broadcast_to(u, (self.nx, self.ny))
-        return jnp.where(valid, u[i, np.clip(j, 0, self.ny - 1)], 0)
+        return jnp.where(valid, u[i, np.clip(j, 0, self.ny - 1)], jnp.zeros((), u.dtype))
 
-    def unshear(self, y):
+    def unshear(self, y: Array) -> Array:
         i = np.arange(self.nx)[:, None]
         j = np.arange(self.ny)[None, :]
         return y[i, i + j]
 
-    def valid(self):
+    def valid(self) -> Bool[Array, "nx w"]:
         return jnp.asarray(self._cols()[2])
 
 
-def _shift(y, di, ds):
-    """z[i, s] = y[i+di, s+ds] with zeros outside (di, ds ∈ {−1, 0, 1})."""
+def _shift(y: Array, di: int, ds: int) -> Array:
+    """``z[i, s] = y[i+di, s+ds]`` with zeros outside (``di, ds`` in {-1, 0, 1})."""
     nx, w = y.shape
     y = jnp.pad(y, ((1, 1), (1, 1)))
     return lax.dynamic_slice(y, (1 + di, 1 + ds), (nx, w))
 
 
-def sheared_mv(offdiag, diag_s, valid_s, y):
-    """A y in sheared coordinates (neighbours (i±1, s±1) and (i, s±1))."""
+def sheared_mv(offdiag: Array, diag_s: Array, valid_s: Array, y: Array, absolute: bool = False):
+    """``A y`` in sheared coordinates (neighbours ``(i±1, s±1)`` and ``(i, s±1)``); ``absolute``:
+    ``|A| y``."""
     nb = _shift(y, -1, -1) + _shift(y, 1, 1) + _shift(y, 0, -1) + _shift(y, 0, 1)
+    if absolute:
+        diag_s, offdiag = jnp.abs(diag_s), jnp.abs(offdiag)
     return jnp.where(valid_s, diag_s * y + offdiag * nb, 0)
 
 
 def _wavefront_update(omega, offdiag, prev, cur, nxt, d, bb, v):
     zero = jnp.zeros((1,), cur.dtype)
-    up = jnp.concatenate([zero, prev[:-1]])  # (i−1, j): column s−1, row i−1
+    up = jnp.concatenate([zero, prev[:-1]])  # (i-1, j): column s-1, row i-1
     down = jnp.concatenate([nxt[1:], zero])  # (i+1, j): column s+1, row i+1
-    nb = ((up + prev) + down) + nxt  # (i−1,j) + (i,j−1) + (i+1,j) + (i,j+1)
+    nb = ((up + prev) + down) + nxt  # (i-1,j) + (i,j-1) + (i+1,j) + (i,j+1)
     return jnp.where(v, (1 - omega) * cur + omega * (bb - offdiag * nb) / d, 0)
 
 
 def sheared_sor_sweep(offdiag, diag_s, valid_s, b_s, y, omega, reverse: bool = False):
-    """One lexicographic (column-major) SOR sweep: wavefronts s = 0, 1, ... in order (``reverse``:
-    the backward sweep, s descending). Each point reads the current values of its neighbours, so the
-    same update serves both directions. A ``fori_loop`` over the
-    nx+ny−1 wavefronts with dynamic column slices (unrolling makes XLA duplicate the column chain)."""
+    """One lexicographic (column-major) SOR sweep: wavefronts ``s = 0, 1, ...`` in order
+    (``reverse``: the backward sweep, ``s`` descending). Each point reads the current values of its
+    neighbours, so the same update serves both directions. A ``fori_loop`` over the ``nx+ny-1``
+    wavefronts with dynamic column slices (unrolling makes XLA duplicate the column chain)."""
     nx, w = y.shape
     yp = jnp.pad(y, ((0, 0), (1, 1)))
 
@@ -207,12 +231,13 @@ def sheared_sor_sweep(offdiag, diag_s, valid_s, b_s, y, omega, reverse: bool = F
 
 
 def sheared_triangular_solve(offdiag, diag_s, valid_s, r_s, omega, upper: bool = False):
-    """``(D/ω + L)⁻¹ r`` (``upper``: ``(D/ω + U)⁻¹ r``) in MATLAB's column-major order, sheared layout.
+    """``(D/omega + L)^-1 r`` (``upper``: ``(D/omega + U)^-1 r``) in MATLAB's column-major order, in
+    the sheared layout.
 
-    Forward substitution visits the wavefronts s = 0, 1, ...: ``y_s = ω(r_s − a·(y_{s−1}[i−1] +
-    y_{s−1}[i]))/d_s`` (the lower neighbours (i−1, j), (i, j−1) lie on wavefront s−1); backward
-    substitution runs s downwards with the upper neighbours on s+1. A ``lax.scan`` whose carry is one
-    wavefront (no in-place updates of the whole grid): nx+ny−1 sequential steps of O(nx) work."""
+    Forward substitution visits the wavefronts ``s = 0, 1, ...``: ``y_s = omega (r_s - a (y_{s-1}[i-1]
+    + y_{s-1}[i])) / d_s`` (the lower neighbours ``(i-1, j)``, ``(i, j-1)`` lie on wavefront ``s-1``);
+    backward substitution runs ``s`` downwards with the upper neighbours on ``s+1``. A ``lax.scan``
+    whose carry is one wavefront: ``nx+ny-1`` sequential steps of O(nx) work."""
     zero = jnp.zeros((1,), r_s.dtype)
 
     def step(other, inp):
@@ -220,7 +245,7 @@ def sheared_triangular_solve(offdiag, diag_s, valid_s, r_s, omega, upper: bool =
         if upper:
             nb = jnp.concatenate([other[1:], zero]) + other  # (i+1, j) + (i, j+1)
         else:
-            nb = jnp.concatenate([zero, other[:-1]]) + other  # (i−1, j) + (i, j−1)
+            nb = jnp.concatenate([zero, other[:-1]]) + other  # (i-1, j) + (i, j-1)
         new = jnp.where(v, omega * (rr - offdiag * nb) / d, 0)
         return new, new
 

@@ -1,20 +1,29 @@
 """Batched cost tables: many lexicographic SOR solves on one stencil shape, batch-last layout.
 
-The learners are evaluated by replaying them against ``costs[t, i]`` = SOR iterations of instance t at
+The learners are evaluated by replaying them against ``costs[t, i]`` = SOR sweeps of instance t at
 ω_i (an instance's cost depends only on ω). For the paper's 40 × 5000 × 20 table this is the hot loop,
-so it has its own kernel: the same wavefront arithmetic as :func:`jaxsci.relax.sor` on a
-:class:`StencilOperator` (identical iteration counts, tested), but with the batch as the last, contiguous
-axis, blocks of iterations without per-system ``select`` of the iterate, and systems sorted by a
+so it has its own batched kernel: the same wavefront arithmetic as :func:`jaxsci.relax.sor` on a
+:class:`LaplacianStencil` (identical ``num_steps``, tested), but with the batch as the last, contiguous
+axis, blocks of sweeps without per-system ``select`` of the iterate, and systems sorted by a
 predicted cost and chunked so that a chunk's loop length tracks its own slowest member.
+
+Stopping and pricing follow the one vocabulary: from x0 = 0 a system converges when
+``||b - A x_k|| <= rtol ||b||``; it stops as failed when its residual is non-finite or exceeds
+``DIVERGENCE_FACTOR ||b||`` (the one divergence rule), or when the budget runs out. A system that did
+not converge costs ``max_steps`` (as :func:`jaxsci.relax.solve_cost` prices a failed solve), so a
+learner never prefers a failing ω.
 """
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 from jax import lax
-from jaxtyping import Array, Float, Int
+from jaxtyping import Array, Bool, Float, Int
 
+from .._solution import DIVERGENCE_FACTOR
 from ._stencil import Sheared
+
+__all__ = ["shifted_laplacian_cost_table", "sor_counts_batched"]
 
 # Layout: y[s, i, k] = u_k[i, s − i] — wavefront s leading, grid row i, batch k last (contiguous).
 
@@ -54,18 +63,20 @@ def sor_counts_batched(
     shape: tuple[int, int],
     diag: Float[Array, " B"],
     offdiag: float,
-    b: Float[Array, " B a c"],
+    b: Float[Array, "B a c"],
     omega: Float[Array, " B"],
     *,
-    mask=None,
+    mask: Bool[Array, "a c"] | None = None,
     rtol: float = 1e-8,
-    max_iters: int = 10000,
+    max_steps: int = 10000,
     block: int = 4,
 ) -> Int[Array, " B"]:
-    """Iteration counts of lexicographic SOR for B systems ``diag_k·I + offdiag·(neighbours)`` on one
+    """Costs (sweeps) of lexicographic SOR for B systems ``diag_k·I + offdiag·(neighbours)`` on one
     2D grid (optional domain ``mask``), right-hand sides ``b`` (grid-shaped) and parameters ``omega``;
-    x0 = 0, stop at ‖r_k‖ <= rtol‖r_0‖ (as :func:`sor`). Iterates run in blocks of ``block`` sweeps
-    (finished systems keep iterating harmlessly; their count is frozen). Cost O(B·N) per sweep."""
+    x0 = 0, converged at ``||r_k|| <= rtol ||b||`` (as :func:`sor`, whose ``num_steps`` it equals on
+    success). A system that fails (budget, divergence, NaN) costs ``max_steps``. Sweeps run in
+    blocks of ``block`` (finished systems keep iterating harmlessly; their count is frozen). Cost
+    O(B·N) per sweep."""
     sh = Sheared(*shape)
     valid = sh.valid()
     if mask is not None:
@@ -76,15 +87,19 @@ def sor_counts_batched(
     y = jnp.zeros_like(bs)
     r0 = jnp.sqrt(jnp.sum(bs * bs, axis=(0, 1)))
     tol = rtol * r0
-    done0 = r0 <= tol
+    limit = DIVERGENCE_FACTOR * r0
+    conv0 = r0 <= tol
+    done0 = conv0 | (max_steps == 0)
 
     def one(_, c):
-        y, count, done = c
+        y, count, done, conv = c
         y = _sweep(y, bs, diag, offdiag, omega, valid)
         rn = _residual_norm(y, bs, diag, offdiag, valid)
         count = count + (~done).astype(count.dtype)
-        done = done | (rn <= tol) | ~jnp.isfinite(rn) | (count >= max_iters)
-        return y, count, done
+        conv = conv | (~done & (rn <= tol))
+        failed = ~jnp.isfinite(rn) | (rn > limit)
+        done = done | conv | failed | (count >= max_steps)
+        return y, count, done, conv
 
     def cond(c):
         return ~jnp.all(c[2])
@@ -92,12 +107,13 @@ def sor_counts_batched(
     def body(c):
         return lax.fori_loop(0, block, one, c)
 
-    _, count, _ = lax.while_loop(cond, body, (y, jnp.zeros(bs.shape[-1], int), done0))
-    return count
+    zeros = jnp.zeros(bs.shape[-1], int)
+    _, count, _, conv = lax.while_loop(cond, body, (y, zeros, done0, conv0))
+    return jnp.where(conv, count, max_steps)
 
 
 _counts_jit = jax.jit(
-    sor_counts_batched, static_argnames=("shape", "offdiag", "rtol", "max_iters", "block")
+    sor_counts_batched, static_argnames=("shape", "offdiag", "rtol", "max_steps", "block")
 )
 
 
@@ -106,13 +122,15 @@ def shifted_laplacian_cost_table(
     omegas,
     *,
     rtol: float = 1e-8,
-    max_iters: int = 10000,
+    max_steps: int = 10000,
     chunk: int = 4096,
     min_chunk: int = 256,
     spread: float = 1.3,
     block: int = 4,
 ) -> np.ndarray:
-    """``costs[t, i]`` = lexicographic SOR iterations for ``A_t = delsq(G) + c_t I``, ``b_t``, ω_i.
+    """``costs[t, i]`` = lexicographic SOR sweeps (``num_steps``) for ``A_t = delsq(G) + c_t I``,
+    ``b_t``, ω_i, from x0 = 0 to ``rtol`` (the paper's 1e-8 by default); a failed solve costs
+    ``max_steps``.
 
     ``omegas``: a grid ``(d,)`` shared by all instances, or per-instance values ``(T, d)`` (e.g. the
     instance-optimal ω*(A_t)). ``chunk`` trades memory (chunk·N floats per array) for padding.
@@ -120,7 +138,7 @@ def shifted_laplacian_cost_table(
     All (t, i) pairs are sorted by the asymptotic prediction log(rtol)/log ρ(C_ω) (Young's formula)
     and solved in chunks (at most ``chunk`` systems, predicted costs within a factor ``spread``,
     padded to a power of two >= ``min_chunk``), so each chunk loops about as long as its own members
-    need. Returns a host (T, d) int array. Counts equal :func:`sor`'s (same arithmetic)."""
+    need. Returns a host (T, d) int array, equal to :func:`sor`'s ``num_steps`` (same arithmetic)."""
     from ._comparators import sor_spectral_radius
 
     c = np.asarray(seq.shifts)
@@ -141,7 +159,7 @@ def shifted_laplacian_cost_table(
     bgrid = seq.rhs_grid()
     mask = None if mask is None else jnp.asarray(mask)
     f = lambda dg, bb, w: _counts_jit(
-        inner.shape, dg, -1.0, bb, w, mask=mask, rtol=rtol, max_iters=max_iters, block=block
+        inner.shape, dg, -1.0, bb, w, mask=mask, rtol=rtol, max_steps=max_steps, block=block
     )
     out = np.empty(T * d, dtype=np.int64)
     ps = pred.ravel()[order]

@@ -1,21 +1,57 @@
-"""Trace-time argument checks shared by the relax solvers (names the argument and the value)."""
+"""Trace-time argument checks shared by the relax solvers (name the argument and the value).
+
+Only static information is read here (shapes, dtypes, Python and NumPy values); JAX arrays are never
+copied to the host for a check (their values are checked at run time, see ``_splitting``).
+"""
 
 from typing import Any
 
+import jax.numpy as jnp
 import numpy as np
 from jax.experimental import sparse as jsparse
 
-from .._checks import check_positive, check_positive_int, check_range, concrete_or_none
+from .._checks import check_choice, check_positive_int, check_range, concrete_or_none
+
+__all__ = [
+    "SWEEPS",
+    "check_omega",
+    "check_positive_diagonal",
+    "check_sweep",
+    "check_tolerances",
+    "matrix_shape",
+]
+
+SWEEPS = ("lexicographic", "redblack")
 
 
 def check_omega(omega: Any, name: str = "omega") -> None:
-    """ω must lie in the open interval (0, 2) (checked when concrete; traced values are not checked)."""
+    """omega must be a real scalar in the open interval (0, 2) (the value is checked when it is a
+    Python/NumPy number; a JAX array is checked by the iteration, which reports ``diverged``)."""
+    if isinstance(omega, (str, bytes)) or jnp.ndim(omega) != 0:
+        raise TypeError(f"`{name}` must be a real scalar, got {omega!r}.")
+    dtype = jnp.result_type(omega)
+    if not (jnp.issubdtype(dtype, jnp.floating) or jnp.issubdtype(dtype, jnp.integer)):
+        raise TypeError(f"`{name}` must be a real scalar, got dtype {dtype}.")
     check_range(omega, name, 0.0, 2.0)
 
 
-def check_tolerances(rtol: Any, max_iters: Any) -> None:
-    check_positive(rtol, "rtol")
-    check_positive_int(max_iters, "max_iters")
+def check_tolerances(rtol: Any, atol: Any, max_steps: Any) -> None:
+    """``rtol`` is ``None`` (the dtype's default) or a number >= 0, ``atol`` >= 0, not both zero;
+    ``max_steps`` an int >= 0."""
+    for value, name in ((rtol, "rtol"), (atol, "atol")):
+        if value is None and name == "rtol":
+            continue
+        if isinstance(value, bool) or not isinstance(value, (int, float, np.floating, np.integer)):
+            raise TypeError(f"`{name}` must be a Python number, got {value!r}.")
+        if not np.isfinite(value) or value < 0:
+            raise ValueError(f"`{name}` must be a finite number >= 0, got {value!r}.")
+    if rtol is not None and rtol == 0 and atol == 0:
+        raise ValueError("`rtol` and `atol` cannot both be 0 (the solve would never stop).")
+    check_positive_int(max_steps, "max_steps", minimum=0)
+
+
+def check_sweep(sweep: Any) -> None:
+    check_choice(sweep, "sweep", SWEEPS)
 
 
 def matrix_shape(A: Any, name: str = "A") -> int:
@@ -29,7 +65,7 @@ def matrix_shape(A: Any, name: str = "A") -> int:
 
 
 def check_positive_diagonal(diag: Any, name: str = "A") -> None:
-    """Every diagonal entry must be > 0 (SOR divides by it); checked when concrete."""
+    """Every diagonal entry must be > 0 (SOR divides by it); checked for host values only."""
     d = concrete_or_none(diag)
     if d is None:
         return
@@ -38,8 +74,3 @@ def check_positive_diagonal(diag: Any, name: str = "A") -> None:
         raise ValueError(
             f"`{name}` must have a positive diagonal (SOR divides by it); entry {bad} is {d[bad]!r}."
         )
-
-
-def check_vector(v: Any, name: str, n: int) -> None:
-    if np.shape(v) != (n,):
-        raise ValueError(f"`{name}` must have shape ({n},), got {np.shape(v)}.")

@@ -44,7 +44,7 @@ def test_cost_table_kernel_equals_sor():
     seq = R.shifted_laplacian_sequence(jax.random.key(1), 3)
     omegas = jnp.array([1.0, 1.5, 1.9])
     table = shifted_laplacian_cost_table(seq, omegas, chunk=4)
-    f = jax.jit(jax.vmap(lambda A, b, w: R.sor(A, b, w).stats["iterations"], (None, None, 0)))
+    f = jax.jit(jax.vmap(lambda A, b, w: R.sor(A, b, w).stats["num_steps"], (None, None, 0)))
     for t in range(3):
         np.testing.assert_array_equal(table[t], f(seq.matrix(t), seq.rhs[t], omegas))
 
@@ -86,7 +86,7 @@ def test_heat_equation_run_online_warm_started_pcg():
     v = prob.initial()
     for k in range(4):
         sol = R.ssor_pcg(prob.operator(k), prob.rhs(v, k), float(omegas[arms[k]]), x0=v)
-        assert int(sol.stats["iterations"]) == int(costs[k])
+        assert int(sol.stats["num_steps"]) == int(costs[k])
         A = np.asarray(prob.operator(k).as_dense())
         v_direct = np.linalg.solve(A, np.asarray(prob.rhs(v, k)).ravel(order="F")).reshape(
             5, 5, order="F"

@@ -103,7 +103,9 @@ def test_replay_equals_python_loop(sor_like_costs):
     costs, c = sor_like_costs
     costs, c = costs[:60], c[:60]
     for learner in (R.TsallisINF(D), R.ChebCB(D)):
-        arms, paid = jax.jit(lambda k: R.replay(learner, costs, k, c))(jax.random.key(3))
+        arms, paid = jax.jit(lambda k, learner=learner: R.replay(learner, costs, k, c))(
+            jax.random.key(3)
+        )
         state = learner.init(jax.random.key(3))
         sample, update = jax.jit(learner.sample), jax.jit(learner.update)
         for t in range(costs.shape[0]):
@@ -131,7 +133,7 @@ def test_run_online_matches_replay_on_solver_costs():
     omegas = jnp.linspace(1.0, 1.9, 4)
     learner = R.TsallisINF(4)
     solve = lambda bb, w: R.sor(A, bb, w)
-    table = jax.vmap(lambda bb: jax.vmap(lambda w: solve(bb, w).stats["iterations"])(omegas))(b)
+    table = jax.vmap(lambda bb: jax.vmap(lambda w: solve(bb, w).stats["num_steps"])(omegas))(b)
     f = jax.jit(lambda k: R.run_online(learner, b, solve, k, omegas=omegas))
     arms, costs = f(jax.random.key(5))
     arms2, paid = R.replay(learner, table.astype(float), jax.random.key(5))

@@ -9,11 +9,12 @@ from jax.experimental import sparse
 
 import jaxsci.relax as R
 from jaxsci import RESULTS
+from jaxsci._grid import red_mask
 
 OMEGAS = np.array([0.6, 1.0, 1.4, 1.8])
 
 
-def np_sor(A, b, w, *, symmetric=False, rtol=1e-8, max_iters=10000):
+def np_sor(A, b, w, *, symmetric=False, rtol=1e-8, max_steps=10000):
     """float64 reference: x += (D/ω + L)⁻¹ r (and the backward half for SSOR)."""
     d = np.diag(A)
     Wl = np.tril(A, -1) + np.diag(d / w)
@@ -22,7 +23,7 @@ def np_sor(A, b, w, *, symmetric=False, rtol=1e-8, max_iters=10000):
     r = b - A @ x
     n0 = np.linalg.norm(r)
     k = 0
-    while np.linalg.norm(r) > rtol * n0 and k < max_iters:
+    while np.linalg.norm(r) > rtol * n0 and k < max_steps:
         x = x + sl.solve_triangular(Wl, r, lower=True)
         if symmetric:
             x = x + sl.solve_triangular(Wu, b - A @ x, lower=False)
@@ -77,7 +78,7 @@ def lap():
 
 def test_sor_counts_equal_numpy_reference(spd, lap):
     for A, b in (spd, lap[1:]):
-        got = jax.jit(jax.vmap(lambda w: R.sor(A, b, w).stats["iterations"]))(OMEGAS)
+        got = jax.jit(jax.vmap(lambda w, A=A, b=b: R.sor(A, b, w).stats["num_steps"]))(OMEGAS)
         want = [np_sor(A, b, w)[0] for w in OMEGAS]
         np.testing.assert_array_equal(np.asarray(got), want)
         sol = R.sor(A, b, 1.4)
@@ -96,7 +97,7 @@ def test_property_sor_converges_on_spd_and_counts_equal_reference(seed, omega, n
     b = rng.standard_normal(n)
     sol = R.sor(A, b, omega)
     assert sol.result == RESULTS.successful
-    assert int(sol.stats["iterations"]) == np_sor(A, b, omega)[0]
+    assert int(sol.stats["num_steps"]) == np_sor(A, b, omega)[0]
     np.testing.assert_allclose(A @ np.asarray(sol.value), b, atol=1e-6 * np.linalg.norm(b))
 
 
@@ -114,8 +115,8 @@ def test_vmap_over_instances_every_solver():
         "ssor_pcg stencil": lambda c, b: R.ssor_pcg(R.laplacian_stencil((5, 5), shift=c), b, 1.1),
     }
     for name, f in cases.items():
-        got = jax.vmap(lambda c, b, f=f: f(c, b).stats["iterations"])(shifts, bs)
-        want = [int(f(float(shifts[i]), bs[i]).stats["iterations"]) for i in range(3)]
+        got = jax.vmap(lambda c, b, f=f: f(c, b).stats["num_steps"])(shifts, bs)
+        want = [int(f(float(shifts[i]), bs[i]).stats["num_steps"]) for i in range(3)]
         np.testing.assert_array_equal(got, want, err_msg=name)
         assert len(set(want)) > 1, name  # the instances really differ
 
@@ -125,8 +126,8 @@ def test_sor_sparse_and_stencil_match_dense(lap):
     As = sparse.BCOO.fromdense(A)
     op = R.numgrid_stencil(G, shift=0.1)
     bg = R.vector_to_grid(G, b)
-    f_sp = jax.jit(jax.vmap(lambda w: R.sor(As, b, w).stats["iterations"]))
-    f_st = jax.jit(jax.vmap(lambda w: R.sor(op, bg, w).stats["iterations"]))
+    f_sp = jax.jit(jax.vmap(lambda w: R.sor(As, b, w).stats["num_steps"]))
+    f_st = jax.jit(jax.vmap(lambda w: R.sor(op, bg, w).stats["num_steps"]))
     want = [np_sor(A, b, w)[0] for w in OMEGAS]
     np.testing.assert_array_equal(np.asarray(f_sp(OMEGAS)), want)
     np.testing.assert_array_equal(np.asarray(f_st(OMEGAS)), want)
@@ -140,19 +141,19 @@ def test_sor_l_shaped_stencil_matches_delsq():
     op = R.numgrid_stencil(G)
     np.testing.assert_array_equal(np.asarray(op.as_dense()), A)
     b = np.random.default_rng(2).standard_normal(A.shape[0])
-    got = R.sor(op, R.vector_to_grid(G, b), 1.5).stats["iterations"]
+    got = R.sor(op, R.vector_to_grid(G, b), 1.5).stats["num_steps"]
     assert int(got) == np_sor(A, b, 1.5)[0]
 
 
 def test_ssor_counts_equal_reference(spd, lap):
     G, A, b = lap
-    got = jax.jit(jax.vmap(lambda w: R.ssor(A, b, w).stats["iterations"]))(OMEGAS)
+    got = jax.jit(jax.vmap(lambda w: R.ssor(A, b, w).stats["num_steps"]))(OMEGAS)
     np.testing.assert_array_equal(
         np.asarray(got), [np_sor(A, b, w, symmetric=True)[0] for w in OMEGAS]
     )
     op = R.numgrid_stencil(G, shift=0.1)
-    st = R.ssor(op, R.vector_to_grid(G, b), 1.4).stats["iterations"]
-    sp = R.ssor(sparse.BCOO.fromdense(A), b, 1.4).stats["iterations"]
+    st = R.ssor(op, R.vector_to_grid(G, b), 1.4).stats["num_steps"]
+    sp = R.ssor(sparse.BCOO.fromdense(A), b, 1.4).stats["num_steps"]
     assert int(st) == int(sp) == np_sor(A, b, 1.4, symmetric=True)[0]
 
 
@@ -162,19 +163,19 @@ def test_ssor_pcg_matches_reference(lap):
     for ordering in ("matlab", "textbook"):
         sol = R.ssor_pcg(A, b, 1.3, x0=x0, ordering=ordering)
         k, x = np_pcg(A, b, 1.3, x0, ordering)
-        assert int(sol.stats["iterations"]) == k
+        assert int(sol.stats["num_steps"]) == k
         np.testing.assert_allclose(sol.value, x, rtol=1e-6, atol=1e-8)
     sp = R.ssor_pcg(sparse.BCOO.fromdense(A), b, 1.3, x0=x0, ordering=ordering)
-    assert int(sp.stats["iterations"]) == k
+    assert int(sp.stats["num_steps"]) == k
     # warm start at the solution: zero iterations
     exact = np.linalg.solve(A, b)
-    assert int(R.ssor_pcg(A, b, 1.3, x0=exact).stats["iterations"]) == 0
-    assert int(R.cg(A, b).stats["iterations"]) >= k
+    assert int(R.ssor_pcg(A, b, 1.3, x0=exact).stats["num_steps"]) == 0
+    assert int(R.cg(A, b).stats["num_steps"]) >= k
 
 
 def _redblack_permutation(op):
     """Column-major indices of the red unknowns, then the black ones (the red-black ordering)."""
-    red = np.asarray(op.red()).ravel(order="F")
+    red = red_mask(op.shape).ravel(order="F")
     return np.concatenate([np.flatnonzero(red), np.flatnonzero(~red)])
 
 
@@ -193,7 +194,7 @@ def test_ssor_pcg_stencil_orderings_match_reference(region):
         for w in (1.0, 1.6):
             k, x = np_pcg(A, b, w, x0, ordering)
             lex = R.ssor_pcg(op, bg, w, x0=xg, ordering=ordering)
-            assert int(lex.stats["iterations"]) == k, (ordering, w)
+            assert int(lex.stats["num_steps"]) == k, (ordering, w)
             np.testing.assert_allclose(R.grid_to_vector(G, lex.value), x, atol=1e-9)
     if region == "S":  # red-black: permute the unknowns, red first
         perm = _redblack_permutation(op)
@@ -201,13 +202,13 @@ def test_ssor_pcg_stencil_orderings_match_reference(region):
         for w in (1.0, 1.6):
             k, x = np_pcg(Ap, b[perm], w, x0[perm], "matlab")
             rb = R.ssor_pcg(op, bg, w, x0=xg, sweep="redblack")
-            assert int(rb.stats["iterations"]) == k, w
+            assert int(rb.stats["num_steps"]) == k, w
             np.testing.assert_allclose(R.grid_to_vector(G, rb.value)[perm], x, atol=1e-9)
     # vmap over ω equals the loop
     ws = jnp.array([1.0, 1.4, 1.8])
-    many = jax.vmap(lambda w: R.ssor_pcg(op, bg, w, x0=xg).stats["iterations"])(ws)
+    many = jax.vmap(lambda w: R.ssor_pcg(op, bg, w, x0=xg).stats["num_steps"])(ws)
     np.testing.assert_array_equal(
-        many, [int(R.ssor_pcg(op, bg, float(w), x0=xg).stats["iterations"]) for w in ws]
+        many, [int(R.ssor_pcg(op, bg, float(w), x0=xg).stats["num_steps"]) for w in ws]
     )
 
 
@@ -218,11 +219,11 @@ def test_redblack_sor_counts_equal_reference_in_redblack_order(lap):
     perm = _redblack_permutation(op)
     Ap, bp = A[np.ix_(perm, perm)], b[perm]
     bg = R.vector_to_grid(G, b)
-    got = jax.vmap(lambda w: R.redblack_sor(op, bg, w).stats["iterations"])(jnp.asarray(OMEGAS))
+    got = jax.vmap(lambda w: R.redblack_sor(op, bg, w).stats["num_steps"])(jnp.asarray(OMEGAS))
     np.testing.assert_array_equal(got, [np_sor(Ap, bp, w)[0] for w in OMEGAS])
     k, x = np_sor(Ap, bp, 1.4, symmetric=True)
     sol = R.redblack_ssor(op, bg, 1.4)
-    assert int(sol.stats["iterations"]) == k
+    assert int(sol.stats["num_steps"]) == k
     np.testing.assert_allclose(R.grid_to_vector(G, sol.value)[perm], x, atol=1e-9)
 
 
@@ -232,8 +233,8 @@ def test_redblack_and_lexicographic_share_asymptotic_rate():
     beta = np.cos(np.pi / 9)
 
     def rate(solver, w):
-        k1 = int(solver(op, b, w, rtol=1e-4).stats["iterations"])
-        k2 = int(solver(op, b, w, rtol=1e-10).stats["iterations"])
+        k1 = int(solver(op, b, w, rtol=1e-4).stats["num_steps"])
+        k2 = int(solver(op, b, w, rtol=1e-10).stats["num_steps"])
         return 10 ** (-6 / (k2 - k1))
 
     for w in (1.0, 1.3):
@@ -283,14 +284,16 @@ def test_vmap_over_instances_and_jvp(lap):
 
 def test_failure_reporting(lap):
     _, A, b = lap
-    sol = R.sor(A, b, 1.0, max_iters=3, throw=False)
-    assert sol.result == RESULTS.max_steps_reached and int(sol.stats["iterations"]) == 3
-    with pytest.raises(Exception, match="budget"):
-        R.sor(A, b, 1.0, max_iters=3)
+    sol = R.sor(A, b, 1.0, max_steps=3, throw=False)
+    assert sol.result == RESULTS.max_steps_reached and int(sol.stats["num_steps"]) == 3
+    with pytest.raises(Exception, match="max_steps"):
+        R.sor(A, b, 1.0, max_steps=3)
     # a traced ω outside (0, 2) is not caught at trace time: the iteration reports divergence
     res = jax.vmap(lambda w: R.sor(A, b, w, throw=False).result._value)(jnp.array([1.0, 2.5]))
     assert int(res[0]) == RESULTS.successful._value and int(res[1]) == RESULTS.diverged._value
-    assert int(R.sor(A, np.zeros_like(b), 1.3).stats["iterations"]) == 0
+    with pytest.raises(Exception, match="omega"):
+        R.sor(A, b, jnp.asarray(2.5))  # the advice names the argument to change
+    assert int(R.sor(A, np.zeros_like(b), 1.3).stats["num_steps"]) == 0
 
 
 @pytest.mark.parametrize("solver", [R.sor, R.ssor, R.ssor_pcg])
@@ -304,12 +307,16 @@ def test_bad_inputs(solver, lap):
     bad = A.copy()
     bad[3, 3] = -1.0
     with pytest.raises(ValueError, match="`A`.*positive diagonal"):
-        solver(bad, b, 1.0)
-    with pytest.raises(ValueError, match="`A`.*positive diagonal"):
-        solver(sparse.BCOO.fromdense(bad), b, 1.0)
+        solver(bad, b, 1.0)  # NumPy: checked statically
+    with pytest.raises(Exception, match="`A`.*positive diagonal"):
+        solver(sparse.BCOO.fromdense(bad), b, 1.0)  # device values: checked at run time
+    with pytest.raises(Exception, match="`A`.*positive diagonal"):
+        solver(jnp.asarray(bad), b, 1.0)
     with pytest.raises(ValueError, match="`b`"):
         solver(A, b[:-1], 1.0)
-    with pytest.raises(ValueError, match="`x0`"):
+    # x0's shape must equal b's: the signature says so (a type-check error under the test hook,
+    # the solver's own ValueError without it)
+    with pytest.raises((ValueError, TypeError), match="x0"):
         solver(A, b, 1.0, x0=b[:-2])
     with pytest.raises(ValueError, match="rtol"):
         solver(A, b, 1.0, rtol=-1.0)
@@ -317,7 +324,7 @@ def test_bad_inputs(solver, lap):
 
 def test_bad_stencil_inputs(lap):
     _, A, b = lap
-    with pytest.raises(TypeError, match="`A`"):
+    with pytest.raises(TypeError, match="[`']A[`']"):
         R.redblack_sor(A, b, 1.0)
     op = R.laplacian_stencil((4, 4))
     with pytest.raises(ValueError, match="`b`"):
@@ -325,7 +332,15 @@ def test_bad_stencil_inputs(lap):
     with pytest.raises(ValueError, match="omega"):
         R.redblack_ssor(op, jnp.ones((4, 4)), 2.0)
     with pytest.raises(ValueError, match="diag"):
-        R.StencilOperator((4, 4), -1.0, -1.0)
+        R.LaplacianStencil((4, 4), -1.0, -1.0)
+    with pytest.raises(ValueError, match="sweep"):
+        R.SOR(sweep="zigzag")
+    with pytest.raises(ValueError, match="max_steps"):
+        R.SSOR(max_steps=-1)
+    with pytest.raises(ValueError, match="ordering"):
+        R.SSORPCG(ordering="reverse")
+    with pytest.raises(ValueError, match="`state`.*sweep"):
+        R.SOR().solve(R.SOR(sweep="redblack").init(op), jnp.ones((4, 4)), omega=1.0)
     with pytest.raises(ValueError, match="`A`.*2D"):
         R.sor(R.laplacian_stencil((3, 3, 3)), jnp.ones((3, 3, 3)), 1.0)
     with pytest.raises(ValueError, match="`A`.*2D"):
@@ -351,7 +366,11 @@ def test_float32(lap):
         assert sol.value.dtype == jnp.float32 and sol.result == RESULTS.successful
         np.testing.assert_allclose(sol.value, x, rtol=1e-3, atol=1e-4)
     op = R.numgrid_stencil(G, shift=jnp.float32(0.1))
-    op = R.StencilOperator(op.shape, op.diag.astype(jnp.float32), op.offdiag.astype(jnp.float32))
+    op = R.LaplacianStencil(op.shape, op.diag.astype(jnp.float32), op.offdiag.astype(jnp.float32))
     sol = R.redblack_sor(op, R.vector_to_grid(G, b32), 1.4, rtol=1e-5)
     assert sol.value.dtype == jnp.float32
     np.testing.assert_allclose(R.grid_to_vector(G, sol.value), x, rtol=1e-3, atol=1e-4)
+    # the default tolerance fits the dtype (1e-5 in float32), and 1e-12 stops at the floor
+    assert R.sor(A32, b32, 1.4).result == RESULTS.successful
+    floor = R.sor(A32, b32, 1.4, rtol=1e-12, throw=False)
+    assert floor.result == RESULTS.stagnation and int(floor.stats["num_steps"]) < 200
