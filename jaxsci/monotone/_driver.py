@@ -320,8 +320,11 @@ class AbstractMonotoneSolver(eqx.Module):
         num_logs = int(math.ceil(max_units / log_units)) + 1
         return max_units, log_units, num_logs
 
-    def _run(self, state, z0, key, throw, runtime):
+    def _run(self, state, z0, key, throw, runtime, stop=None):
+        """The loop. ``stop(z)``, if given, replaces the residual in the tolerance test (e.g. a
+        duality gap, for :func:`game_value`); the residual is still logged and watched."""
         problem = state.problem
+        measure = (lambda z, r: r) if stop is None else (lambda z, r: stop(z))
         n = problem.num_components
         if jnp.ndim(z0) != 1 or jnp.shape(z0)[0] != problem.dim:
             raise ValueError(
@@ -359,7 +362,7 @@ class AbstractMonotoneSolver(eqx.Module):
             "slot": jnp.asarray(1),
             "epochs": jnp.full(num_logs, nan).at[0].set(0.0),
             "residual": jnp.full(num_logs, nan).at[0].set(r0),
-            "converged": r0 <= tol,
+            "converged": measure(z0, r0) <= tol,
             "finite": finite0,
             "peak": r0,
             "blew_up": jnp.asarray(False),
@@ -388,7 +391,7 @@ class AbstractMonotoneSolver(eqx.Module):
             c["epochs"] = c["epochs"].at[c["slot"]].set(s["units"].astype(dtype) / n)
             c["residual"] = c["residual"].at[c["slot"]].set(r)
             c["slot"] = c["slot"] + 1
-            c["converged"] = r <= tol
+            c["converged"] = measure(s["z"], r) <= tol
             c["finite"] = jnp.isfinite(r) & jnp.all(jnp.isfinite(s["z"]))
             c["peak"] = jnp.maximum(c["peak"], r)
             c["blew_up"] = c["peak"] > DIVERGENCE_FACTOR * r0

@@ -35,6 +35,11 @@ def policeman_and_burglar_matrix(
     figure uses. It changes the game: its solution is a pure strategy for the minimiser.
     ``variant="nemirovski"``: A_ij = w_i (1 − exp(−θ|i − j|)), the original game, where the burglar (the
     maximiser y, rows) picks house i of wealth w_i and the policeman (minimiser x, columns) house j.
+
+    Game value: no closed form in general. For ``variant="authors"`` with seed 1 (n = 20, 100, 500 checked
+    against ``scipy.optimize.linprog``) the minimiser's optimum is pure, so V = min_j max_i A_ij =
+    min_j w_j (1 − exp(−θ max(j, n − 1 − j))); with equal weights, or for ``"nemirovski"``, it is mixed. Compute
+    it with :func:`jaxsci.monotone.game_value` (certified by a duality gap).
     """
     check_positive_int(n, "n")
     check_choice(variant, "variant", ("authors", "nemirovski"))
