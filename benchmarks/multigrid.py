@@ -1,21 +1,33 @@
-"""Multigrid: 2D Poisson 255^2/511^2/1023^2 and 3D 127^3 (full) solved to rtol 1e-8.
+"""Multigrid: the cost of the protocol (eager calls, reused state, setup vs solve, compile times) and
+2D/3D Poisson solves against pyamg and SciPy.
 
-Peers in the same run: pyamg Ruge-Stuben (setup and solve timed separately, float64) and SciPy's
-sparse direct solve (``splu``; skipped above 511^2 in 2D and for 3D, where it is too slow/large).
-jaxsci runs V(1,1) cycles, all to the same relative residual 1e-8 in float64:
+Cases (float64 via ``jax.enable_x64`` locally, unless the case says float32):
 
-- ``jaxsci-f64``: the defaults (red-black Gauss-Seidel, omega = 1), float64;
-- ``jaxsci-f64-sor``: red-black SOR, omega = 1.15 (2D) / 1.2 (3D) (Yavneh 1996; measured best here:
-  6 instead of 8 cycles at 1023^2, 7 instead of 11 at 63^3), float64;
-- ``jaxsci-f32cyc-sor``: the same with float32 cycles and float64 residuals (``precision=float32``,
-  mixed-precision iterative refinement; the accuracy is float64's, ``relres`` is checked in float64).
-
-The solve time includes jaxsci's whole setup (hierarchy, coarse inverse) - it runs inside the jitted
-solve - while pyamg's setup is timed separately. ``cycles`` and ``factor`` (mean residual reduction
-per cycle) are reported beside pyamg's.
+- ``eager 2nd call 31^2``: the one-line ``mg.solve(op, f)`` called eagerly (its second and later
+  calls: one dispatch of the ``eqx.filter_jit``-ed solve, the hierarchy rebuilt inside it) against
+  the same call under the caller's ``jax.jit``; float32 (JAX's default) and float64. Target: the
+  eager call within 3x of the jitted one.
+- ``heat 200 steps 127^2``: backward Euler for ``u_t = Δu`` with ``dt = 1e-3`` from a random ``u_0``,
+  ``(I/dt - Δ) u_{n+1} = u_n / dt`` to rtol 1e-8, written three ways: a Python loop of eager
+  ``mg.solve`` calls (``jaxsci-loop``), ``lax.scan`` over one ``Multigrid.init`` state
+  (``jaxsci-scan``), and SciPy's ``splu`` factorised once plus 200 triangular solves
+  (``scipy-splu``, the peer). Targets: loop within 2x of scan; scan at least as fast as splu.
+- ``setup`` / ``solve``: ``Multigrid.init`` (hierarchy + coarsest factorisation) and one
+  ``Multigrid.solve`` with that state, separately, for ``coarse="average"`` and ``"galerkin"``, on
+  a 255^2 coefficient field with jumps (rtol 1e-8, PCG; cycles in the notes).
+- ``compile``: the compile time (trace + lower + compile) of each entry point, ``solve``, ``pcg``,
+  ``fmg_solve``, on a shape no other case uses (so nothing is cached).
+- ``poisson2d/3d solve rtol=1e-8``: 255^2 (quick) to 1023^2 / 127^3 (full) against pyamg
+  Ruge-Stuben (setup and solve timed separately) and SciPy's ``splu`` (<= 511^2). jaxsci runs
+  V(1,1) cycles: ``jaxsci-f64`` (defaults), ``jaxsci-f64-sor`` (red-black SOR, omega = 1.15 in 2D /
+  1.2 in 3D; Yavneh 1996), ``jaxsci-f32cyc-sor`` (float32 cycles, float64 residuals:
+  ``precision=float32``). The jaxsci times include the setup (the one-line call); ``cycles`` and
+  ``factor`` (mean residual reduction per cycle) are in the notes beside pyamg's.
 """
 
 from __future__ import annotations
+
+import time
 
 import jax
 import jax.numpy as jnp
@@ -50,52 +62,163 @@ def _pyamg_peer(bench, case, params, A, b, repeats=2):
     rec.extra.update(cycles=cycles, factor=float((res[-1] / res[0]) ** (1 / max(cycles, 1))))
 
 
-def run(bench) -> None:
+def _eager_vs_jit(bench, dtype_name):
+    n = 31
+    case = f"eager 2nd call {n}^2"
+    params = {"n": n, "dtype": dtype_name}
+    op = mg.poisson((n, n))
+    f = jnp.ones((n, n))
+    jit = bench.time_jax(
+        case, lambda f: mg.solve(op, f).value, f, impl="jaxsci-jit", params=params, repeats=30
+    )
+    eager = bench.time_host(
+        case,
+        lambda: mg.solve(op, f).value,
+        impl="jaxsci-eager",
+        params=params,
+        repeats=30,
+        compare_to="jaxsci-jit",
+        trace_memory=False,
+    )
+    if jit.median_s and eager.median_s:
+        eager.extra["eager/jit"] = round(eager.median_s / jit.median_s, 2)
+
+
+def _heat(bench, steps=200, n=127, dt=1e-3):
     import scipy.sparse.linalg as spla
 
-    sizes2d = [255, 511, 1023] if bench.quick else [255, 511, 1023, 2047]
-    sizes3d = [127] if bench.quick else [63, 127]
+    case = f"heat {steps} steps {n}^2"
+    params = {"n": n, "steps": steps, "dt": dt, "rtol": 1e-8}
+    op = mg.poisson((n, n), c=1.0 / dt)  # I/dt - Δ
+    u0 = jnp.asarray(np.random.default_rng(0).standard_normal((n, n)))
+
+    def loop():
+        u = u0
+        for _ in range(steps):
+            u = mg.solve(op, u / dt, rtol=1e-8).value
+        return u
+
+    solver = mg.Multigrid(rtol=1e-8)
+
+    def scan(op, u0):
+        state = solver.init(op)
+        step = lambda u, _: (solver.solve(state, u / dt).value, None)
+        return jax.lax.scan(step, u0, None, length=steps)[0]
+
+    A = op.as_scipy().tocsc()
+
+    def splu():
+        lu = spla.splu(A)
+        u = np.asarray(u0).reshape(-1)
+        for _ in range(steps):
+            u = lu.solve(u / dt)
+        return u
+
+    ref = bench.time_host(
+        case, splu, impl="scipy-splu", params=params, repeats=3, trace_memory=False
+    )
+    scanned = bench.time_jax(
+        case, scan, op, u0, impl="jaxsci-scan", params=params, repeats=3, compare_to="scipy-splu"
+    )
+    looped = bench.time_host(
+        case,
+        loop,
+        impl="jaxsci-loop",
+        params=params,
+        repeats=3,
+        compare_to="jaxsci-scan",
+        trace_memory=False,
+    )
+    u_scan = jax.jit(scan)(op, u0)
+    err = float(jnp.max(jnp.abs(u_scan.reshape(-1) - splu())) / jnp.max(jnp.abs(u_scan)))
+    cycles = int(solver.solve(solver.init(op), u0 / dt).stats["num_steps"])
+    scanned.extra.update(max_rel_diff_vs_splu=err, cycles_first_step=cycles)
+    if looped.median_s and scanned.median_s:
+        looped.extra["loop/scan"] = round(looped.median_s / scanned.median_s, 2)
+    if ref.median_s and scanned.median_s:
+        scanned.extra["scan/splu"] = round(scanned.median_s / ref.median_s, 2)
+
+
+def _setup_vs_solve(bench, n):
+    x = (np.arange(n) + 1) / (n + 1)
+    inside = (np.abs(x[:, None] - 0.5) < 0.2) & (np.abs(x[None, :] - 0.5) < 0.2)
+    op = mg.diffusion(jnp.asarray(np.where(inside, 1e3, 1.0)))
+    f = jnp.ones((n, n))
+    for coarse in ("average", "galerkin"):
+        params = {"n": n, "coarse": coarse, "method": "pcg", "rtol": 1e-8}
+        solver = mg.Multigrid(coarse=coarse, method="pcg", rtol=1e-8)
+        bench.time_jax("setup (init)", lambda op, s=solver: s.init(op), op, params=params)
+        state = jax.jit(solver.init)(op)
+        rec = bench.time_jax(
+            "solve (reused state)",
+            lambda s, f, m=solver: m.solve(s, f, throw=False).value,
+            state,
+            f,
+            params=params,
+        )
+        sol = solver.solve(state, f, throw=False)
+        rec.extra.update(iterations=int(sol.stats["num_steps"]), levels=state.depth)
+
+
+def _compile_times(bench, n=45):
+    op = mg.poisson((n, n))
+    f = jnp.ones((n, n))
+    for name in ("solve", "pcg", "fmg_solve"):
+        entry = getattr(mg, name)
+        bench.time_jax(
+            "compile",
+            lambda f, entry=entry: entry(op, f).value,
+            f,
+            impl=f"mg.{name}",
+            params={"n": n},
+            repeats=3,
+        )
+
+
+def _poisson_vs_peers(bench):
+    import pyamg
+    import scipy.sparse.linalg as spla
+
+    sizes2d = [255] if bench.quick else [255, 511, 1023, 2047]
+    sizes3d = [] if bench.quick else [63, 127]
     rng = np.random.default_rng(0)
     for shape in [(n, n) for n in sizes2d] + [(n, n, n) for n in sizes3d]:
         case = f"poisson{len(shape)}d solve rtol=1e-8"
         params = {"n": shape[0], "unknowns": int(np.prod(shape))}
         b = rng.standard_normal(int(np.prod(shape)))
-        with jax.enable_x64(True):
-            op = mg.poisson(shape)
-            f64 = jnp.asarray(b.reshape(shape), jnp.float64)
-            omega = 1.15 if len(shape) == 2 else 1.2
-            impls = [
-                ("jaxsci-f64", {}),
-                ("jaxsci-f64-sor", {"omega": omega}),
-                ("jaxsci-f32cyc-sor", {"omega": omega, "precision": jnp.float32}),
-            ]
-            for impl, kw in impls:
-                fn = lambda f, kw=kw: mg.solve(op, f, rtol=1e-8, throw=False, **kw)
-                rec = bench.time_jax(
-                    case,
-                    fn,
-                    f64,
-                    impl=impl,
-                    params=params,
-                    compare_to="pyamg-rs",
-                    repeats=(3 if len(shape) == 2 else 2) if bench.quick else 5,
-                )
-                sol = jax.jit(fn)(f64)
-                rel = float(jnp.linalg.norm(f64 - op.mv(sol.value)) / jnp.linalg.norm(f64))
-                rec.extra.update(
-                    cycles=int(sol.stats["cycles"]),
-                    factor=float(sol.stats["convergence_factor"]),
-                    relres=rel,
-                )
-        import pyamg
-
+        op = mg.poisson(shape)
+        f64 = jnp.asarray(b.reshape(shape), jnp.float64)
+        omega = 1.15 if len(shape) == 2 else 1.2
+        impls = [
+            ("jaxsci-f64", {}),
+            ("jaxsci-f64-sor", {"omega": omega}),
+            ("jaxsci-f32cyc-sor", {"omega": omega, "precision": jnp.float32}),
+        ]
+        for impl, kw in impls:
+            fn = lambda f, kw=kw, op=op: mg.solve(op, f, rtol=1e-8, throw=False, **kw)
+            rec = bench.time_jax(
+                case,
+                lambda f, fn=fn: fn(f).value,
+                f64,
+                impl=impl,
+                params=params,
+                compare_to="pyamg-rs",
+                repeats=3 if bench.quick else 5,
+            )
+            sol = fn(f64)
+            rel = float(jnp.linalg.norm(f64 - op.mv(sol.value)) / jnp.linalg.norm(f64))
+            rec.extra.update(
+                cycles=int(sol.stats["num_steps"]),
+                factor=float(sol.stats["convergence_factor"]),
+                relres=rel,
+            )
         A = pyamg.gallery.poisson(shape, format="csr") * (shape[0] + 1) ** 2
         _pyamg_peer(bench, case, params, A, b, repeats=3 if len(shape) == 2 else 2)
         if len(shape) == 2 and shape[0] <= 511:
             A_csc = A.tocsc()
             bench.time_host(
                 case,
-                lambda: spla.splu(A_csc).solve(b),
+                lambda A_csc=A_csc, b=b: spla.splu(A_csc).solve(b),
                 impl="scipy-splu",
                 params=params,
                 repeats=1,
@@ -103,3 +226,17 @@ def run(bench) -> None:
             )
         else:
             bench.note(case, impl="scipy-splu", params=params, skipped="too slow/large here")
+
+
+def run(bench) -> None:
+    t0 = time.perf_counter()
+    with jax.enable_x64(True):
+        _compile_times(bench)  # first: nothing of these shapes is cached yet
+    with jax.enable_x64(False):
+        _eager_vs_jit(bench, "float32")
+    with jax.enable_x64(True):
+        _eager_vs_jit(bench, "float64")
+        _heat(bench)
+        _setup_vs_solve(bench, 255 if bench.quick else 1023)
+        _poisson_vs_peers(bench)
+    bench.note("wall time", seconds=round(time.perf_counter() - t0, 1))

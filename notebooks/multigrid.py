@@ -47,7 +47,7 @@ configs = [
 ]
 fig, ax = plt.subplots(figsize=(6, 4))
 for smoother, cyc in configs:
-    sol = mg.solve(op, f, rtol=1e-10, smoother=smoother, cycle=cyc, max_cycles=40, throw=False)
+    sol = mg.solve(op, f, rtol=1e-10, smoother=smoother, cycle=cyc, max_steps=40, throw=False)
     h = np.asarray(sol.stats["residual_history"])
     ax.semilogy(
         h, marker=".", label=f"{cyc}(1,1) {smoother}: {float(sol.stats['convergence_factor']):.3f}"
@@ -95,7 +95,7 @@ for m in fmg_sizes:
     op_m = mg.poisson((m, m))
     f_m = 2 * jnp.pi**2 * u
     u_h = mg.solve(op_m, f_m, rtol=1e-11).value
-    u_fmg = mg.fmg_solve(op_m, f_m)
+    u_fmg = mg.fmg_solve(op_m, f_m).value
     disc.append(float(jnp.max(jnp.abs(u_h - u))))
     alg.append(float(jnp.max(jnp.abs(u_fmg - u_h))))
 print("discretisation", disc, "\nFMG algebraic", alg)
@@ -126,12 +126,11 @@ fig, ax = plt.subplots(figsize=(6, 4))
 jump_factors = {}
 for coarse in ("average", "galerkin"):
     for name, method in (("V-cycle", mg.solve), ("PCG", mg.pcg)):
-        budget = {"max_cycles": 60} if method is mg.solve else {"max_iters": 60}
-        sol = method(op_j, f_j, rtol=1e-8, coarse=coarse, throw=False, **budget)
+        sol = method(op_j, f_j, rtol=1e-8, coarse=coarse, max_steps=60, throw=False)
         h = np.asarray(sol.stats["residual_history"])
         factor = float(sol.stats["convergence_factor"])
         converged = bool(sol.result == RESULTS.successful)
-        jump_factors[(coarse, name)] = (round(factor, 3), int(sol.stats["cycles"]), converged)
+        jump_factors[(coarse, name)] = (round(factor, 3), int(sol.stats["num_steps"]), converged)
         ax.semilogy(h, marker=".", label=f"{name}, {coarse}: {factor:.3f}")
 print(jump_factors)
 ax.set_ylim(1e-10, 1e4)

@@ -52,7 +52,7 @@ def darcy_solve(
     check_positive_int(s, "a.shape[0]", minimum=4)
     op = darcy_operator(a)
     f = jnp.ones((s - 2, s - 2), a.dtype)
-    sol = solve(op, f, rtol=rtol, max_cycles=max_cycles, throw=throw)
+    sol = solve(op, f, rtol=rtol, max_steps=max_cycles, throw=throw)
     return jnp.pad(sol.value, 1)
 
 

@@ -26,19 +26,21 @@ import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
-from jaxtyping import Array, Float
+from jaxtyping import Array, ArrayLike, Float
 
-from ._operator import AbstractGridOperator
+from .._grid import AbstractGridOperator
 
-__all__ = ["StencilOperator", "galerkin_coarsen"]
+__all__ = ["GalerkinOperator", "galerkin_coarsen"]
 
 
-class StencilOperator(AbstractGridOperator):
-    """``(A u)_i = sum_o S[o, i] u_{i + o}`` with offsets ``o`` in ``prod_d {-w_d, ..., w_d}``.
+class GalerkinOperator(AbstractGridOperator):
+    """``(A u)_i = sum_o S[o, i] u_{i + o}`` with offsets ``o`` in ``prod_d {-w_d, ..., w_d}``: the
+    Galerkin coarse operator ``R A P`` of a multigrid hierarchy (``coarse="galerkin"``).
 
     Couplings that leave a Dirichlet/Neumann domain are zero; periodic axes wrap. ``stencil`` has shape
-    ``(prod_d (2 w_d + 1), *shape)``, offsets in row-major order of ``itertools.product``. It offers the
-    interface the cycles use (``mv``, ``diagonal``, ``as_matrix``, ``shape``, ``bc``, ``singular``).
+    ``(prod_d (2 w_d + 1), *shape)``, offsets in row-major order of ``itertools.product``. A
+    :class:`jaxsci._grid.AbstractGridOperator` (lineax operator, ``as_matrix``/``as_scipy``, the
+    colour sweep); ``null_constants`` (static) marks the coarse operator of a singular fine one.
     """
 
     stencil: Array
@@ -46,21 +48,33 @@ class StencilOperator(AbstractGridOperator):
     h: tuple[float, ...] = eqx.field(static=True)
     bc: tuple[str, ...] = eqx.field(static=True)
     widths: tuple[int, ...] = eqx.field(static=True)
-    singular: bool = eqx.field(static=True)
+    null_constants: bool = eqx.field(static=True)
 
     @property
     def dtype(self):
         return self.stencil.dtype
 
     @property
+    def singular(self) -> bool:
+        return self.null_constants
+
+    @property
+    def stencil_radius(self) -> int:
+        return max(self.widths)
+
+    @property
+    def periodic_axes(self) -> tuple[bool, ...]:
+        return tuple(b == "periodic" for b in self.bc)
+
+    @property
     def offsets(self) -> list[tuple[int, ...]]:
         return list(itertools.product(*[range(-w, w + 1) for w in self.widths]))
 
-    def mv(self, u: Float[Array, " *grid"]) -> Float[Array, " *grid"]:
-        self.check_vector(u)
-        u = jnp.asarray(u)
+    def mv(self, vector: Float[ArrayLike, " *grid"]) -> Float[Array, " *grid"]:
+        self.check_vector(vector)
+        u = jnp.asarray(vector)
         up = u
-        for d, (w, b) in enumerate(zip(self.widths, self.bc, strict=False)):
+        for d, (w, b) in enumerate(zip(self.widths, self.bc, strict=True)):
             widths = [(0, 0)] * self.ndim
             widths[d] = (w, w)
             up = jnp.pad(up, widths, mode="wrap" if b == "periodic" else "constant")
@@ -69,19 +83,29 @@ class StencilOperator(AbstractGridOperator):
         for k, o in enumerate(self.offsets):
             idx = tuple(
                 slice(w + oo, w + oo + n)
-                for w, oo, n in zip(self.widths, o, self.shape, strict=False)
+                for w, oo, n in zip(self.widths, o, self.shape, strict=True)
             )
             out = out + s[k] * up[idx]
         return out
 
-    __call__ = mv
-
     def diagonal(self) -> Float[Array, " *grid"]:
         return self.stencil[len(self.offsets) // 2]
 
-    def as_matrix(self) -> Float[Array, " N N"]:
-        eye = jnp.eye(self.size, dtype=self.dtype).reshape((self.size, *self.shape))
-        return jax.vmap(self.mv)(eye).reshape(self.size, self.size).T
+    def colour_masks(self) -> list[Array]:
+        """Gauss-Seidel colour classes for a stencil reaching ``w_d`` neighbours: the
+        ``prod_d (w_d + 1)`` classes of ``index mod (w_d + 1)`` per axis (4 in 2D for 9 points)."""
+        idx = np.indices(self.shape)
+        masks = []
+        for q in itertools.product(*[range(w + 1) for w in self.widths]):
+            m = np.all(
+                [
+                    idx[d] % (w + 1) == qd
+                    for d, (w, qd) in enumerate(zip(self.widths, q, strict=True))
+                ],
+                0,
+            )
+            masks.append(jnp.asarray(m))
+        return masks
 
 
 def _colours(m: int, p: int, periodic: bool) -> np.ndarray:
@@ -106,17 +130,13 @@ def _valid(m: int, o: int, w: int, periodic: bool) -> np.ndarray:
     return np.all([t != e for e in earlier], axis=0) if earlier else np.ones(m, bool)
 
 
-def stencil_widths(op) -> tuple[int, ...]:
-    return tuple(getattr(op, "widths", (1,) * op.ndim))
-
-
-def galerkin_coarsen(fine, coarse_shape, coarse_h, prolong, restrict) -> StencilOperator:
-    """``R A P`` of ``fine`` as a :class:`StencilOperator` on ``coarse_shape``.
+def galerkin_coarsen(fine, coarse_shape, coarse_h, prolong, restrict) -> GalerkinOperator:
+    """``R A P`` of ``fine`` as a :class:`GalerkinOperator` on ``coarse_shape``.
 
     ``prolong``/``restrict`` map between the coarse and fine grids (the hierarchy's transfers).
     """
     bcs = fine.bc
-    fw = stencil_widths(fine)
+    fw = fine.widths
     widths = tuple(1 if b != "neumann" else 2 for b in bcs)
     widths = tuple(max(w, min(f, 2)) for w, f in zip(widths, fw, strict=False))
     nd = len(coarse_shape)
@@ -156,6 +176,6 @@ def galerkin_coarsen(fine, coarse_shape, coarse_h, prolong, restrict) -> Stencil
         s = y[tuple(cidx) + tuple(grids)]
         entries.append(jnp.where(jnp.asarray(valid), s, 0))
     stencil = jnp.stack(entries)
-    return StencilOperator(
+    return GalerkinOperator(
         stencil, tuple(coarse_shape), tuple(coarse_h), bcs, widths, fine.singular
     )

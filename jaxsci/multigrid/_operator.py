@@ -31,11 +31,11 @@ from typing import Any
 import equinox as eqx
 import jax
 import jax.numpy as jnp
-import lineax as lx
 import numpy as np
 from jaxtyping import Array, ArrayLike, Float
 
-from .._checks import check_positive, concrete_or_none
+from .._checks import check_positive, concrete_or_none, error_if_not
+from .._grid import AbstractGridOperator, red_mask
 
 __all__ = ["DiffusionOperator", "diffusion", "poisson"]
 
@@ -125,27 +125,6 @@ def _harmonic(x: Array, y: Array) -> Array:
     return jnp.where(s > 0, 2 * x * y / jnp.where(s > 0, s, 1), 0)
 
 
-class AbstractGridOperator(eqx.Module):
-    """What every matrix-free grid operator of this package shares: a grid ``shape`` (static), its
-    dimension and size, and the shape check of a grid vector. Subclasses: :class:`DiffusionOperator`
-    and the Galerkin :class:`~jaxsci.multigrid.StencilOperator`, which declare ``shape`` themselves (a
-    field declared here would come first in their constructors' argument order)."""
-
-    @property
-    def ndim(self) -> int:
-        return len(self.shape)
-
-    @property
-    def size(self) -> int:
-        return int(np.prod(self.shape))
-
-    def check_vector(self, u: Any, name: str = "u") -> None:
-        if tuple(jnp.shape(u)) != self.shape:
-            raise ValueError(
-                f"`{name}` must have the operator's grid shape {self.shape}, got {jnp.shape(u)}."
-            )
-
-
 class DiffusionOperator(AbstractGridOperator):
     """The operator ``u -> -div(a grad u) + c u`` on a structured grid (see the module docstring).
 
@@ -153,41 +132,57 @@ class DiffusionOperator(AbstractGridOperator):
 
     - ``weights``: per axis, the face coefficients (``a`` on the faces): a scalar, or an array of the
       unknowns' shape with ``n_d + 1`` along axis ``d`` (or broadcastable to it).
-    - ``c``: the reaction coefficient, a scalar or an array of the unknowns' shape.
+    - ``c``: the reaction coefficient, a scalar or an array of the unknowns' shape, or ``None`` when
+      it is zero (known on the host: a Python or NumPy zero).
     - ``shape``, ``h``, ``bc`` (static): grid size, spacing and boundary condition per axis.
-    - ``singular`` (static): ``True`` when no axis is Dirichlet and ``c`` is (concretely) zero, so the
-      constants are the null space and ``f`` must have zero mean.
 
-    Build it with :func:`poisson` or :func:`diffusion`. ``op.mv(u)`` (or ``op(u)``) applies it in
-    ``O(N)`` work and memory; ``op.diagonal()`` gives its diagonal; ``op.as_lineax()`` wraps it as a
-    ``lineax.FunctionLinearOperator`` tagged symmetric and positive semidefinite.
+    ``singular`` is ``True`` when no axis is Dirichlet and ``c is None``: the constants are the null
+    space and ``f`` must have zero mean. (A ``c`` given as a JAX array is never read on the host, so
+    it never makes the operator singular: pass a Python/NumPy zero for a pure Neumann problem.)
+
+    Build it with :func:`poisson` or :func:`diffusion`. It is a :class:`lineax.AbstractLinearOperator`
+    (symmetric, positive semidefinite; :class:`jaxsci._grid.AbstractGridOperator`): ``op.mv(u)`` (or
+    ``op(u)``) applies it in ``O(N)`` work and memory, ``op.diagonal()`` gives its diagonal,
+    ``op.as_matrix()``/``op.as_bcoo()``/``op.as_scipy()`` export it, and
+    ``lineax.linear_solve(op, f, solver)`` takes it directly.
     """
 
     weights: tuple[Array, ...]
-    c: Array
+    c: Array | None
     shape: tuple[int, ...] = eqx.field(static=True)
     h: tuple[float, ...] = eqx.field(static=True)
     bc: tuple[str, ...] = eqx.field(static=True)
-    singular: bool = eqx.field(static=True)
 
     @property
     def dtype(self):
-        return jnp.result_type(*self.weights, self.c)
+        return jnp.result_type(*self.weights, *(() if self.c is None else (self.c,)))
 
-    def mv(self, u: Float[Array, " *grid"]) -> Float[Array, " *grid"]:
+    @property
+    def singular(self) -> bool:
+        return self.c is None and all(b != "dirichlet" for b in self.bc)
+
+    @property
+    def periodic_axes(self) -> tuple[bool, ...]:
+        return tuple(b == "periodic" for b in self.bc)
+
+    @property
+    def widths(self) -> tuple[int, ...]:
+        """How far the stencil reaches along each axis (nearest neighbours)."""
+        return (1,) * self.ndim
+
+    def mv(self, vector: Float[ArrayLike, " *grid"]) -> Float[Array, " *grid"]:
         """``A u``: one pass over the grid (the stencil fuses into one loop under jit)."""
-        self.check_vector(u)
-        u = jnp.asarray(u)
+        self.check_vector(vector)
+        u = jnp.asarray(vector)
         # One ghost layer on every axis at once, then shifted slices: XLA fuses this into a single
         # vectorised loop, also when the input is itself the output of a previous sweep (padding
         # axis by axis made chained sweeps ~7x slower on CPU).
         up = pad_all(u, self.bc)
-        nd = self.ndim
-        out = self.c.astype(u.dtype) * u
-        for d in range(nd):
+        out = jnp.zeros_like(u) if self.c is None else self.c.astype(u.dtype) * u
+        for d in range(self.ndim):
             n = self.shape[d]
 
-            def shifted(k, d=d):
+            def shifted(k, d=d, n=n):
                 idx = [slice(1, 1 + m) for m in self.shape]
                 idx[d] = slice(k, k + n)
                 return up[tuple(idx)]
@@ -201,11 +196,11 @@ class DiffusionOperator(AbstractGridOperator):
             out = out + (w_lo * (u - shifted(0)) + w_hi * (u - shifted(2))) * (1.0 / self.h[d] ** 2)
         return out
 
-    __call__ = mv
-
     def diagonal(self) -> Float[Array, " *grid"]:
-        """The diagonal of ``A`` as a grid-shaped array."""
-        diag = jnp.broadcast_to(self.c, self.shape).astype(self.dtype)
+        """The diagonal of ``A`` as a grid-shaped array (a broadcast scalar for constant
+        coefficients, which costs no memory traffic under ``jit``)."""
+        c = 0.0 if self.c is None else self.c
+        diag = jnp.broadcast_to(jnp.asarray(c, self.dtype), self.shape)
         for d in range(self.ndim):
             w = jnp.broadcast_to(self.weights[d], _face_shape(self.shape, d))
             n = self.shape[d]
@@ -214,20 +209,37 @@ class DiffusionOperator(AbstractGridOperator):
             diag = diag + (lo + hi) / self.h[d] ** 2
         return diag
 
-    def as_matrix(self) -> Float[Array, " N N"]:
-        """The dense ``N x N`` matrix (row-major flattening of the grid). For tests and small grids."""
-        eye = jnp.eye(self.size, dtype=self.dtype).reshape((self.size, *self.shape))
-        return jax.vmap(self.mv)(eye).reshape(self.size, self.size).T
+    def colour_masks(self) -> list[Array]:
+        """The Gauss-Seidel colour classes of the 3/5/7-point stencil: red (even index sum), black."""
+        red = jnp.asarray(red_mask(self.shape))
+        return [red, ~red]
 
-    def as_lineax(self) -> lx.FunctionLinearOperator:
-        """A ``lineax.FunctionLinearOperator`` (symmetric, PSD tags) whose ``fn`` is this operator.
+    def with_geometry(self, factors) -> "DiffusionOperator":
+        """Scale face weights and ``c`` by the finite-volume factors of a non-uniform level grid
+        (per axis ``None`` or ``(face, volume)`` from :func:`jaxsci.multigrid._transfer.geometry_factors`)."""
+        if all(f is None for f in factors):
+            return self
+        nd, dtype = self.ndim, self.dtype
 
-        Use it with any lineax solver, or with :class:`MultigridSolver`, which reads the grid operator
-        back from ``fn``.
-        """
-        struct = jax.ShapeDtypeStruct(self.shape, self.dtype)
-        tags = [lx.symmetric_tag, lx.positive_semidefinite_tag]
-        return lx.FunctionLinearOperator(self, struct, tags, closure_convert=False)
+        def profile(values, axis):
+            shape = [1] * nd
+            shape[axis] = len(values)
+            return jnp.asarray(np.asarray(values).reshape(shape), dtype)
+
+        vols = [None if f is None else profile(f[1], d) for d, f in enumerate(factors)]
+        weights = []
+        for d, w in enumerate(self.weights):
+            g = jnp.asarray(1.0, dtype) if factors[d] is None else profile(factors[d][0], d)
+            for e in range(nd):
+                if e != d and vols[e] is not None:
+                    g = g * vols[e]
+            weights.append(w * g)
+        c = self.c
+        if c is not None:
+            for v in vols:
+                if v is not None:
+                    c = c * v
+        return DiffusionOperator(tuple(weights), c, self.shape, self.h, self.bc)
 
 
 def _face_shape(shape: tuple[int, ...], axis: int) -> tuple[int, ...]:
@@ -236,22 +248,19 @@ def _face_shape(shape: tuple[int, ...], axis: int) -> tuple[int, ...]:
     return tuple(s)
 
 
-def _is_concrete_zero(c: Any) -> bool:
-    arr = concrete_or_none(c)
-    return arr is not None and bool(np.all(arr == 0))
-
-
-def _make(weights, c, shape, h, bcs) -> DiffusionOperator:
-    singular = all(b != "dirichlet" for b in bcs) and _is_concrete_zero(c)
-    return DiffusionOperator(tuple(weights), jnp.asarray(c), shape, h, bcs, singular)
-
-
-def _check_c(c: Any, shape: tuple[int, ...]) -> Array:
+def _check_c(c: Any, shape: tuple[int, ...]) -> Array | None:
+    """``c`` as an array, or ``None`` when it is a host zero (then the operator may be singular)."""
     if jnp.ndim(c) != 0 and tuple(jnp.shape(c)) != shape:
         raise ValueError(
             f"`c` must be a scalar or have the grid shape {shape}, got {jnp.shape(c)}."
         )
     check_positive(c, "c", strict=False)
+    host = concrete_or_none(c)
+    if host is None:
+        c = jnp.asarray(c)
+        return error_if_not(c, (c >= 0) & jnp.isfinite(c), "`c` must be finite and >= 0.")
+    if bool(np.all(host == 0)):
+        return None
     return jnp.asarray(c)
 
 
@@ -284,7 +293,7 @@ def poisson(
             weights.append(jnp.asarray(prof.reshape(bshape)))
         else:
             weights.append(jnp.asarray(1.0))
-    return _make(weights, c, shape, hs, bcs)
+    return DiffusionOperator(tuple(weights), c, shape, hs, bcs)
 
 
 def diffusion(
@@ -310,6 +319,8 @@ def diffusion(
     """
     if not hasattr(a, "shape") and not isinstance(a, (list, tuple)):
         raise TypeError(f"`a` must be an array with the grid shape, got {type(a).__name__}.")
+    check_positive(a, "a")  # host values, at trace time
+    device = isinstance(a, jax.Array)
     a = jnp.asarray(a)
     if not jnp.issubdtype(a.dtype, jnp.floating):
         a = a.astype(jnp.result_type(float))
@@ -317,7 +328,8 @@ def diffusion(
         raise ValueError(f"`a` must have 1, 2 or 3 dimensions (the grid shape), got {a.shape}.")
     if min(a.shape) < 1:
         raise ValueError(f"`a` must be non-empty, got shape {a.shape}.")
-    check_positive(a, "a")
+    if device:  # device values, at run time (never copied to the host)
+        a = error_if_not(a, (a > 0) & jnp.isfinite(a), "`a` must be finite and > 0.")
     shape = tuple(a.shape)
     bcs = _normalise_bc(bc, len(shape))
     hs = _normalise_h(h, shape, bcs)
@@ -337,4 +349,4 @@ def diffusion(
         else:
             lo = hi = _harmonic(last, first)
         weights.append(jnp.concatenate([lo, interior, hi], axis=d))
-    return _make(weights, c, shape, hs, bcs)
+    return DiffusionOperator(tuple(weights), c, shape, hs, bcs)

@@ -1,4 +1,20 @@
-"""Multigrid solve, multigrid-preconditioned CG, the ``Multigrid`` module and the lineax solver."""
+"""The multigrid solver: the :class:`Multigrid` configuration, its ``init``/``solve`` protocol, the
+one-line calls :func:`solve`, :func:`pcg`, :func:`fmg_solve`, the lineax solver and the V-cycle
+preconditioner.
+
+The path of a solve, in the order it runs:
+
+1. ``Multigrid(...)`` validates the configuration once (``__check_init__``).
+2. ``state = solver.init(op)`` builds the :class:`~jaxsci.multigrid.Hierarchy`
+   (:mod:`jaxsci.multigrid._hierarchy`: level operators, transfers, coarsest factorisation).
+3. ``solver.solve(state, f)`` runs the cycles on the residual equation with
+   :func:`jaxsci._iterate.stationary` (``method="solve"``) or CG preconditioned by one cycle with
+   :func:`jaxsci._iterate.cg` (``method="pcg"``), inside ``lax.custom_linear_solve`` so that
+   derivatives are implicit (one more solve), and reports through :func:`jaxsci._solution.finalize`.
+
+:func:`solve`, :func:`pcg` and :func:`fmg_solve` are these three steps in one ``eqx.filter_jit``-ed
+call: a second eager call with the same shapes costs one dispatch.
+"""
 
 from __future__ import annotations
 
@@ -8,22 +24,41 @@ import equinox as eqx
 import jax
 import jax.numpy as jnp
 import lineax as lx
+import numpy as np
 from jaxtyping import Array, ArrayLike, Float
 
 from .._checks import check_choice, check_positive_int, check_range
-from .._solution import RESULTS, Solution, finalize, status_from
-from ._cycle import COARSE_OPERATORS, CYCLES, SMOOTHERS, CycleConfig, build_hierarchy, cycle, fmg
+from .._iterate import cg, stationary
+from .._solution import RESULTS, Solution, default_rtol, finalize, history, norm, status
+from ._cycle import CYCLES, SMOOTHERS, CycleConfig, cycle, fmg
+from ._hierarchy import COARSE_OPERATORS, Hierarchy, build_hierarchy
 from ._operator import DiffusionOperator
 
-__all__ = ["Multigrid", "MultigridSolver", "fmg_solve", "pcg", "solve"]
+__all__ = ["Multigrid", "MultigridSolver", "default_multigrid_rtol", "fmg_solve", "pcg", "solve"]
 
 COMPATIBILITY = ("check", "project")
-_DIVERGED = 1e6
-# Stagnation: this many cycles in a row without a 10% gain on the best residual, while the residual is
-# within _FLOOR * eps of the rounding floor eps * || |A| |u| || (so a slowly converging cycle far from
-# the floor is never stopped early: its cycle count stays an honest cost).
-_STALL_CYCLES = 3
-_FLOOR = 1e3
+METHODS = ("solve", "pcg")
+
+#: What the user should change, per failure, in the message of a failed multigrid solve.
+ADVICE = {
+    "diverged": (
+        "Check that the coefficients satisfy a > 0 and c >= 0; for strongly varying coefficients "
+        "try `coarse='galerkin'` or `method='pcg'` (mg.pcg), or a smaller smoother weight `omega`."
+    ),
+    "max_steps_reached": "Increase `max_steps`, or use `method='pcg'` (mg.pcg) or `coarse='galerkin'`.",
+    "stagnation": (
+        "Ask for a larger `rtol` (the default, rtol=None, fits the dtype), solve in float64, or "
+        "keep float64 residuals with float32 cycles (`precision=jnp.float32`)."
+    ),
+    "incompatible": (
+        "Subtract the mean of `f`, or pass `compatibility='project'` to solve the projected problem."
+    ),
+    "breakdown": (
+        "The cycle is not a symmetric positive definite preconditioner: use `pre == post` and a "
+        "symmetric smoother, and check a > 0, c >= 0."
+    ),
+    "nonfinite": "Check `f`, `x0` and the coefficients for NaN/inf, and a > 0, c >= 0.",
+}
 
 
 def _default_omega(ndim: int) -> float:
@@ -31,134 +66,333 @@ def _default_omega(ndim: int) -> float:
     return 2 * ndim / (2 * ndim + 1)
 
 
-def _validate(
-    op,
-    f,
-    *,
-    rtol,
-    atol,
-    max_cycles,
-    cycle_kind,
-    smoother,
-    pre,
-    post,
-    omega,
-    compatibility,
-    levels,
-    precision,
-    coarse="average",
-):
-    if not isinstance(op, DiffusionOperator):
-        raise TypeError(
-            "`op` must be a jaxsci.multigrid operator (from `poisson` or `diffusion`), got "
-            f"{type(op).__name__}."
+def _condition_estimate(op: DiffusionOperator) -> float:
+    """``lambda_max / lambda_min`` of the unit-coefficient operator on ``op``'s grid (static)."""
+    lmax = sum(4.0 / h**2 for h in op.h)
+    lengths = [
+        h * (n + 1) if b == "dirichlet" else h * n
+        for n, h, b in zip(op.shape, op.h, op.bc, strict=True)
+    ]
+    dirichlet = [np.pi**2 / L**2 for L, b in zip(lengths, op.bc, strict=True) if b == "dirichlet"]
+    if dirichlet:
+        lmin = sum(dirichlet)
+    else:  # the first non-constant mode (Neumann: half a wave, periodic: a whole one)
+        lmin = min(
+            (np.pi / L if b == "neumann" else 2 * np.pi / L) ** 2
+            for L, b in zip(lengths, op.bc, strict=True)
         )
-    op.check_vector(f, "f")
-    if not jnp.issubdtype(jnp.result_type(f), jnp.floating):
-        raise TypeError(f"`f` must be a floating-point array, got dtype {jnp.result_type(f)}.")
-    check_range(rtol, "rtol", 0.0, 1.0, closed="left")
-    check_range(atol, "atol", 0.0, float("inf"), closed="left")
-    check_positive_int(max_cycles, "max_cycles")
-    check_choice(cycle_kind, "cycle", CYCLES)
-    check_choice(smoother, "smoother", SMOOTHERS)
-    check_positive_int(pre, "pre", minimum=0)
-    check_positive_int(post, "post", minimum=0)
-    if pre + post == 0:
-        raise ValueError("`pre` + `post` must be >= 1 (a cycle needs some smoothing).")
-    if smoother == "chebyshev" and pre != post:
-        raise ValueError(f"`pre` and `post` must be equal for Chebyshev, got {pre} and {post}.")
-    if omega is not None:
-        check_range(omega, "omega", 0.0, 2.0)
-    check_choice(compatibility, "compatibility", COMPATIBILITY)
-    check_choice(coarse, "coarse", COARSE_OPERATORS)
-    if levels is not None:
-        check_positive_int(levels, "levels")
-    if precision is not None and not jnp.issubdtype(jnp.dtype(precision), jnp.floating):
-        raise TypeError(f"`precision` must be a floating dtype, got {precision!r}.")
+    return lmax / lmin
 
 
-def _norm(x: Array) -> Array:
-    return jnp.sqrt(jnp.sum(jnp.square(x)))
+def default_multigrid_rtol(op: DiffusionOperator, dtype: Any) -> float:
+    """The tolerance ``rtol=None`` means: ``max(default_rtol(dtype), eps * kappa / 4)``.
+
+    ``kappa = (sum_d 4 / h_d^2) / lambda_min`` is the condition number of the unit-coefficient
+    operator on this grid. No array of the working precision can have a relative residual much below
+    ``eps kappa`` for smooth data: ``||A (u - fl(u))|| <= eps ||A|| ||u|| <= eps kappa ||f||``, and for
+    ``f = 1`` the rounded exact solution reaches about ``eps kappa / 10`` (measured in float32: 4.8e-6 at
+    31^2, 8.0e-5 at 127^2, 3.2e-4 at 255^2). So float32 solves on grids larger than ~32^2 default to
+    that floor's neighbourhood (1.2e-5 at 31^2, 2.0e-4 at 127^2, 7.9e-4 at 255^2) instead of
+    stagnating below it; float64 keeps ``1e-8`` up to ~10^4 points per axis.
+    """
+    eps = float(np.finfo(np.dtype(dtype)).eps)
+    return max(default_rtol(dtype), eps * _condition_estimate(op) / 4)
 
 
-def _project(x: Array) -> Array:
-    return x - jnp.mean(x)
+class Multigrid(eqx.Module):
+    """A multigrid solver: ``solver = Multigrid(...); state = solver.init(op); solver.solve(state, f)``.
 
+    **Fields** (static configuration, validated once):
 
-def _setup(
-    op,
-    f,
-    cycle_kind,
-    smoother,
-    pre,
-    post,
-    omega,
-    levels,
-    precision,
-    coarse_max,
-    symmetric=False,
-    coarse="average",
-):
-    f = jnp.asarray(f)
-    dtype = f.dtype
-    cdtype = jnp.dtype(precision) if precision is not None else dtype
-    if omega is None:
-        omega = _default_omega(op.ndim) if smoother == "jacobi" else 1.0
-    omega = float(omega)
-    cfg = CycleConfig(cycle_kind, smoother, int(pre), int(post), omega, symmetric)
-    hier = build_hierarchy(
-        op, max_levels=levels, coarse_max=coarse_max, dtype=cdtype, coarse=coarse
-    )
-    return f, dtype, cdtype, cfg, hier
+    - ``cycle``: ``"V"``, ``"W"``, ``"F"``, or ``"fmg"`` (a full-multigrid first step, then V-cycles).
+    - ``smoother``: ``"rbgs"`` (multi-colour Gauss-Seidel, red-black for 5/7-point stencils;
+      ``omega`` defaults to 1, other values give red-black SOR), ``"jacobi"`` (damped, ``omega``
+      defaults to 2/3, 4/5, 6/7 in 1D/2D/3D) or ``"chebyshev"`` (degree ``pre == post``).
+    - ``pre``, ``post``: smoothing sweeps before/after the coarse correction; ``omega``: the smoother
+      weight in ``(0, 2)``.
+    - ``levels``: the maximum number of levels (default: coarsen until at most ``coarse_max``
+      unknowns, which are solved with a factorisation computed once in ``init``).
+    - ``coarse``: ``"average"`` (coefficient-averaged coarse operators, cheap) or ``"galerkin"``
+      (``R A P``, robust to coefficient jumps).
+    - ``precision``: the dtype of the cycles (e.g. ``jnp.float32`` with a float64 ``f``: mixed-precision
+      iterative refinement; residuals are always in ``f``'s dtype).
+    - ``compatibility``: for singular operators (all-Neumann/periodic, ``c = 0``): ``"check"``
+      (default) solves the projected problem and reports ``RESULTS.incompatible`` when
+      ``|mean(f)| sqrt(N) / ||f||`` (``stats["incompatibility"]``) exceeds ``rtol``; ``"project"``
+      subtracts the mean of ``f`` silently. Solutions of singular problems have zero mean.
+    - ``method``: ``"solve"`` (cycles as a stationary iteration) or ``"pcg"`` (CG preconditioned by
+      one symmetric cycle; robust where the plain cycle degrades).
+    - ``rtol``, ``atol``, ``max_steps``: stop when ``||f - A u|| <= atol + rtol ||f||`` or after
+      ``max_steps`` cycles (CG iterations). ``rtol=None`` is :func:`default_multigrid_rtol`.
 
+    ``init(op)`` builds the hierarchy (reuse it across right-hand sides and time steps),
+    ``solve(state, f, x0=None, throw=True)`` returns a :class:`jaxsci.Solution` whose ``state`` is
+    the hierarchy again; ``preconditioner(state)`` is one cycle as a lineax operator (for
+    ``lineax.CG``). All are ``eqx.filter_jit``-ed. Gradients with respect to ``f`` and the
+    coefficients are implicit (``lax.custom_linear_solve``: one more solve; with ``throw=True`` a
+    failed adjoint or tangent solve raises too).
 
-def _initial_guess(op, b, x0, dtype):
-    if x0 is None:
-        return jnp.zeros_like(b)
-    op.check_vector(x0, "x0")
-    x0 = jnp.asarray(x0, dtype)
-    # Also used for the tangent/cotangent solves of the implicit derivative, where x0 is no good
-    # guess: fall back to zero when it does not reduce the residual.
-    better = _norm(b - op.mv(x0)) < _norm(b)
-    return jnp.where(better, x0, jnp.zeros_like(b))
+    References: Briggs, Henson, McCormick, *A Multigrid Tutorial* (2000); Trottenberg, Oosterlee,
+    Schueller, *Multigrid* (2001); Tatebe, "The multigrid preconditioned conjugate gradient method"
+    (1993).
+    """
 
+    cycle: str = eqx.field(static=True, default="V")
+    smoother: str = eqx.field(static=True, default="rbgs")
+    pre: int = eqx.field(static=True, default=1)
+    post: int = eqx.field(static=True, default=1)
+    omega: float | None = eqx.field(static=True, default=None)
+    levels: int | None = eqx.field(static=True, default=None)
+    coarse: str = eqx.field(static=True, default="average")
+    coarse_max: int = eqx.field(static=True, default=64)
+    precision: Any = eqx.field(static=True, default=None)
+    compatibility: str = eqx.field(static=True, default="check")
+    method: str = eqx.field(static=True, default="solve")
+    rtol: float | None = eqx.field(static=True, default=None)
+    atol: float = eqx.field(static=True, default=0.0)
+    max_steps: int = eqx.field(static=True, default=50)
 
-def _finish(op, f, u, aux, *, rtol, compatibility, throw, incompat):
-    result = status_from(aux["converged"], aux["finite"], aux["diverged"])
-    if aux.get("stagnated") is not None:
-        result = RESULTS.where(
-            aux["stagnated"] & (result == RESULTS.max_steps_reached), RESULTS.stagnated, result
-        )
-    if aux.get("breakdown") is not None:
-        result = RESULTS.where(aux["breakdown"], RESULTS.breakdown, result)
-    stats = {
-        k: v
-        for k, v in aux.items()
-        if k not in ("converged", "finite", "diverged", "breakdown", "stagnated")
-    }
-    if op.singular:
-        stats["incompatibility"] = incompat
-        if compatibility == "check":
-            result = RESULTS.where(
-                incompat > jnp.maximum(rtol, 1e-12), RESULTS.incompatible, result
+    def __check_init__(self):
+        check_choice(self.cycle, "cycle", CYCLES)
+        check_choice(self.smoother, "smoother", SMOOTHERS)
+        check_positive_int(self.pre, "pre", minimum=0)
+        check_positive_int(self.post, "post", minimum=0)
+        if self.pre + self.post == 0:
+            raise ValueError("`pre` + `post` must be >= 1 (a cycle needs some smoothing).")
+        if self.smoother == "chebyshev" and self.pre != self.post:
+            raise ValueError(
+                f"`pre` and `post` must be equal for Chebyshev, got {self.pre} and {self.post}."
             )
-    return finalize(Solution(u, result, stats), throw)
+        if self.omega is not None:
+            if isinstance(self.omega, bool) or not isinstance(self.omega, (int, float)):
+                raise TypeError(f"`omega` must be a Python float, got {self.omega!r}.")
+            check_range(self.omega, "omega", 0.0, 2.0)
+        if self.levels is not None:
+            check_positive_int(self.levels, "levels")
+        check_choice(self.coarse, "coarse", COARSE_OPERATORS)
+        check_positive_int(self.coarse_max, "coarse_max")
+        if self.precision is not None and not jnp.issubdtype(
+            jnp.dtype(self.precision), jnp.floating
+        ):
+            raise TypeError(f"`precision` must be a floating dtype, got {self.precision!r}.")
+        check_choice(self.compatibility, "compatibility", COMPATIBILITY)
+        check_choice(self.method, "method", METHODS)
+        if self.rtol is not None:
+            check_range(self.rtol, "rtol", 0.0, 1.0, closed="left")
+        check_range(self.atol, "atol", 0.0, float("inf"), closed="left")
+        check_positive_int(self.max_steps, "max_steps")
+        if self.method == "pcg":
+            if self.cycle == "fmg":
+                raise ValueError(
+                    "`cycle` must be 'V', 'W' or 'F' for pcg (FMG is not a fixed linear map)."
+                )
+            if self.smoother != "jacobi" and self.pre != self.post:
+                raise ValueError(
+                    "`pre` and `post` must be equal for a symmetric preconditioner (pcg), got "
+                    f"{self.pre} and {self.post}."
+                )
+
+    # ------------------------------------------------------------------------------ protocol
+    @eqx.filter_jit
+    def init(self, op: DiffusionOperator) -> Hierarchy:
+        """Build the hierarchy of ``op`` (level operators, transfers, coarsest factorisation)."""
+        return build_hierarchy(
+            op,
+            max_levels=self.levels,
+            coarse_max=self.coarse_max,
+            dtype=self.precision,
+            coarse=self.coarse,
+        )
+
+    @eqx.filter_jit
+    def solve(
+        self,
+        state: Hierarchy,
+        f: Float[ArrayLike, " *grid"],
+        *,
+        x0: Float[ArrayLike, " *grid"] | None = None,
+        throw: bool = True,
+    ) -> Solution:
+        """Solve ``A u = f`` with the hierarchy ``state`` (from :meth:`init`).
+
+        **Returns:** a :class:`jaxsci.Solution`: ``value`` (grid-shaped, ``f``'s dtype), ``result``
+        and ``stats``: ``"num_steps"`` (cycles or CG iterations), ``"residual_history"`` (shape
+        ``(max_steps + 1,)``, ``||f - A u_k|| / ||f||``, NaN after the last step),
+        ``"convergence_factor"`` (geometric mean reduction per step), ``"residual_norm"``, for
+        pcg ``"num_restarts"``, for singular operators ``"incompatibility"``; ``state`` is the
+        hierarchy. With ``throw=True`` a failure raises with advice for multigrid.
+        """
+        f, b, x0 = self._check_rhs(state, f, x0)
+        op = state.op
+        rtol = self._rtol(op, f.dtype)
+
+        def forward(matvec, rhs):
+            del matvec
+            u, result, stats = self._iterate(state, rhs, x0, rtol)
+            sol = finalize(Solution(u, result, {}), throw, solver="multigrid", advice=ADVICE)
+            return sol.value, (result, stats)
+
+        def adjoint(vecmat, rhs):
+            del vecmat
+            u, result, stats = self._iterate(state, rhs, None, rtol)
+            sol = Solution(u, result, {})
+            sol = finalize(
+                sol, throw, solver="multigrid (adjoint solve of the gradient)", advice=ADVICE
+            )
+            return sol.value, (result, stats)
+
+        # The adjoint is the same solve (A is symmetric); a separate function names it in messages.
+        u, (result, stats) = jax.lax.custom_linear_solve(
+            op.mv, b, forward, adjoint, symmetric=False, has_aux=True
+        )
+        return self._finish(state, f, u, result, stats, rtol, throw)
+
+    def preconditioner(self, state: Hierarchy) -> lx.FunctionLinearOperator:
+        """One cycle from a zero guess as a lineax operator ``M ~ A^-1`` (symmetric smoothing,
+        tagged symmetric positive semidefinite), e.g. for
+        ``lineax.linear_solve(op, f, lineax.CG(rtol, atol), options={"preconditioner": M})``.
+
+        The cycle with ``pre == post`` (any smoother; red-black Gauss-Seidel sweeps backwards after
+        the correction) and ``R = P^T / 2^d`` is symmetric positive definite. Cost per application:
+        one cycle.
+        """
+        if self.cycle == "fmg":
+            raise ValueError("`cycle` must be 'V', 'W' or 'F' for a preconditioner.")
+        if self.smoother != "jacobi" and self.pre != self.post:
+            raise ValueError(
+                "`pre` and `post` must be equal for a symmetric preconditioner, got "
+                f"{self.pre} and {self.post}."
+            )
+        op = state.op
+        cfg = self._config(op, symmetric=True)
+        struct = jax.ShapeDtypeStruct(op.shape, op.dtype)
+
+        def apply(r):
+            rc = r.astype(state.dtype)
+            z = cycle(state, 0, jnp.zeros_like(rc), rc, cfg, zero_guess=True)
+            z = z.astype(r.dtype)
+            return z - jnp.mean(z) if op.singular else z
+
+        tags = (lx.symmetric_tag, lx.positive_semidefinite_tag)
+        return lx.FunctionLinearOperator(apply, struct, tags)
+
+    # ------------------------------------------------------------------------------- internals
+    def _config(self, op, *, symmetric: bool) -> CycleConfig:
+        omega = self.omega
+        if omega is None:
+            omega = _default_omega(op.ndim) if self.smoother == "jacobi" else 1.0
+        return CycleConfig(self.cycle, self.smoother, self.pre, self.post, float(omega), symmetric)
+
+    def _rtol(self, op, dtype) -> float:
+        return default_multigrid_rtol(op, dtype) if self.rtol is None else float(self.rtol)
+
+    def _check_rhs(self, state, f, x0):
+        op = state.op
+        op.check_vector(f, "f")
+        f = jnp.asarray(f)
+        if not jnp.issubdtype(f.dtype, jnp.floating):
+            raise TypeError(f"`f` must be a floating-point array, got dtype {f.dtype}.")
+        if x0 is not None:
+            op.check_vector(x0, "x0")
+            x0 = jnp.asarray(x0, f.dtype)
+        b = f - jnp.mean(f) if op.singular else f
+        return f, b, x0
+
+    def _iterate(self, state: Hierarchy, b: Array, x0: Array | None, rtol: float):
+        """The loop itself, on ``b`` (already projected for a singular operator)."""
+        op = state.op
+        dtype, cdtype = b.dtype, state.dtype
+        singular = op.singular
+
+        def project(v):
+            return v - jnp.mean(v) if singular else v
+
+        b = project(b)
+        u0 = jnp.zeros_like(b)
+        if x0 is not None:
+            # Also reached by tangent solves, where x0 is no guess at all: use it only if it helps.
+            better = norm(b - op.mv(x0)) < norm(b)
+            u0 = jnp.where(better, x0, u0)
+
+        if self.method == "pcg":
+            cfg = self._config(op, symmetric=True)
+
+            def precondition(r):
+                rc = r.astype(cdtype)
+                return cycle(state, 0, jnp.zeros_like(rc), rc, cfg, zero_guess=True).astype(dtype)
+
+            return cg(
+                op.mv,
+                b,
+                u0,
+                rtol=rtol,
+                atol=self.atol,
+                max_steps=self.max_steps,
+                precondition=precondition,
+                project=project if singular else None,
+            )
+
+        cfg = self._config(op, symmetric=False)
+        kind = "V" if self.cycle == "fmg" else self.cycle
+
+        def v_cycle(r):
+            return cycle(state, 0, jnp.zeros_like(r), r, cfg, kind=kind, zero_guess=True)
+
+        def correct(u, r, k):
+            r = r.astype(cdtype)
+            if self.cycle == "fmg":
+                e = jax.lax.cond(k == 0, lambda r: fmg(state, r, cfg), v_cycle, r)
+            else:
+                e = v_cycle(r)
+            return project(u + e.astype(dtype))
+
+        def residual(u):
+            return project(b - op.mv(u))
+
+        # |A| |u| <= 2 |diag(A)| |u| for the M-matrix stencils: the rounding floor of the residual.
+        diag = 2 * jnp.abs(op.diagonal()).astype(dtype)
+        eps = float(jnp.finfo(dtype).eps)
+
+        return stationary(
+            correct,
+            residual,
+            b,
+            u0,
+            rtol=rtol,
+            atol=self.atol,
+            max_steps=self.max_steps,
+            floor=lambda u: eps * norm(diag * u),
+        )
+
+    def _finish(self, state, f, u, result, stats, rtol, throw) -> Solution:
+        stats = dict(stats)
+        if state.op.singular:
+            incompat = _incompatibility(f)
+            stats["incompatibility"] = incompat
+            if self.compatibility == "check":
+                bad = (incompat > max(rtol, 1e-12)) & (result != RESULTS.nonfinite)
+                result = RESULTS.where(bad, RESULTS.incompatible, result)
+        sol = Solution(u, result, stats, state)
+        return finalize(sol, throw, solver="multigrid", advice=ADVICE)
 
 
-def _incompatibility(f):
+def _incompatibility(f: Array) -> Array:
     # ||mean(f) 1|| / ||f||: the part of f outside the range of a singular (constant null space) op.
-    fn = _norm(f)
-    return jnp.where(fn > 0, jnp.abs(jnp.mean(f)) * jnp.sqrt(f.size) / jnp.where(fn > 0, fn, 1), 0)
+    fn = norm(f)
+    safe = jnp.where(fn > 0, fn, 1)
+    return jnp.where(fn > 0, jnp.abs(jnp.mean(f)) * jnp.sqrt(f.size) / safe, 0)
 
 
+# --------------------------------------------------------------------------------- one-liners
+@eqx.filter_jit
 def solve(
     op: DiffusionOperator,
     f: Float[ArrayLike, " *grid"],
     *,
     x0: Float[ArrayLike, " *grid"] | None = None,
-    rtol: float = 1e-8,
+    rtol: float | None = None,
     atol: float = 0.0,
-    max_cycles: int = 50,
+    max_steps: int = 50,
     cycle: str = "V",
     smoother: str = "rbgs",
     pre: int = 1,
@@ -171,168 +405,47 @@ def solve(
     coarse: str = "average",
     throw: bool = True,
 ) -> Solution:
-    """Solve ``A u = f`` by multigrid cycles until ``||f - A u|| <= rtol ||f|| + atol``.
+    """Solve ``A u = f`` by multigrid cycles until ``||f - A u|| <= atol + rtol ||f||``.
 
-    **Arguments:**
+    ``Multigrid(...).solve(Multigrid(...).init(op), f)`` in one ``eqx.filter_jit``-ed call; the
+    arguments are the fields of :class:`Multigrid` (``method="solve"``). ``rtol=None`` fits the
+    dtype and the grid (:func:`default_multigrid_rtol`: 1e-8 in float64). To reuse the hierarchy
+    across right-hand sides or time steps, call ``init`` once and ``solve`` many times, or pass
+    ``solution.state`` on.
 
-    - ``op``: an operator from :func:`poisson` / :func:`diffusion`; ``f``: grid-shaped right-hand side.
-    - ``x0``: initial guess (default zero).
-    - ``cycle``: ``"V"``, ``"W"``, ``"F"``, or ``"fmg"`` (one full-multigrid pass, then V-cycles).
-    - ``smoother``: ``"rbgs"`` (red-black Gauss-Seidel; ``omega`` defaults to 1, other values give
-      red-black SOR), ``"jacobi"`` (damped, ``omega`` defaults to 2/3, 4/5, 6/7 in 1D/2D/3D) or ``"chebyshev"`` (degree ``pre == post``); ``pre``/``post``: sweeps.
-    - ``levels``: maximum number of levels (default: coarsen until <= ``coarse_max`` unknowns, solved
-      by a dense inverse computed once per solve).
-    - ``compatibility``: for singular operators (all-Neumann/periodic, ``c = 0``). ``"check"``
-      (default) solves the projected problem and reports ``RESULTS.incompatible`` when
-      ``|mean(f)| sqrt(N) / ||f||`` (stored as ``stats["incompatibility"]``) exceeds ``rtol``;
-      ``"project"`` subtracts the mean of ``f`` as requested and judges convergence on the projected
-      right-hand side. Solutions of singular problems have zero mean.
-    - ``precision``: dtype of the cycles (e.g. ``jnp.float32`` with a float64 ``f``): mixed-precision
-      iterative refinement, the residual is always computed in ``f``'s dtype.
-    - ``throw``: raise (through ``eqx.error_if``) if the solve failed; else read ``result``:
-      ``max_steps_reached``, ``diverged``, ``nonfinite``, ``incompatible``, or ``stagnated`` (three
-      cycles without progress at the rounding floor of ``f``'s dtype, e.g. ``rtol=1e-8`` in float32:
-      the solve stops there instead of spending the rest of ``max_cycles``).
-
-    **Returns:** :class:`jaxsci.Solution` with ``value`` (grid-shaped), ``result`` and ``stats``:
-    ``"residual_history"`` (shape ``(max_cycles + 1,)``: entry ``k`` is ``||f - A u_k|| / ||f||``
-    after ``k`` cycles, entry 0 the initial guess, NaN after the last cycle), ``"cycles"``,
-    ``"convergence_factor"`` (geometric mean of the per-cycle residual reduction) and, for singular
-    operators, ``"incompatibility"``.
-
-    Each cycle works on the residual equation from a zero guess, so the residual is computed once
-    per cycle. Jit-able (static configuration as Python values), vmap-able over ``f`` and over the
-    operator's coefficient arrays. Gradients with respect to ``f`` and the coefficients use implicit
-    differentiation (``jax.lax.custom_linear_solve``, the operator being symmetric): the backward
-    pass is one more multigrid solve. Cost per V(1,1)-cycle ~ 8 stencil passes (RB-GS) x 4/3.
-    References: Briggs, Henson, McCormick, *A Multigrid Tutorial* (2000); Trottenberg, Oosterlee,
-    Schueller, *Multigrid* (2001).
+    **Returns:** :class:`jaxsci.Solution` (see :meth:`Multigrid.solve` for ``stats``). Stops early
+    with ``RESULTS.stagnation`` after three cycles without progress at the rounding floor of ``f``'s
+    dtype. Jit/vmap-able over ``f`` and the operator's coefficients; gradients are implicit. Cost per
+    V(1,1)-cycle ~ 8 stencil passes (RB-GS) x 4/3 in 2D.
     """
-    _validate(
-        op,
-        f,
-        rtol=rtol,
-        atol=atol,
-        max_cycles=max_cycles,
-        cycle_kind=cycle,
+    solver = Multigrid(
+        cycle=cycle,
         smoother=smoother,
         pre=pre,
         post=post,
         omega=omega,
-        compatibility=compatibility,
         levels=levels,
-        precision=precision,
         coarse=coarse,
+        coarse_max=coarse_max,
+        precision=precision,
+        compatibility=compatibility,
+        method="solve",
+        rtol=rtol,
+        atol=atol,
+        max_steps=max_steps,
     )
-    f, dtype, cdtype, cfg, hier = _setup(
-        op, f, cycle, smoother, pre, post, omega, levels, precision, coarse_max, coarse=coarse
-    )
-    incompat = _incompatibility(f) if op.singular else None
-    b = _project(f) if op.singular else f
-
-    def run(matvec, rhs):
-        del matvec
-        u = _initial_guess(op, rhs, x0, dtype)
-        return _mg_iterate(
-            op,
-            hier,
-            cfg,
-            rhs,
-            u,
-            rtol=rtol,
-            atol=atol,
-            max_cycles=max_cycles,
-            cdtype=cdtype,
-            use_fmg=cycle == "fmg",
-        )
-
-    u, aux = jax.lax.custom_linear_solve(op.mv, b, run, symmetric=True, has_aux=True)
-    return _finish(
-        op, f, u, aux, rtol=rtol, compatibility=compatibility, throw=throw, incompat=incompat
-    )
+    return solver.solve(solver.init(op), f, x0=x0, throw=throw)
 
 
-def _mg_iterate(op, hier, cfg, b, u, *, rtol, atol, max_cycles, cdtype, use_fmg):
-    dtype = b.dtype
-    bnorm = _norm(b)
-    scale = jnp.where(bnorm > 0, bnorm, 1)
-    thresh = rtol * bnorm + atol
-    kind = "V" if cfg.cycle == "fmg" else cfg.cycle
-
-    def residual(u):
-        r = b - op.mv(u)
-        return _project(r) if op.singular else r
-
-    def correct(u, r, first):
-        r = r.astype(cdtype)
-        if first and use_fmg:
-            e = fmg(hier, r, cfg)
-        else:
-            e = cycle(hier, 0, jnp.zeros_like(r), r, cfg, kind=kind, zero_guess=True)
-        u = u + e.astype(dtype)
-        return _project(u) if op.singular else u
-
-    r = residual(u)
-    rn0 = _norm(r)
-    hist = jnp.full((max_cycles + 1,), jnp.nan, dtype).at[0].set(rn0 / scale)
-    limit = _DIVERGED * jnp.maximum(rn0, bnorm)
-    k = jnp.asarray(0, jnp.int32)
-    if use_fmg:
-        u = correct(u, r, True)
-        r = residual(u)
-        k = k + 1
-        hist = hist.at[1].set(_norm(r) / scale)
-
-    diag = 2 * jnp.abs(op.diagonal()).astype(
-        dtype
-    )  # |A| |u| <= 2 |diag(A)| |u| for an M-matrix stencil
-    eps = jnp.finfo(dtype).eps
-
-    def cond(state):
-        _, r, rn, k, _, _, stall = state
-        return (
-            (k < max_cycles)
-            & (rn > thresh)
-            & jnp.isfinite(rn)
-            & (rn <= limit)
-            & (stall < _STALL_CYCLES)
-        )
-
-    def body(state):
-        u, r, _, k, hist, best, stall = state
-        u = correct(u, r, False)
-        r = residual(u)
-        rn = _norm(r)
-        near_floor = rn <= _FLOOR * eps * _norm(diag * u)
-        improved = rn < 0.9 * best
-        stall = jnp.where(improved | ~near_floor, 0, stall + 1)
-        return u, r, rn, k + 1, hist.at[k + 1].set(rn / scale), jnp.minimum(best, rn), stall
-
-    rn = _norm(r)
-    init = (u, r, rn, k, hist, rn, jnp.asarray(0, jnp.int32))
-    u, r, rn, k, hist, _, stall = jax.lax.while_loop(cond, body, init)
-    ratio = jnp.where(hist[0] > 0, hist[k] / jnp.where(hist[0] > 0, hist[0], 1), 0.0)
-    factor = jnp.where(k > 0, ratio ** (1.0 / jnp.maximum(k, 1)), jnp.nan)
-    aux = {
-        "converged": rn <= thresh,
-        "finite": jnp.isfinite(rn) & jnp.all(jnp.isfinite(u)),
-        "diverged": rn > limit,
-        "stagnated": (stall >= _STALL_CYCLES) & (rn > thresh),
-        "residual_history": hist,
-        "cycles": k,
-        "convergence_factor": factor,
-    }
-    return u, aux
-
-
+@eqx.filter_jit
 def pcg(
     op: DiffusionOperator,
     f: Float[ArrayLike, " *grid"],
     *,
     x0: Float[ArrayLike, " *grid"] | None = None,
-    rtol: float = 1e-8,
+    rtol: float | None = None,
     atol: float = 0.0,
-    max_iters: int = 100,
+    max_steps: int = 100,
     cycle: str = "V",
     smoother: str = "rbgs",
     pre: int = 1,
@@ -347,235 +460,32 @@ def pcg(
 ) -> Solution:
     """Conjugate gradients preconditioned by one multigrid cycle (from a zero guess) per iteration.
 
-    The V/W/F cycle with symmetric smoothing (RB-GS forward before, backward after; Jacobi;
-    Chebyshev with ``pre == post``) and ``R = P^T / 2^d`` is a symmetric positive definite
-    preconditioner, so CG applies. Robust where the plain cycle degrades (coefficient jumps,
-    non-nested grid sizes). Stops when ``||f - A u|| <= rtol ||f|| + atol``; reports
-    ``RESULTS.breakdown`` when ``p^T A p <= 0`` or ``r^T M r < 0`` (operator or preconditioner not
-    SPD). Arguments as in :func:`solve` (``max_iters`` replaces ``max_cycles``; ``cycle="fmg"`` is not
-    a preconditioner and is rejected). ``stats``: ``"residual_history"`` (length ``max_iters + 1``,
-    NaN-padded, recursive CG residuals relative to ``||f||``), ``"iterations"``, ``"cycles"`` (=
-    iterations), ``"convergence_factor"``. Differentiable like :func:`solve`. Reference: Tatebe,
-    "The multigrid preconditioned conjugate gradient method" (1993).
+    :class:`Multigrid` with ``method="pcg"`` in one call, through the one guarded CG
+    (:func:`jaxsci._iterate.cg`: breakdown detection, a true-residual check before success). The
+    V/W/F cycle with symmetric smoothing (``pre == post``; RB-GS forward before, backward after) and
+    ``R = P^T / 2^d`` is symmetric positive definite. Robust where the plain cycle degrades
+    (coefficient jumps). ``stats`` as in :meth:`Multigrid.solve`, plus ``"num_restarts"``.
     """
-    _validate(
-        op,
-        f,
-        rtol=rtol,
-        atol=atol,
-        max_cycles=max_iters,
-        cycle_kind=cycle,
+    solver = Multigrid(
+        cycle=cycle,
         smoother=smoother,
         pre=pre,
         post=post,
         omega=omega,
-        compatibility=compatibility,
         levels=levels,
+        coarse=coarse,
+        coarse_max=coarse_max,
         precision=precision,
-        coarse=coarse,
+        compatibility=compatibility,
+        method="pcg",
+        rtol=rtol,
+        atol=atol,
+        max_steps=max_steps,
     )
-    if cycle == "fmg":
-        raise ValueError("`cycle` must be 'V', 'W' or 'F' for pcg (FMG is not a fixed linear map).")
-    if smoother == "rbgs" or smoother == "chebyshev":
-        if pre != post:
-            raise ValueError(
-                f"`pre` and `post` must be equal for a symmetric preconditioner, got "
-                f"{pre} and {post}."
-            )
-    f, dtype, cdtype, cfg, hier = _setup(
-        op,
-        f,
-        cycle,
-        smoother,
-        pre,
-        post,
-        omega,
-        levels,
-        precision,
-        coarse_max,
-        symmetric=True,
-        coarse=coarse,
-    )
-    incompat = _incompatibility(f) if op.singular else None
-    b = _project(f) if op.singular else f
-
-    def run(matvec, rhs):
-        del matvec
-        u = _initial_guess(op, rhs, x0, dtype)
-        return _pcg_iterate(
-            op, hier, cfg, rhs, u, rtol=rtol, atol=atol, max_iters=max_iters, cdtype=cdtype
-        )
-
-    u, aux = jax.lax.custom_linear_solve(op.mv, b, run, symmetric=True, has_aux=True)
-    return _finish(
-        op, f, u, aux, rtol=rtol, compatibility=compatibility, throw=throw, incompat=incompat
-    )
+    return solver.solve(solver.init(op), f, x0=x0, throw=throw)
 
 
-def _pcg_iterate(op, hier, cfg, b, x, *, rtol, atol, max_iters, cdtype):
-    dtype = b.dtype
-    bnorm = _norm(b)
-    scale = jnp.where(bnorm > 0, bnorm, 1)
-    thresh = rtol * bnorm + atol
-    proj = _project if op.singular else (lambda v: v)
-
-    def precondition(r):
-        rc = r.astype(cdtype)
-        z = cycle(hier, 0, jnp.zeros_like(rc), rc, cfg, zero_guess=True)
-        return proj(z.astype(dtype))
-
-    r = proj(b - op.mv(x))
-    z = precondition(r)
-    p = z
-    rz = jnp.vdot(r, z)
-    rn0 = _norm(r)
-    hist = jnp.full((max_iters + 1,), jnp.nan, dtype).at[0].set(rn0 / scale)
-    limit = _DIVERGED * jnp.maximum(rn0, bnorm)
-
-    def cond(state):
-        _, _, _, _, rn, k, _, bad = state
-        return (k < max_iters) & (rn > thresh) & jnp.isfinite(rn) & (rn <= limit) & ~bad
-
-    def body(state):
-        x, r, p, rz, _, k, hist, _ = state
-        ap = op.mv(p)
-        pap = jnp.vdot(p, ap)
-        bad = ~(pap > 0)
-        alpha = jnp.where(bad, 0.0, rz / jnp.where(bad, 1.0, pap))
-        x = x + alpha * p
-        r = proj(r - alpha * ap)
-        z = precondition(r)
-        rz_new = jnp.vdot(r, z)
-        bad = bad | (rz_new < 0)
-        beta = rz_new / jnp.where(rz != 0, rz, 1.0)
-        p = z + beta * p
-        rn = _norm(r)
-        return x, r, p, rz_new, rn, k + 1, hist.at[k + 1].set(rn / scale), bad
-
-    state = (x, r, p, rz, rn0, jnp.asarray(0, jnp.int32), hist, jnp.asarray(False))
-    x, r, p, rz, rn, k, hist, bad = jax.lax.while_loop(cond, body, state)
-    true_rn = _norm(proj(b - op.mv(x)))
-    ratio = jnp.where(hist[0] > 0, hist[k] / jnp.where(hist[0] > 0, hist[0], 1), 0.0)
-    aux = {
-        "converged": (true_rn <= thresh) | ((rn <= thresh) & (true_rn <= 10 * thresh)),
-        "finite": jnp.isfinite(true_rn) & jnp.all(jnp.isfinite(x)),
-        "diverged": rn > limit,
-        "breakdown": bad & ~(rn <= thresh),
-        "residual_history": hist,
-        "iterations": k,
-        "cycles": k,
-        "convergence_factor": jnp.where(k > 0, ratio ** (1.0 / jnp.maximum(k, 1)), jnp.nan),
-        "true_residual": true_rn / scale,
-    }
-    return x, aux
-
-
-class Multigrid(eqx.Module):
-    """A multigrid solver configuration: ``Multigrid(cycle="V", smoother="rbgs")(op, f)``.
-
-    ``method="solve"`` runs :func:`solve` (stationary cycles); ``method="pcg"`` runs :func:`pcg`
-    (``max_cycles`` is then the iteration budget). All fields are static configuration.
-    """
-
-    cycle: str = eqx.field(static=True, default="V")
-    smoother: str = eqx.field(static=True, default="rbgs")
-    pre: int = eqx.field(static=True, default=1)
-    post: int = eqx.field(static=True, default=1)
-    levels: int | None = eqx.field(static=True, default=None)
-    rtol: float = eqx.field(static=True, default=1e-8)
-    atol: float = eqx.field(static=True, default=0.0)
-    max_cycles: int = eqx.field(static=True, default=50)
-    omega: float | None = eqx.field(static=True, default=None)
-    method: str = eqx.field(static=True, default="solve")
-    compatibility: str = eqx.field(static=True, default="check")
-    coarse: str = eqx.field(static=True, default="average")
-
-    def __check_init__(self):
-        check_choice(self.coarse, "coarse", COARSE_OPERATORS)
-        check_choice(self.cycle, "cycle", CYCLES)
-        check_choice(self.smoother, "smoother", SMOOTHERS)
-        check_choice(self.method, "method", ("solve", "pcg"))
-        check_positive_int(self.max_cycles, "max_cycles")
-
-    def __call__(
-        self,
-        op: DiffusionOperator,
-        f: Float[ArrayLike, " *grid"],
-        *,
-        x0: Float[ArrayLike, " *grid"] | None = None,
-        throw: bool = True,
-    ) -> Solution:
-        kw = dict(
-            x0=x0,
-            rtol=self.rtol,
-            atol=self.atol,
-            cycle=self.cycle,
-            smoother=self.smoother,
-            pre=self.pre,
-            post=self.post,
-            omega=self.omega,
-            levels=self.levels,
-            compatibility=self.compatibility,
-            coarse=self.coarse,
-            throw=throw,
-        )
-        if self.method == "pcg":
-            return pcg(op, f, max_iters=self.max_cycles, **kw)
-        return solve(op, f, max_cycles=self.max_cycles, **kw)
-
-    solve = __call__
-
-
-_TO_LINEAX = (
-    (RESULTS.max_steps_reached, lx.RESULTS.max_steps_reached),
-    (RESULTS.stagnated, lx.RESULTS.max_steps_reached),
-    (RESULTS.breakdown, lx.RESULTS.breakdown),
-    (RESULTS.diverged, lx.RESULTS.breakdown),
-    (RESULTS.incompatible, lx.RESULTS.singular),
-    (RESULTS.nonfinite, lx.RESULTS.nonfinite_input),
-)
-
-
-class MultigridSolver(lx.AbstractLinearSolver):
-    """Use multigrid inside ``lineax.linear_solve(op.as_lineax(), f, solver=MultigridSolver())``.
-
-    The lineax operator must come from :meth:`DiffusionOperator.as_lineax` (the solver reads the
-    grid operator back from it). lineax then provides the derivatives of the solve.
-    """
-
-    multigrid: Multigrid = Multigrid()
-
-    def init(self, operator, options):
-        del options
-        fn = getattr(operator, "fn", None)
-        if not isinstance(fn, DiffusionOperator):
-            raise ValueError(
-                "`operator` must be a jaxsci.multigrid operator wrapped with `op.as_lineax()`, got "
-                f"{type(operator).__name__}."
-            )
-        return fn
-
-    def compute(self, state, vector, options):
-        del options
-        sol = self.multigrid(state, vector, throw=False)
-        # Any failure without a closer lineax equivalent maps to max_steps_reached, never to success.
-        result = lx.RESULTS.where(
-            sol.result == RESULTS.successful, lx.RESULTS.successful, lx.RESULTS.max_steps_reached
-        )
-        for ours, theirs in _TO_LINEAX:
-            result = lx.RESULTS.where(sol.result == ours, theirs, result)
-        return sol.value, result, sol.stats
-
-    def transpose(self, state, options):
-        return state, options
-
-    def conj(self, state, options):
-        return state, options
-
-    def assume_full_rank(self):
-        return True
-
-
+@eqx.filter_jit
 def fmg_solve(
     op: DiffusionOperator,
     f: Float[ArrayLike, " *grid"],
@@ -589,34 +499,116 @@ def fmg_solve(
     levels: int | None = None,
     coarse_max: int = 64,
     coarse: str = "average",
-) -> Float[Array, " *grid"]:
+    compatibility: str = "check",
+    throw: bool = True,
+) -> Solution:
     """One full-multigrid pass (nested iteration): restrict ``f`` to all levels, solve the coarsest
     exactly, then interpolate and run ``cycles_per_level`` cycles on each finer level.
 
     For the 5-point Laplacian one FMG-V(1,1) pass leaves an algebraic error below the discretisation
-    error (Brandt 1977; Briggs et al. ch. 3) at a cost of ~4/3 V-cycles in 2D. Returns the array
-    only (no tolerance is targeted). Linear in ``f``; jit/vmap/grad-able by plain autodiff.
+    error (Brandt 1977; Briggs et al. ch. 3) at a cost of ~4/3 V-cycles in 2D. No tolerance is
+    targeted: the :class:`jaxsci.Solution` is ``successful`` unless the pass produced a non-finite
+    value, ended with a residual above the initial one (``diverged``) or ``f`` is incompatible with
+    a singular operator. ``stats``: ``"num_steps"`` (1), ``"residual_history"`` (``[1, ||f - A u|| /
+    ||f||]``), ``"convergence_factor"``, ``"residual_norm"`` (and ``"incompatibility"``). Linear in
+    ``f``; jit/vmap/grad-able by plain autodiff.
     """
-    _validate(
-        op,
-        f,
-        rtol=0.0,
-        atol=0.0,
-        max_cycles=1,
-        cycle_kind=cycle,
+    check_positive_int(cycles_per_level, "cycles_per_level")
+    solver = Multigrid(
+        cycle="V" if cycle == "fmg" else cycle,
         smoother=smoother,
         pre=pre,
         post=post,
         omega=omega,
-        compatibility="check",
         levels=levels,
-        precision=None,
         coarse=coarse,
+        coarse_max=coarse_max,
+        compatibility=compatibility,
+        max_steps=1,
     )
-    check_positive_int(cycles_per_level, "cycles_per_level")
-    f, dtype, cdtype, cfg, hier = _setup(
-        op, f, cycle, smoother, pre, post, omega, levels, None, coarse_max, coarse=coarse
-    )
-    b = _project(f) if op.singular else f
-    u = fmg(hier, b, cfg, cycles_per_level=cycles_per_level)
-    return _project(u) if op.singular else u
+    state = solver.init(op)
+    f, b, _ = solver._check_rhs(state, f, None)
+    cfg = solver._config(op, symmetric=False)
+    u = fmg(state, b.astype(state.dtype), cfg, cycles_per_level=cycles_per_level).astype(f.dtype)
+    if op.singular:
+        u = u - jnp.mean(u)
+    r = b - op.mv(u)
+    if op.singular:
+        r = r - jnp.mean(r)
+    b_norm, rn = norm(b), norm(r)
+    scale = jnp.where(b_norm > 0, b_norm, 1)
+    grew = rn > b_norm
+    finite = jnp.isfinite(rn) & jnp.all(jnp.isfinite(u))
+    result = status(converged=~grew, finite=finite, diverged=grew)
+    hist = history(1, jnp.where(b_norm > 0, 1.0, 0.0), f.dtype).at[1].set(rn / scale)
+    stats = {
+        "num_steps": jnp.asarray(1, jnp.int32),
+        "residual_history": hist,
+        "convergence_factor": hist[1] / jnp.where(hist[0] > 0, hist[0], 1),
+        "residual_norm": rn,
+    }
+    rtol = solver._rtol(op, f.dtype)
+    return solver._finish(state, f, u, result, stats, rtol, throw)
+
+
+# ------------------------------------------------------------------------------------ lineax
+_TO_LINEAX = (
+    (RESULTS.max_steps_reached, lx.RESULTS.max_steps_reached),
+    (RESULTS.stagnation, lx.RESULTS.stagnation),
+    (RESULTS.breakdown, lx.RESULTS.breakdown),
+    (RESULTS.diverged, lx.RESULTS.breakdown),
+    (RESULTS.incompatible, lx.RESULTS.singular),
+    (RESULTS.nonfinite, lx.RESULTS.nonfinite_input),
+)
+
+
+class MultigridSolver(lx.AbstractLinearSolver):
+    """Multigrid as a lineax solver: ``lineax.linear_solve(op, f, solver=MultigridSolver())``.
+
+    ``op`` is the multigrid operator itself (from :func:`poisson` / :func:`diffusion`; it is a
+    lineax operator). ``multigrid`` is the :class:`Multigrid` configuration; lineax provides the
+    derivatives of the solve (its own adjoint solves call this solver again).
+
+    ``throw=True`` (default): a failed solve raises jaxsci's own message, with multigrid advice
+    (``max_steps``, ``coarse="galerkin"``, ``method="pcg"``, ``omega``), from inside the solve, so
+    lineax never replaces it with its generic advice (GMRES restarts, ...). ``throw=False``: the
+    status is mapped to the closest lineax member (``max_steps_reached``; ``stagnation``;
+    ``breakdown`` for ``breakdown`` and ``diverged``; ``singular`` for ``incompatible``;
+    ``nonfinite_input`` for ``nonfinite``) and lineax decides (pass ``throw=False`` to
+    ``lineax.linear_solve`` as well to read ``solution.result``); ``stats`` are the multigrid ones.
+    """
+
+    multigrid: Multigrid = Multigrid()
+    throw: bool = eqx.field(static=True, default=True)
+
+    def init(self, operator, options):
+        del options
+        if not isinstance(operator, DiffusionOperator):
+            raise ValueError(
+                "`operator` must be a jaxsci.multigrid operator (from `poisson` or `diffusion`), "
+                f"got {type(operator).__name__}."
+            )
+        return self.multigrid.init(operator)
+
+    def compute(self, state, vector, options):
+        del options
+        solver = self.multigrid
+        f, b, _ = solver._check_rhs(state, vector, None)
+        rtol = solver._rtol(state.op, f.dtype)
+        u, result, stats = solver._iterate(state, b, None, rtol)
+        sol = solver._finish(state, f, u, result, stats, rtol, self.throw)
+        theirs = lx.RESULTS.where(
+            sol.result == RESULTS.successful, lx.RESULTS.successful, lx.RESULTS.max_steps_reached
+        )
+        for ours, lineax_result in _TO_LINEAX:
+            theirs = lx.RESULTS.where(sol.result == ours, lineax_result, theirs)
+        return sol.value, theirs, sol.stats
+
+    def transpose(self, state, options):
+        return state, options
+
+    def conj(self, state, options):
+        return state, options
+
+    def assume_full_rank(self):
+        return True

@@ -38,7 +38,7 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array
 
-from ._operator import DiffusionOperator, _harmonic, _make, pad_axis
+from ._operator import DiffusionOperator, _harmonic, pad_axis
 
 __all__ = [
     "axis_nodes",
@@ -311,10 +311,9 @@ def coarsen(op: DiffusionOperator) -> DiffusionOperator:
     shape = coarse_shape(op.shape, op.bc)
     weights = [_coarsen_faces(w, d, op.shape, op.bc) for d, w in enumerate(op.weights)]
     c = op.c
-    if c.ndim:
+    if c is not None and c.ndim:
         for d, b in enumerate(op.bc):
             c = average_axis(c, d, b)
     h = tuple(2 * x for x in op.h)
-    out = _make(weights, c, shape, h, op.bc)
-    # Singularity is inherited (the averaged c of a concretely zero c is zero).
-    return DiffusionOperator(out.weights, out.c, shape, h, op.bc, op.singular)
+    # A zero c (None) stays zero: singularity is inherited.
+    return DiffusionOperator(tuple(weights), c, shape, h, op.bc)
