@@ -21,6 +21,12 @@
      (EG/EAG η = 5/‖A‖₂ on the game is 5/L) and still converge there.
    - Restarts and adaptive steps: no theory here (engineering variants); the adaptive runs pay for their probe
      (2 epochs) and use no knowledge of L.
+4. The protocol's entry point (``entry ...``): the first eager ``vr_halpern`` call (trace + compile + run) against
+   a second eager call with another ``step_size`` and ``tol`` (both enter the program as arrays: no retrace),
+   and ``VRHalpern(...).solve(state, z0)`` with a reused state.
+
+Float64 throughout (``with jax.enable_x64(True)``, local to this module). ``--size quick`` uses short budgets
+(about a minute on a 2-core CPU); ``--size full`` the paper's game budget and longer quadratic runs.
 """
 
 import math
@@ -31,6 +37,12 @@ import jax.numpy as jnp
 import numpy as np
 
 import jaxsci.monotone as mono
+from jaxsci import RESULTS
+
+
+def _result_name(result):
+    return next(k for k, v in RESULTS._name_to_item.items() if int(v._value) == int(result._value))
+
 
 # ------------------------------------------------------------------------------------------------------
 # Plain NumPy peers (the authors' loops, vectorised projection), on the square simplex game F = (Aᵀy, −Ax).
@@ -190,14 +202,13 @@ def _thresholds_runs(bench, label, methods, z0, epochs, thresholds, params):
     log_every = epochs / 1000
     for name, fn in methods.items():
         common = dict(max_epochs=epochs, throw=False, log_every=log_every)
-        jax.block_until_ready(
-            fn(z0=z0, tol=1e30, **common)
-        )  # compiles the same program, runs nothing
+        # tol is an array inside the program: this compiles the program every tol below reuses, and stops at once
+        jax.block_until_ready(fn(z0=z0, tol=1e30, **common))
         t0 = time.perf_counter()
         sol = jax.block_until_ready(fn(z0=z0, tol=1e-12, **common))
         wall = time.perf_counter() - t0
         k = int(sol.stats["num_logged"])
-        r = np.asarray(sol.stats["residual"])[:k]
+        r = np.asarray(sol.stats["residual_history"])[:k]
         to, detail = [], {}
         for thr in thresholds:
             if not np.any(r <= thr):
@@ -207,7 +218,7 @@ def _thresholds_runs(bench, label, methods, z0, epochs, thresholds, params):
             t0 = time.perf_counter()
             s_thr = jax.block_until_ready(fn(z0=z0, tol=thr, **common))
             sec = time.perf_counter() - t0
-            ep = float(s_thr.stats["epochs_spent"])
+            ep = float(s_thr.stats["num_epochs"])
             to.append(f"{thr:g}:{ep:.0f}ep/{sec:.2g}s")
             detail[f"epochs@{thr:g}"], detail[f"s@{thr:g}"] = round(ep, 2), round(sec, 4)
         tail = r[len(r) // 2 :]
@@ -215,6 +226,7 @@ def _thresholds_runs(bench, label, methods, z0, epochs, thresholds, params):
             f"{label} {name}",
             params=params,
             to=" ".join(to),
+            result=_result_name(sol.result),
             final=float(r[-1]),
             best=float(r.min()),
             tail_max_over_min=round(float(tail.max() / tail.min()), 2),
@@ -227,18 +239,20 @@ def _thresholds_runs(bench, label, methods, z0, epochs, thresholds, params):
 # sizes: the paper's n; budgets in epochs (the paper: game 5000, quadratic 1e6); NumPy-peer epochs per method
 SIZES = {
     "quick": dict(
-        n_game=500,
-        game_epochs=1000,
-        n_qp=200,
-        qp_epochs=10000,
-        qp_thresholds=(3.0, 1.0, 0.5, 0.2),
-        n_coco=200,
-        coco_epochs=500,
-        peer_epochs={"VR-EG": 10, "Alg1": 100, "Alg2": 20},
+        n_game=200,
+        game_epochs=200,
+        game_thresholds=(1e-1, 5e-2),
+        n_qp=100,
+        qp_epochs=2000,
+        qp_thresholds=(2.5, 2.0, 1.2),
+        n_coco=100,
+        coco_epochs=200,
+        peer_epochs={"VR-EG": 4, "Alg1": 40, "Alg2": 8},
     ),
     "full": dict(
         n_game=500,
         game_epochs=5000,
+        game_thresholds=(5e-2, 2e-2, 1e-2),
         n_qp=200,
         qp_epochs=100000,
         qp_thresholds=(3.0, 1.0, 0.3, 0.1),
@@ -250,20 +264,53 @@ SIZES = {
 
 
 def run(bench):
-    jax.config.update("jax_enable_x64", True)
+    with jax.enable_x64(True):
+        _run(bench)
+
+
+def _entry_point(bench, game, n):
+    """First eager call vs a second one with other numbers, and a reused state."""
+    z0 = jnp.full(2 * n, 1 / n)
+    fro = float(jnp.linalg.norm(game.matrix))
+    key = jax.random.key(0)
+    kw = dict(max_epochs=20, key=key, throw=False, num_logs=11)
+    t0 = time.perf_counter()
+    jax.block_until_ready(mono.vr_halpern(game, z0, step_size=5 / fro, tol=1e-3, **kw))
+    first = time.perf_counter() - t0
+    rec = bench.time_host(
+        "entry vr_halpern eager, new step_size/tol",
+        lambda: mono.vr_halpern(game, z0, step_size=4 / fro, tol=2e-3, **kw),
+        impl="jaxsci",
+        params={"n": n, "epochs": 20},
+        trace_memory=False,
+    )
+    rec.compile_s = first - (rec.median_s or 0.0)
+    solver = mono.VRHalpern(step_size=5 / fro, max_epochs=20, num_logs=11)
+    state = solver.init(game)
+    bench.time_host(
+        "entry VRHalpern.solve(state)",
+        lambda: solver.solve(state, z0, key=key, throw=False),
+        impl="jaxsci",
+        params={"n": n, "epochs": 20},
+        trace_memory=False,
+    )
+
+
+def _run(bench):
     key = jax.random.key(0)
     sz = SIZES[bench.size]
     # 1. paper problems: epochs and wall time to thresholds
     n_game, game_epochs = sz["n_game"], sz["game_epochs"]
     game = mono.policeman_and_burglar(n_game, simplex_method="pivot")
     z0 = jnp.full(2 * n_game, 1 / n_game)
+    _entry_point(bench, game, n_game)
     _thresholds_runs(
         bench,
         "game",
         _game_methods(game, n_game, key),
         z0,
         game_epochs,
-        (5e-2, 2e-2, 1e-2),
+        sz["game_thresholds"],
         {"n": n_game, "epochs": game_epochs},
     )
     n_qp, qp_epochs = sz["n_qp"], sz["qp_epochs"]
@@ -352,14 +399,19 @@ def run(bench):
         prm = {"n": n_game, "epochs": epochs}
         case = f"{name} per epoch"
         rec = bench.time_host(
-            case, lambda: np_fn(epochs), impl="numpy", params=prm, repeats=5, trace_memory=False
+            case,
+            lambda np_fn=np_fn, epochs=epochs: np_fn(epochs),
+            impl="numpy",
+            params=prm,
+            repeats=5,
+            trace_memory=False,
         )
         if rec.median_s:
             rec.extra["ms_per_epoch"] = round(rec.median_s / epochs * 1e3, 3)
         for impl, g in (("jaxsci", game_sort), ("jaxsci-pivot", game)):
             rec = bench.time_host(
                 case,
-                lambda g=g: jax_fn(g, epochs),
+                lambda g=g, jax_fn=jax_fn, epochs=epochs: jax_fn(g, epochs),
                 impl=impl,
                 params=prm,
                 repeats=5,
