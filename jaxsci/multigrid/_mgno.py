@@ -5,12 +5,15 @@ from __future__ import annotations
 import dataclasses
 import math
 from collections.abc import Callable, Sequence
+from typing import Any, final
 
 import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
-from jaxtyping import Array, Float, PRNGKeyArray
+from jaxtyping import Array, ArrayLike, Float, PRNGKeyArray, Real
+
+from ..spectral._fno import _as_float, _draw, default_float_dtype
 
 __all__ = ["MgConv", "MgNO", "mgno_num_parameters"]
 
@@ -24,21 +27,12 @@ _PAD_MODES = {
 DARCY_ITERATIONS = ((1, 0), (1, 0), (1, 0), (1, 0), (1, 0), (2, 0))
 
 
-def _rng(key) -> np.random.Generator:
-    """A NumPy generator seeded by a JAX key: initialisation draws every weight on the host in one go
-    (eager per-shape ``jax.random`` calls would compile dozens of tiny programs)."""
-    if isinstance(key, jax.Array) and jnp.issubdtype(key.dtype, jax.dtypes.prng_key):
-        key = jax.random.key_data(key)
-    return np.random.default_rng(np.asarray(key).astype(np.uint32).ravel().tolist())
-
-
-def _uniform(rng, shape, fan_in, dtype):
-    bound = 1.0 / math.sqrt(fan_in)  # PyTorch's default Conv init (kaiming_uniform with a=sqrt(5))
-    return jnp.asarray(rng.uniform(-bound, bound, size=shape), dtype=dtype)
-
-
-def _conv_weight(rng, c_out, c_in, ndim, dtype, size=3):
-    return _uniform(rng, (c_out, c_in) + (size,) * ndim, c_in * size**ndim, dtype)
+def _conv_spec(c_out: int, c_in: int, ndim: int, size: int = 3) -> tuple:
+    """A 3x3 (or 4x4) convolution weight ``(c_out, c_in, size, ..., size)`` drawn from PyTorch's default
+    Conv init ``U(-1/sqrt(fan_in), 1/sqrt(fan_in))``, ``fan_in = c_in size^ndim`` (kaiming_uniform with
+    ``a = sqrt(5)``), as a spec of :func:`jaxsci.spectral._fno._draw`."""
+    shape = (c_out, c_in) + (size,) * ndim
+    return ("uniform", shape, 1.0 / math.sqrt(c_in * size**ndim))
 
 
 def _pad(x, width: int, mode: str):
@@ -127,6 +121,7 @@ def _resample(x, shape: tuple[int, ...], periodic: bool):
     return x
 
 
+@final
 class MgConv(eqx.Module):
     """One multi-channel learned V-cycle ``f -> u`` (the neuron-to-neuron linear operator of MgNO).
 
@@ -166,34 +161,59 @@ class MgConv(eqx.Module):
         num_spatial_dims: int = 2,
         padding_mode: str = "zeros",
         use_res: bool = False,
-        dtype=None,
+        dtype: Any = None,
         key: PRNGKeyArray,
     ):
-        dtype = jnp.zeros(()).dtype if dtype is None else dtype
         cf, cu, nd = int(in_channels), int(out_channels), int(num_spatial_dims)
-        levels = len(num_iterations)
-        rng = key if isinstance(key, np.random.Generator) else _rng(key)
-        self.init_smoother = _conv_weight(rng, cu, cf, nd, dtype)
-        pair = lambda: (
-            _conv_weight(rng, cf, cu, nd, dtype),  # noqa: E731
-            _conv_weight(rng, cu, cf, nd, dtype),
-        )
-        self.pre = [
-            [pair() for _ in range(it[0] - (1 if l == 0 else 0))]
-            for l, it in enumerate(num_iterations)
-        ]
-        self.post = [[pair() for _ in range(it[1])] for it in num_iterations]
-        self.restrict_u = [_conv_weight(rng, cu, cu, nd, dtype) for _ in range(levels - 1)]
-        self.restrict_f = [_conv_weight(rng, cf, cf, nd, dtype) for _ in range(levels - 1)]
-        self.residual_op = (
-            [_conv_weight(rng, cf, cu, nd, dtype) for _ in range(levels - 1)] if use_res else []
-        )
+        its = _check_iterations(num_iterations)
+        if padding_mode not in _PAD_MODES:
+            raise ValueError(
+                f"`padding_mode` must be one of {tuple(_PAD_MODES)}, got {padding_mode!r}."
+            )
+        levels = len(its)
+        num_pre = [it[0] - (1 if l == 0 else 0) for l, it in enumerate(its)]
+        num_post = [it[1] for it in its]
+        pair = [_conv_spec(cf, cu, nd), _conv_spec(cu, cf, nd)]  # (A, S)
+        specs = [_conv_spec(cu, cf, nd)]
+        specs += pair * (sum(num_pre) + sum(num_post))
+        specs += [_conv_spec(cu, cu, nd)] * (levels - 1)  # Pi
+        specs += [_conv_spec(cf, cf, nd)] * (levels - 1)  # R
+        specs += [_conv_spec(cf, cu, nd)] * ((levels - 1) if use_res else 0)  # A'
         # PyTorch ConvTranspose fan_in uses weight.size(1) * k^d = C_u * 4^d.
-        self.prolong = [_conv_weight(rng, cu, cu, nd, dtype, size=4) for _ in range(levels - 1)]
+        specs += [_conv_spec(cu, cu, nd, size=4)] * (levels - 1)  # P
+        arrays = iter(_draw(key, tuple(specs), default_float_dtype(dtype)))
+        self.init_smoother = next(arrays)
+        self.pre = [[(next(arrays), next(arrays)) for _ in range(n)] for n in num_pre]
+        self.post = [[(next(arrays), next(arrays)) for _ in range(n)] for n in num_post]
+        self.restrict_u = [next(arrays) for _ in range(levels - 1)]
+        self.restrict_f = [next(arrays) for _ in range(levels - 1)]
+        self.residual_op = [next(arrays) for _ in range(levels - 1)] if use_res else []
+        self.prolong = [next(arrays) for _ in range(levels - 1)]
         self.padding_mode = padding_mode
         self.use_res = bool(use_res)
 
-    def __call__(self, f: Float[Array, " c_f *spatial"]) -> Float[Array, " c_u *spatial"]:
+    def __check_init__(self):
+        levels = len(self.pre)
+        if not (len(self.post) == levels and len(self.prolong) == levels - 1):
+            raise ValueError(
+                "an MgConv needs one `pre`/`post` list per level, one `prolong` fewer."
+            )
+        if len(self.restrict_u) != levels - 1 or len(self.restrict_f) != levels - 1:
+            raise ValueError("an MgConv needs `levels - 1` restrictions of `u` and of `f`.")
+        if len(self.residual_op) != ((levels - 1) if self.use_res else 0):
+            raise ValueError("`use_res` needs `levels - 1` residual operators, else none.")
+        if self.padding_mode not in _PAD_MODES:
+            raise ValueError(f"`padding_mode` must be one of {tuple(_PAD_MODES)}.")
+
+    @property
+    def num_spatial_dims(self) -> int:
+        return self.init_smoother.ndim - 2
+
+    def __call__(
+        self, f: Float[Array, " c_f *spatial"], *, key: PRNGKeyArray | None = None
+    ) -> Float[Array, " c_u *spatial"]:
+        """One learned V-cycle applied to ``f`` (``key`` is unused: deterministic)."""
+        del key
         mode = self.padding_mode
         levels = len(self.pre)
         us, fs = [], []
@@ -220,53 +240,61 @@ class MgConv(eqx.Module):
         return u
 
 
+@final
 class MgNO(eqx.Module):
     """The multigrid neural operator (He, Liu & Xu, "MgNO: Efficient parameterization of linear
     operators via multigrid", ICLR 2024; reference code ``xlliu2017/MgNO`` ``MgNO_DC``).
+
+    ``MgNO(in_channels, out_channels, *, grid_shape, width=24, num_layers=4,
+    num_iterations=DARCY_ITERATIONS, num_spatial_dims=2, padding_mode="zeros", use_res=False,
+    activation=jax.nn.gelu, dtype=None, key)``; ``model(x, *, key=None)``.
 
     Layers ``u <- act(MgConv_i(u) + W_i u + b_i)`` (``MgConv``: a learned V-cycle, :class:`MgConv`;
     ``W_i``: a 1x1 convolution with bias ``b_i``), ``num_layers`` of them (the first maps
     ``in_channels -> width``), then a final bias-free 1x1 convolution ``width -> out_channels``. No lifting
     or projection network. Single sample, channels first: ``(in_channels, *spatial) ->
-    (out_channels, *spatial)``; batch with ``jax.vmap``. Works at any resolution (no hard-coded grid
-    sizes, odd sizes included) and in 1D, 2D or 3D (``num_spatial_dims``).
+    (out_channels, *spatial)``; batch with ``jax.vmap``. Works at any resolution (odd sizes included)
+    and in 1D, 2D or 3D (``num_spatial_dims``). ``dtype=None`` is JAX's default float dtype; integer
+    inputs are converted to it. Initialises under ``jax.jit`` and ``eqx.filter_vmap`` over keys
+    (ensembles); ``key`` of ``__call__`` is unused (deterministic).
 
     ``num_iterations[l] = (pre, post)`` smoothing steps on level ``l``; ``len(num_iterations)`` is the
     number of levels. The default is the paper's Darcy configuration (6 levels, one pre-smoothing step
     per level, two on the coarsest); with ``width=24, num_layers=4, in_channels=out_channels=1`` it has
     572,661 real parameters (:func:`mgno_num_parameters`), the paper's "0.57M".
 
-    Resolution transfer (``grid_shape``): the learned 3x3 stencils act at the grid spacing they were
-    trained at, and the number of levels is fixed, so on a 2x finer grid the plain V-cycle reaches only
-    half as far (its coarsest level is one level finer) and computes a different operator: a Darcy
-    model trained at 64^2 (rel. L2 0.026) has 0.56 at 127^2 (``notebooks/operator_learning``, cpu
-    size). This is a property of grid-tied stencils, not a padding or odd-size bug: with the hierarchy
-    anchored as below the same weights give 0.036. With ``grid_shape`` set to the training grid, on
-    any other grid every V-cycle runs on ``grid_shape`` (its input linearly resampled to it, its output
-    interpolated back, see :func:`_interpolation_matrix`), so the hierarchy and the stencils keep their
-    physical spacing; the pointwise parts (``W_i``, ``b_i``, the activation, the projection) run on the
-    input grid and carry its fine-scale information. On nested grids (``2s - 1`` nodes, or ``2s``
-    periodic points) the output at the training grid's nodes equals the model's output on the injected
-    input exactly. On ``grid_shape`` itself nothing is resampled (no cost). ``None`` (the default):
-    the V-cycles run on the input grid, as in the reference code. Switch it on a trained model with
-    :meth:`with_grid_shape`. Alternative (better on that Darcy test, 0.025, but blind to the fine
-    grid): run the whole model on the injected input and interpolate its output,
-    ``jaxsci.training.resample(model(x[:, ::2, ::2]), x.shape[1:])``. Restricting by full weighting
-    instead of injection was much worse there (0.31).
+    **``grid_shape`` (required): the training grid.** The learned 3x3 stencils act at the grid spacing
+    they were trained at, and the number of levels is fixed, so on a 2x finer grid a plain V-cycle
+    reaches only half as far (its coarsest level is one level finer) and computes a different
+    operator: a Darcy model trained at 64^2 (rel. L2 0.026) has 0.56 at 127^2 with V-cycles on the
+    input grid, 0.036 with them anchored (``notebooks/operator_learning``, cpu size). So the model
+    records its training grid at construction: on any other grid every V-cycle runs on
+    ``grid_shape`` (its input linearly resampled to it, its output interpolated back, see
+    :func:`_interpolation_matrix`; node grids ``x_i = i/(n-1)``, periodic grids ``x_j = j/n`` with
+    ``padding_mode="circular"``), so the hierarchy and the stencils keep their physical spacing; the
+    pointwise parts (``W_i``, ``b_i``, the activation, the projection) run on the input grid and carry
+    its fine-scale information. On ``grid_shape`` itself nothing is resampled (no cost). On nested
+    grids (``2s - 1`` nodes, or ``2s`` periodic points) the output at the training grid's nodes
+    equals the model's output on the injected input exactly. ``grid_shape=None`` runs the V-cycles on
+    the input grid, as the reference code does (not resolution-transferable; for training on one grid
+    only). :meth:`with_grid_shape` switches it on a trained model. Alternative (0.025 on that Darcy
+    test, but blind to the fine grid): run the whole model on the injected input and interpolate,
+    ``jaxsci.training.resample(model(x[:, ::2, ::2]), x.shape[1:])``.
     """
 
     convs: list[MgConv]
-    linears: list[Array]
-    biases: list[Array]
-    projection: Array
+    linears: list[Float[Array, "width _c_in"]]
+    biases: list[Float[Array, " width"]]
+    projection: Float[Array, "out width"]
     activation: Callable = eqx.field(static=True)
-    grid_shape: tuple[int, ...] | None = eqx.field(static=True, default=None)
+    grid_shape: tuple[int, ...] | None = eqx.field(static=True)
 
     def __init__(
         self,
         in_channels: int,
         out_channels: int,
         *,
+        grid_shape: Sequence[int] | None,
         width: int = 24,
         num_layers: int = 4,
         num_iterations: Sequence[Sequence[int]] = DARCY_ITERATIONS,
@@ -274,8 +302,7 @@ class MgNO(eqx.Module):
         padding_mode: str = "zeros",
         use_res: bool = False,
         activation: Callable = jax.nn.gelu,
-        grid_shape: Sequence[int] | None = None,
-        dtype=None,
+        dtype: Any = None,
         key: PRNGKeyArray,
     ):
         for name, v in (
@@ -292,22 +319,12 @@ class MgNO(eqx.Module):
             raise ValueError(
                 f"`padding_mode` must be one of {tuple(_PAD_MODES)}, got {padding_mode!r}."
             )
-        its = []
-        for it in num_iterations:
-            it = (int(it), 0) if isinstance(it, int) else tuple(int(i) for i in it)
-            if len(it) != 2 or min(it) < 0:
-                raise ValueError(
-                    f"`num_iterations` entries must be (pre, post) >= 0, got {num_iterations!r}."
-                )
-            its.append(it)
-        if not its or its[0][0] < 1:
-            raise ValueError(
-                f"`num_iterations` needs >= 1 level with >= 1 pre-smoothing step on level 0, "
-                f"got {num_iterations!r}."
-            )
-        dtype = jnp.zeros(()).dtype if dtype is None else dtype
-        rng = _rng(key)
-        self.convs, self.linears, self.biases = [], [], []
+        its = _check_iterations(num_iterations)
+        dtype = default_float_dtype(dtype)
+        self.grid_shape = _check_grid_shape(grid_shape, num_spatial_dims)
+        *conv_keys, key_pointwise = jax.random.split(key, num_layers + 1)
+        specs = []
+        self.convs = []
         for i in range(num_layers):
             c_in = in_channels if i == 0 else width
             self.convs.append(
@@ -319,46 +336,80 @@ class MgNO(eqx.Module):
                     padding_mode=padding_mode,
                     use_res=use_res,
                     dtype=dtype,
-                    key=rng,
+                    key=conv_keys[i],
                 )
             )
-            self.linears.append(_uniform(rng, (width, c_in), c_in, dtype))
-            self.biases.append(_uniform(rng, (width,), c_in, dtype))
-        self.projection = _uniform(rng, (out_channels, width), width, dtype)
+            bound = 1.0 / math.sqrt(c_in)
+            specs += [("uniform", (width, c_in), bound), ("uniform", (width,), bound)]
+        specs.append(("uniform", (out_channels, width), 1.0 / math.sqrt(width)))
+        arrays = _draw(key_pointwise, tuple(specs), dtype)
+        self.linears = list(arrays[0:-1:2])
+        self.biases = list(arrays[1:-1:2])
+        self.projection = arrays[-1]
         self.activation = activation
-        self.grid_shape = _check_grid_shape(grid_shape, num_spatial_dims)
+
+    def __check_init__(self):
+        if not len(self.convs) == len(self.linears) == len(self.biases) >= 1:
+            raise ValueError("an MgNO needs one V-cycle, one 1x1 weight and one bias per layer.")
+        width = self.projection.shape[1]
+        if any(w.shape[0] != width for w in self.linears):
+            raise ValueError(f"every layer must have `width` = {width} output channels.")
+        _check_grid_shape(self.grid_shape, self.convs[0].num_spatial_dims)
+
+    @property
+    def num_spatial_dims(self) -> int:
+        """Number of spatial dimensions."""
+        return self.convs[0].num_spatial_dims
 
     def with_grid_shape(self, grid_shape: Sequence[int] | None) -> MgNO:
         """The same model (shared weights) with another ``grid_shape`` (``None``: V-cycles on the input
         grid). E.g. ``model.with_grid_shape((32, 32))`` for a model trained on 32 x 32 grids."""
-        nd = self.convs[0].init_smoother.ndim - 2
+        grid_shape = _check_grid_shape(grid_shape, self.num_spatial_dims)
         new = object.__new__(type(self))
         for field in dataclasses.fields(self):
             object.__setattr__(new, field.name, getattr(self, field.name))
-        object.__setattr__(new, "grid_shape", _check_grid_shape(grid_shape, nd))
+        object.__setattr__(new, "grid_shape", grid_shape)
         return new
 
     def __call__(
-        self, x: Float[Array, " c_in *spatial"], *, key=None
+        self, x: Real[ArrayLike, " c_in *spatial"], *, key: PRNGKeyArray | None = None
     ) -> Float[Array, " c_out *spatial"]:
-        nd = self.convs[0].init_smoother.ndim - 2
+        del key
+        nd = self.num_spatial_dims
         c_in = self.linears[0].shape[1]
-        if x.ndim != nd + 1 or x.shape[0] != c_in:
+        if jnp.ndim(x) != nd + 1 or jnp.shape(x)[0] != c_in:
             raise ValueError(
-                f"`x` must have shape ({c_in}, *spatial) with {nd} spatial axes, got {x.shape}."
+                f"`x` must have shape ({c_in}, *spatial) with {nd} spatial axes, got {jnp.shape(x)}."
             )
-        x = x.astype(self.projection.dtype)
+        x = _as_float(x, self.projection.dtype)
         expand = (slice(None),) + (None,) * nd
         shape = tuple(x.shape[1:])
         anchored = self.grid_shape is not None and self.grid_shape != shape
         periodic = self.convs[0].padding_mode == "circular"
-        for conv, w, b in zip(self.convs, self.linears, self.biases, strict=False):
+        for conv, w, b in zip(self.convs, self.linears, self.biases, strict=True):
             if anchored:  # the V-cycle at its training spacing, interpolated back
                 v = _resample(conv(_resample(x, self.grid_shape, periodic)), shape, periodic)
             else:
                 v = conv(x)
             x = self.activation(v + jnp.tensordot(w, x, axes=1) + b[expand])
         return jnp.tensordot(self.projection, x, axes=1)
+
+
+def _check_iterations(num_iterations) -> list[tuple[int, int]]:
+    its = []
+    for it in num_iterations:
+        it = (int(it), 0) if isinstance(it, int) else tuple(int(i) for i in it)
+        if len(it) != 2 or min(it) < 0:
+            raise ValueError(
+                f"`num_iterations` entries must be (pre, post) >= 0, got {num_iterations!r}."
+            )
+        its.append(it)
+    if not its or its[0][0] < 1:
+        raise ValueError(
+            f"`num_iterations` needs >= 1 level with >= 1 pre-smoothing step on level 0, "
+            f"got {num_iterations!r}."
+        )
+    return its
 
 
 def _check_grid_shape(grid_shape, nd):
@@ -369,11 +420,11 @@ def _check_grid_shape(grid_shape, nd):
     except TypeError:
         raise ValueError(
             f"`grid_shape` must be a sequence of {nd} ints >= 2 or None, got {grid_shape!r}."
-        )
+        ) from None
     if (
         len(shape) != nd
         or min(shape) < 2
-        or any(n != m for n, m in zip(shape, grid_shape, strict=False))
+        or any(n != m for n, m in zip(shape, grid_shape, strict=True))
     ):
         raise ValueError(
             f"`grid_shape` must be a sequence of {nd} ints >= 2 or None, got {grid_shape!r}."

@@ -3,16 +3,38 @@ operator learning with single-sample models (``model(x)``, channels first; batch
 
 - Losses (one sample): :func:`relative_l2`, :func:`relative_h1` (finite-difference or spectral
   gradients), :func:`mse`.
-- :func:`fit`: an optax loop (deterministic given the key), data-parallel over local devices through a
-  batch-sharded ``NamedSharding``, a tqdm bar with the loss, a JSON run record (config, losses per epoch,
-  test errors, real-parameter count, time, device, jax version); :func:`make_optimizer` (Adam with the
-  FNO step decay or cosine decay); :func:`make_train_step`.
+- :func:`make_train_step`: the one training step of jaxsci,
+  ``step(model, opt_state, x, y, key) -> (model, opt_state, loss)`` (filter-jitted, vmapped over the
+  batch with per-sample keys, following the input sharding).
+- :func:`fit`: an optax loop over that step (deterministic given the key, keys passed so dropout
+  works), data parallel when given the user's batch ``sharding`` (it never creates a mesh), a progress
+  bar with the loss when tqdm is installed, a JSON run record (config, losses per epoch, test errors,
+  real-parameter count, time, device, jax version); :func:`make_optimizer` (Adam with the FNO step
+  decay or cosine decay).
 - :func:`evaluate`, :func:`resolution_transfer` (a model trained on one grid evaluated on others),
   :func:`resample` (linear interpolation between node or periodic grids).
 - :func:`save_checkpoint` / :func:`load_checkpoint` (``eqx.tree_serialise_leaves`` + JSON).
-- :func:`num_real_parameters` (complex leaves count twice); :class:`Normalizer` / :class:`Normalized`
-  (fixed Gaussian input/output normalisation, as in the FNO scripts).
+- :func:`num_real_parameters`: the one parameter count (complex leaves count twice);
+  :class:`Normalizer` / :class:`Normalized` (fixed Gaussian input/output normalisation, per channel by
+  default so that it holds at any resolution).
 """
+
+__all__ = [
+    "Normalized",
+    "Normalizer",
+    "evaluate",
+    "fit",
+    "load_checkpoint",
+    "make_optimizer",
+    "make_train_step",
+    "mse",
+    "num_real_parameters",
+    "relative_h1",
+    "relative_l2",
+    "resample",
+    "resolution_transfer",
+    "save_checkpoint",
+]
 
 from ._checkpoint import load_checkpoint as load_checkpoint
 from ._checkpoint import save_checkpoint as save_checkpoint

@@ -1,4 +1,8 @@
-"""An optax training loop for single-sample models, data-parallel over local devices, with run records."""
+"""The one training step and an optax training loop for single-sample models, with run records.
+
+The loop follows the user's sharding (data parallel when the batches are batch-sharded); it never
+creates a mesh: the caller builds one (``jax.make_mesh``) and passes ``NamedSharding(mesh, P("batch"))``.
+"""
 
 from __future__ import annotations
 
@@ -16,10 +20,12 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import optax
-from jax.sharding import NamedSharding
+from jax.sharding import NamedSharding, SingleDeviceSharding
 from jax.sharding import PartitionSpec as P
+from jaxtyping import Array, ArrayLike, PRNGKeyArray, Real
 
 from .._checks import check_choice, check_positive_int
+from .._progress import progress_meter
 from ._checkpoint import load_checkpoint, save_checkpoint
 from ._losses import mse, relative_h1, relative_l2
 from ._normalize import trainable_mask
@@ -64,36 +70,53 @@ def make_optimizer(
     return optax.chain(*parts, optax.scale_by_adam(), optax.scale_by_learning_rate(lr))
 
 
-def _batch_loss(loss_fn):
-    def f(params, static, x, y):
-        model = eqx.combine(params, static)
-        pred = jax.vmap(model)(x)
-        return jnp.mean(jax.vmap(loss_fn)(pred, y.astype(pred.dtype)))
+def make_train_step(
+    loss_fn: Callable[[Array, Array], Array], optimizer: optax.GradientTransformation
+) -> Callable:
+    """The one training step of jaxsci: ``step(model, opt_state, x, y, key) -> (model, opt_state, loss)``.
 
-    return f
+    - ``loss_fn(prediction, target) -> scalar`` is the loss of one sample;
+    - ``step`` is ``eqx.filter_jit``-ed. It splits ``key`` into one key per sample, evaluates
+      ``model(x_i, key=k_i)`` under ``jax.vmap`` over the batch (so dropout and other stochastic layers
+      see independent keys; deterministic models ignore ``key``), averages ``loss_fn`` over the batch,
+      differentiates with ``eqx.filter_value_and_grad`` and updates with
+      ``optimizer.update(grads, opt_state, eqx.filter(model, eqx.is_inexact_array))`` and
+      ``eqx.apply_updates``. Leaves inside a :class:`~jaxsci.training.Normalizer` (fixed data
+      statistics) receive no update, even from weight decay.
+    - Initialise the state with ``opt_state = optimizer.init(eqx.filter(model, eqx.is_inexact_array))``.
+    - The computation follows the sharding of ``x``/``y``: with batch-sharded inputs
+      (``jax.device_put(x, NamedSharding(mesh, P("batch")))``) and a replicated model it runs data
+      parallel, XLA inserting the gradient all-reduce.
 
-
-def make_train_step(loss_fn: Callable, optimizer: optax.GradientTransformation):
-    """``step(params, static, opt_state, x, y) -> (params, opt_state, loss)``: one jitted
-    forward + backward + optimizer update on a batch (mean of the per-sample ``loss_fn``). The
-    computation follows the sharding of ``x``/``y`` (data parallel when they are batch-sharded)."""
-    value_and_grad = jax.value_and_grad(_batch_loss(loss_fn))
+    ``x``: ``(B, *in_shape)``, ``y``: ``(B, *out_shape)``; ``loss``: the batch-mean loss (a scalar).
+    """
 
     @eqx.filter_jit
-    def step(params, static, opt_state, x, y):
-        loss, grads = value_and_grad(params, static, x, y)
+    def step(model, opt_state, x, y, key):
+        keys = jax.random.split(key, jnp.shape(x)[0])
+
+        def batch_loss(model):
+            pred = jax.vmap(lambda xi, ki: model(xi, key=ki))(x, keys)
+            return jnp.mean(jax.vmap(loss_fn)(pred, jnp.asarray(y).astype(pred.dtype)))
+
+        loss, grads = eqx.filter_value_and_grad(batch_loss)(model)
+        params = eqx.filter(model, eqx.is_inexact_array)
         updates, opt_state = optimizer.update(grads, opt_state, params)
-        params = eqx.apply_updates(params, updates)
-        return params, opt_state, loss
+        updates = eqx.filter(updates, trainable_mask(model))
+        return eqx.apply_updates(model, updates), opt_state, loss
 
     return step
 
 
+_Data = tuple[Real[ArrayLike, " n ..."], Real[ArrayLike, " n ..."]]
+
+
 def _check_data(data, name):
+    """Shapes only: JAX arrays stay where they are (no host copy); other array-likes become NumPy."""
     if not (isinstance(data, (tuple, list)) and len(data) == 2):
         raise TypeError(f"`{name}` must be a pair (inputs, targets), got {type(data).__name__}.")
-    x, y = np.asarray(data[0]), np.asarray(data[1])
-    if x.ndim < 3 or y.ndim < 3:
+    x, y = (a if isinstance(a, (jax.Array, np.ndarray)) else np.asarray(a) for a in data)
+    if x.ndim < 2 or y.ndim < 2:
         raise ValueError(
             f"`{name}` arrays must have shape (N, C, *spatial), got {x.shape} and {y.shape}."
         )
@@ -102,6 +125,11 @@ def _check_data(data, name):
             f"`{name}` inputs and targets differ in sample count: {x.shape[0]} vs {y.shape[0]}."
         )
     return x, y
+
+
+def _take(a, idx):
+    """Rows ``idx`` of ``a``: on the host for NumPy data, on the device for JAX arrays."""
+    return a[idx] if isinstance(a, np.ndarray) else jnp.take(a, jnp.asarray(idx), axis=0)
 
 
 @eqx.filter_jit
@@ -115,25 +143,25 @@ def _metrics(model, xb, yb, h1_method):
     )
 
 
-def evaluate(model, data, *, batch_size: int = 50, h1_method: str = "fd") -> dict[str, float]:
+def evaluate(
+    model: Callable, data: _Data, *, batch_size: int = 50, h1_method: str = "fd"
+) -> dict[str, float]:
     """Mean relative L2, relative H1 (``h1_method``) and MSE of ``model`` over ``data = (x, y)``
-    (shapes ``(N, C, *spatial)``), evaluated in jitted batches of ``batch_size`` (last one padded)."""
+    (shapes ``(N, C, *spatial)``), evaluated in jitted batches of ``batch_size`` (the last one padded
+    with repeats of its last sample, so one compilation). ``model(x)`` is called without a key
+    (inference). JAX inputs are batched on their device; only the per-sample metrics come back."""
     x, y = _check_data(data, "data")
     check_positive_int(batch_size, "batch_size")
     check_choice(h1_method, "h1_method", ("fd", "spectral"))
     n = x.shape[0]
     bs = min(batch_size, n)
-
     out = [[], [], []]
     for start in range(0, n, bs):
-        xb, yb = x[start : start + bs], y[start : start + bs]
-        valid = xb.shape[0]
-        if valid < bs:
-            xb = np.concatenate([xb, np.repeat(xb[-1:], bs - valid, 0)])
-            yb = np.concatenate([yb, np.repeat(yb[-1:], bs - valid, 0)])
-        for lst, m in zip(
-            out, _metrics(model, jnp.asarray(xb), jnp.asarray(yb), h1_method), strict=False
-        ):
+        idx = np.arange(start, min(start + bs, n))
+        valid = idx.size
+        idx = np.concatenate([idx, np.full(bs - valid, idx[-1])])
+        xb, yb = jnp.asarray(_take(x, idx)), jnp.asarray(_take(y, idx))
+        for lst, m in zip(out, _metrics(model, xb, yb, h1_method), strict=True):
             lst.append(np.asarray(m)[:valid])
     rel, h1, err = (np.concatenate(o) for o in out)
     return {
@@ -153,6 +181,12 @@ def _permutations(key, epochs, n):
     )
 
 
+@functools.partial(jax.jit, static_argnums=(2,))
+def _step_keys(key, epoch, steps):
+    """The keys of the steps of epoch ``epoch`` (dropout etc.): ``split(fold_in(key, epoch), steps)``."""
+    return jax.random.split(jax.random.fold_in(key, epoch), steps)
+
+
 def _device_info() -> dict[str, Any]:
     dev = jax.devices()[0]
     return {
@@ -165,51 +199,68 @@ def _device_info() -> dict[str, Any]:
     }
 
 
+def _replicated(sharding):
+    """The sharding that replicates the model over the devices of the batch ``sharding`` (or None:
+    leave the model where it is and let ``jit`` place it)."""
+    if isinstance(sharding, NamedSharding):
+        return NamedSharding(sharding.mesh, P())
+    if isinstance(sharding, SingleDeviceSharding):
+        return sharding
+    return None
+
+
 def fit(
-    model,
+    model: Callable,
     optimizer: optax.GradientTransformation,
-    train_data,
+    train_data: _Data,
     *,
     epochs: int,
     batch_size: int,
-    key,
+    key: PRNGKeyArray,
     loss: str | Callable = "relative_l2",
-    test_data=None,
+    test_data: _Data | None = None,
     eval_every: int = 0,
-    data_parallel: bool | None = None,
+    sharding: jax.sharding.Sharding | None = None,
     progress: bool = True,
-    record_path=None,
-    checkpoint_path=None,
+    record_path: str | pathlib.Path | None = None,
+    checkpoint_path: str | pathlib.Path | None = None,
     checkpoint_every: int = 0,
     resume: bool = False,
     config: dict[str, Any] | None = None,
     h1_method: str = "fd",
-):
-    """Train a single-sample model ``model(x) -> y`` with optax; returns ``(model, record)``.
+) -> tuple[Any, dict[str, Any]]:
+    """Train a single-sample model ``model(x, *, key=None) -> y`` with optax; returns
+    ``(model, record)``. Each step is :func:`make_train_step`.
 
-    - ``train_data = (x, y)``, arrays of shape ``(N, C, *spatial)`` (host NumPy or JAX). Every epoch
-      visits a permutation of the samples drawn from ``jax.random.fold_in(key, epoch)`` in batches of
-      ``batch_size`` (the last ``N mod batch_size`` samples of the permutation are skipped, so every
-      step has the same shape and compiles once). Given the same ``key`` and inputs the run is
-      deterministic.
+    - ``train_data = (x, y)``, arrays of shape ``(N, C, *spatial)`` (host NumPy, or JAX arrays, which
+      are batched on their device). With ``perm_key, step_key = jax.random.split(key)``, epoch ``e``
+      visits the permutation ``permutation(fold_in(perm_key, e), N)`` in batches of ``batch_size``
+      (the last ``N mod batch_size`` samples of the permutation are skipped, so every step has the
+      same shape and compiles once), and step ``s`` of epoch ``e`` passes the train step the key
+      ``split(fold_in(step_key, e), steps_per_epoch)[s]``, split per sample: dropout is on while
+      training. Given the same ``key`` and inputs the run is deterministic.
     - ``loss``: ``"relative_l2"`` (default, the FNO/MgNO training loss), ``"relative_h1"``, ``"mse"``
       or a callable ``loss(pred, target) -> scalar`` on one sample; the batch loss is its mean.
-    - ``optimizer``: any optax transformation (see :func:`make_optimizer` for Adam + step/cosine decay).
-      Only inexact arrays outside :class:`~jaxsci.training.Normalizer` nodes are trained.
-    - ``data_parallel``: shard every batch over all local devices with
-      ``NamedSharding(jax.make_mesh((n,), ("batch",)), P("batch"))`` and replicate the parameters (XLA
-      inserts the gradient all-reduce). ``None``: on when there are several local devices and
-      ``batch_size`` is divisible by their number.
+    - ``optimizer``: any optax transformation (see :func:`make_optimizer` for Adam + step/cosine decay),
+      initialised on ``eqx.filter(model, eqx.is_inexact_array)``. Leaves inside
+      :class:`~jaxsci.training.Normalizer` nodes are not updated.
+    - ``sharding``: a ``jax.sharding.Sharding`` for one batch, shape ``(batch_size, C, *spatial)``,
+      e.g. ``NamedSharding(mesh, P("batch"))`` for data parallelism over the devices of a mesh the
+      caller made (``jax.make_mesh((jax.device_count(),), ("batch",))``); every batch is put there
+      and, for a ``NamedSharding``, the model and optimiser state are replicated over its mesh (XLA
+      inserts the gradient all-reduce). ``None``: batches go to the default device.
+      ``batch_size`` must be divisible by the number of shards.
     - ``test_data``: evaluated (:func:`evaluate`) every ``eval_every`` epochs (0: only at the end).
     - ``record_path``: the run record is written there as JSON (config, loss per epoch, test errors,
       real-parameter count, training time, device, jax version); ``checkpoint_path``: the final model
       is saved with :func:`save_checkpoint` (plain ``eqx.tree_serialise_leaves`` + JSON metadata).
-    - ``checkpoint_every``: also save the training state (parameters, optimizer state, history) to
+    - ``checkpoint_every``: also save the training state (model, optimizer state, history) to
       ``checkpoint_path + ".state"`` every that many epochs (0: never). With ``resume=True`` and such a
       file present, training continues from its epoch; since epoch ``e`` always uses the permutation
-      of ``fold_in(key, e)``, a resumed run reproduces the uninterrupted one.
+      and keys of ``fold_in(key, e)``, a resumed run reproduces the uninterrupted one.
 
-    A tqdm bar shows the epoch and the running loss when ``progress``.
+    A progress bar (:func:`jaxsci._progress.progress_meter`: tqdm when installed) shows the epoch and
+    the running loss when ``progress``.
     """
     x, y = _check_data(train_data, "train_data")
     check_positive_int(epochs, "epochs")
@@ -232,22 +283,24 @@ def fit(
         raise TypeError(f"`loss` must be a name or a callable, got {loss!r}.")
     if test_data is not None:
         _check_data(test_data, "test_data")
-
-    ndev = jax.local_device_count()
-    if data_parallel is None:
-        data_parallel = ndev > 1 and batch_size % ndev == 0
-    if data_parallel and batch_size % ndev:
-        raise ValueError(
-            f"`batch_size` ({batch_size}) must be divisible by the {ndev} local devices "
-            "when `data_parallel=True`."
-        )
-    params, static = eqx.partition(model, trainable_mask(model))
-    opt_state = optimizer.init(params)
+    if sharding is not None:
+        if not isinstance(sharding, jax.sharding.Sharding):
+            raise TypeError(
+                f"`sharding` must be a jax.sharding.Sharding or None, got {type(sharding).__name__}."
+            )
+        try:
+            sharding.shard_shape((batch_size, *x.shape[1:]))
+        except ValueError as e:
+            raise ValueError(
+                f"`batch_size` ({batch_size}) must be divisible by the number of shards of "
+                f"`sharding` ({sharding}): {e}"
+            ) from None
+    opt_state = optimizer.init(eqx.filter(model, eqx.is_inexact_array))
     history: list[dict[str, Any]] = []
     start_epoch, prior_time = 0, 0.0
     state_path = None if checkpoint_path is None else pathlib.Path(str(checkpoint_path) + ".state")
     if resume and state_path.exists():
-        (params, opt_state), meta = load_checkpoint(state_path, (params, opt_state))
+        (model, opt_state), meta = load_checkpoint(state_path, (model, opt_state))
         history = list(meta["history"])
         start_epoch = int(meta["epoch"])
         prior_time = float(sum(h["time_s"] for h in history))
@@ -255,38 +308,36 @@ def fit(
             raise ValueError(
                 f"`resume`: the checkpoint is at epoch {start_epoch} > `epochs` = {epochs}."
             )
-    if data_parallel:
-        mesh = jax.make_mesh(
-            (ndev,),
-            ("batch",),
-            axis_types=(jax.sharding.AxisType.Auto,),
-            devices=jax.local_devices(),
-        )
-        batch_sharding = NamedSharding(mesh, P("batch"))
-        replicated = NamedSharding(mesh, P())
-        params = jax.device_put(params, replicated)
-        opt_state = jax.device_put(opt_state, replicated)
-        put = lambda a: jax.device_put(a, batch_sharding)  # noqa: E731
+    if sharding is not None:
+        replicated = _replicated(sharding)
+        if replicated is not None:
+            model, opt_state = jax.device_put((model, opt_state), replicated)
+        put = lambda a: jax.device_put(a, sharding)  # noqa: E731
     else:
         put = jnp.asarray
     step = make_train_step(loss_fn, optimizer)
 
     steps_per_epoch = n // batch_size
-    bar = None
-    if progress:
-        from tqdm.auto import tqdm
-
-        bar = tqdm(total=epochs, initial=start_epoch, desc="training", unit="epoch", leave=False)
     t_start = time.perf_counter()
-    perms = np.asarray(_permutations(key, epochs, n))
-    try:
+    perm_key, step_key = jax.random.split(key)
+    perms = np.asarray(_permutations(perm_key, epochs, n))
+    with progress_meter(
+        epochs,
+        desc="training",
+        enabled=progress,
+        initial=start_epoch,
+        unit="epoch",
+        leave=False,
+    ) as bar:
         for epoch in range(start_epoch, epochs):
             t0 = time.perf_counter()
             perm = perms[epoch]
+            keys = _step_keys(step_key, epoch, steps_per_epoch)
             losses = []
             for s in range(steps_per_epoch):
                 idx = perm[s * batch_size : (s + 1) * batch_size]
-                params, opt_state, lval = step(params, static, opt_state, put(x[idx]), put(y[idx]))
+                xb, yb = put(_take(x, idx)), put(_take(y, idx))
+                model, opt_state, lval = step(model, opt_state, xb, yb, keys[s])
                 losses.append(lval)
             train_loss = float(np.mean(jax.device_get(losses)))
             entry = {
@@ -295,24 +346,18 @@ def fit(
                 "time_s": time.perf_counter() - t0,
             }
             if test_data is not None and eval_every and (epoch + 1) % eval_every == 0:
-                entry["test"] = evaluate(
-                    eqx.combine(params, static), test_data, h1_method=h1_method
-                )
+                entry["test"] = evaluate(model, test_data, h1_method=h1_method)
             history.append(entry)
             if checkpoint_every and (epoch + 1) % checkpoint_every == 0:
                 save_checkpoint(
                     state_path,
-                    (params, opt_state),
+                    (model, opt_state),
                     metadata={"epoch": epoch + 1, "history": history},
                 )
-            if bar is not None:
-                bar.update(1)
-                bar.set_postfix(loss=f"{train_loss:.3e}")
-    finally:
-        if bar is not None:
-            bar.close()
+            bar.update(1)
+            bar.set_postfix(loss=f"{train_loss:.3e}")
     train_time = prior_time + time.perf_counter() - t_start
-    model = eqx.combine(jax.device_get(params), static)
+    num_shards = 1 if sharding is None else len(sharding.device_set)
     record: dict[str, Any] = {
         "config": {
             "epochs": epochs,
@@ -320,7 +365,7 @@ def fit(
             "loss": loss_name,
             "num_train": int(n),
             "steps_per_epoch": steps_per_epoch,
-            "data_parallel": bool(data_parallel),
+            "num_devices": num_shards,
             **(config or {}),
         },
         "num_real_parameters": num_real_parameters(model),

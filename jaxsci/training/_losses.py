@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 
 import jax.numpy as jnp
-from jaxtyping import Array, Float
+from jaxtyping import Array, ArrayLike, Float
 
 from .._checks import check_choice, check_same_shape
 
@@ -13,20 +13,22 @@ __all__ = ["mse", "relative_h1", "relative_l2"]
 
 
 def relative_l2(
-    pred: Float[Array, " c *spatial"], target: Float[Array, " c *spatial"]
+    pred: Float[ArrayLike, " c *spatial"], target: Float[ArrayLike, " c *spatial"]
 ) -> Float[Array, " "]:
     """``||pred - target||_2 / ||target||_2`` over all axes of one sample (the FNO papers' metric,
     ``LpLoss(p=2)``); vmap for batches. Cost O(N)."""
     check_same_shape(pred, "pred", target, "target")
+    pred, target = jnp.asarray(pred), jnp.asarray(target)
     diff = jnp.sqrt(jnp.sum((pred - target) ** 2))
     return diff / jnp.sqrt(jnp.sum(target**2))
 
 
 def mse(
-    pred: Float[Array, " c *spatial"], target: Float[Array, " c *spatial"]
+    pred: Float[ArrayLike, " c *spatial"], target: Float[ArrayLike, " c *spatial"]
 ) -> Float[Array, " "]:
     """Mean squared error of one sample."""
     check_same_shape(pred, "pred", target, "target")
+    pred, target = jnp.asarray(pred), jnp.asarray(target)
     return jnp.mean((pred - target) ** 2)
 
 
@@ -52,7 +54,10 @@ def _grad_sq(x, method):
 
 
 def relative_h1(
-    pred: Float[Array, " c *spatial"], target: Float[Array, " c *spatial"], *, method: str = "fd"
+    pred: Float[ArrayLike, " c *spatial"],
+    target: Float[ArrayLike, " c *spatial"],
+    *,
+    method: str = "fd",
 ) -> Float[Array, " "]:
     """Relative H1 error ``sqrt(|e|^2 + |grad e|^2) / sqrt(|t|^2 + |grad t|^2)`` of one sample (discrete
     norms on the unit cube, ``e = pred - target``).
@@ -63,6 +68,7 @@ def relative_h1(
     """
     check_same_shape(pred, "pred", target, "target")
     check_choice(method, "method", ("fd", "spectral"))
+    pred, target = jnp.asarray(pred), jnp.asarray(target)
     e = pred - target
     num = jnp.sum(e**2) + _grad_sq(e, method)
     den = jnp.sum(target**2) + _grad_sq(target, method)

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
-from jaxtyping import Array, Float
+import jax.numpy as jnp
+from jaxtyping import Array, ArrayLike, Float
 
 from ._fit import evaluate
 
@@ -13,7 +14,7 @@ __all__ = ["resample", "resolution_transfer"]
 
 
 def resample(
-    x: Float[Array, " c *spatial"], shape: Sequence[int], *, periodic: bool = False
+    x: Float[ArrayLike, " c *spatial"], shape: Sequence[int], *, periodic: bool = False
 ) -> Float[Array, " c *shape"]:
     """Separable linear interpolation of one channels-first field onto the grid ``shape``.
 
@@ -24,6 +25,7 @@ def resample(
     """
     from ..multigrid._mgno import _resample
 
+    x = jnp.asarray(x)
     shape = tuple(int(n) for n in shape)
     if len(shape) != x.ndim - 1 or min(shape) < 2:
         raise ValueError(
@@ -33,7 +35,11 @@ def resample(
 
 
 def resolution_transfer(
-    model, datasets: dict[Any, tuple], *, batch_size: int = 20, h1_method: str = "fd"
+    model: Callable,
+    datasets: dict[Any, tuple],
+    *,
+    batch_size: int = 20,
+    h1_method: str = "fd",
 ) -> dict[Any, dict[str, float]]:
     """Evaluate one trained ``model`` on data sets at several resolutions, with no retraining.
 
@@ -44,7 +50,8 @@ def resolution_transfer(
     ``grid_shape`` = its training grid runs its V-cycles on that grid and interpolates (the stencils
     keep their spacing); without it, it applies the same 3x3 stencils on every grid, i.e. a different
     operator per grid spacing, and its error grows sharply on other grids. Normalisers inside the model
-    must be resolution-free (``Normalizer.from_data(..., pointwise=False)``).
+    work at any resolution (:class:`~jaxsci.training.Normalizer` does: per-channel statistics by
+    default, resampled per-point statistics with ``pointwise=True``).
     """
     if not isinstance(datasets, dict) or not datasets:
         raise TypeError("`datasets` must be a non-empty dict {resolution: (x, y)}.")

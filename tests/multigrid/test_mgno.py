@@ -1,4 +1,5 @@
-"""MgNO: shapes at several resolutions (odd included), parameter count, padding modes, transfers, grads."""
+"""MgNO: shapes at several resolutions (odd included), parameter count, padding modes, transfers, grads,
+ensembles under filter_vmap, the dtype rule, the required training grid."""
 
 import equinox as eqx
 import jax
@@ -19,23 +20,24 @@ def _count(model):
 
 @pytest.fixture(scope="module")
 def small():
-    return MgNO(2, 1, width=4, num_layers=1, num_iterations=ITS, key=jax.random.key(0))
+    return MgNO(
+        2, 1, width=4, num_layers=1, num_iterations=ITS, grid_shape=None, key=jax.random.key(0)
+    )
 
 
 _apply = eqx.filter_jit(lambda m, x: m(x))
 
 
 def test_darcy_configuration_has_the_papers_parameter_count():
-    model = MgNO(
-        1, 1, key=jax.random.key(0)
-    )  # width 24, 4 layers, 6 levels: the paper's Darcy model
+    # width 24, 4 layers, 6 levels: the paper's Darcy model
+    model = MgNO(1, 1, grid_shape=(64, 64), key=jax.random.key(0))
     assert _count(model) == mgno_num_parameters(1, 1) == 572_661
 
 
 @pytest.mark.parametrize("nd,use_res", [(1, True), (2, False), (3, True)])
 def test_parameter_formula(nd, use_res):
     kw = dict(width=3, num_layers=2, num_iterations=ITS, num_spatial_dims=nd, use_res=use_res)
-    model = MgNO(2, 3, key=jax.random.key(1), **kw)
+    model = MgNO(2, 3, grid_shape=None, key=jax.random.key(1), **kw)
     assert _count(model) == mgno_num_parameters(2, 3, **kw)
 
 
@@ -65,7 +67,14 @@ def test_vcycle_is_linear(mode):
 
 def test_circular_padding_is_shift_equivariant():
     """Periodic boundary: shifting the input by a multiple of 2^(levels-1) shifts the output."""
-    kw = dict(width=3, num_layers=2, num_iterations=ITS, num_spatial_dims=1, key=jax.random.key(7))
+    kw = dict(
+        width=3,
+        num_layers=2,
+        num_iterations=ITS,
+        num_spatial_dims=1,
+        grid_shape=(16,),
+        key=jax.random.key(7),
+    )
     model = MgNO(1, 2, padding_mode="circular", **kw)
     x = jax.random.normal(jax.random.key(8), (1, 16))
     assert model(x).shape == (2, 16)
@@ -121,6 +130,7 @@ def test_gradients_are_finite_and_match_finite_differences():
         num_iterations=((1, 0), (1, 0)),
         num_spatial_dims=1,
         padding_mode="reflect",
+        grid_shape=(8,),
         key=jax.random.key(10),
     )
     x = jax.random.normal(jax.random.key(11), (1, 8))
@@ -133,13 +143,13 @@ def test_gradients_are_finite_and_match_finite_differences():
 
 def test_bad_inputs_name_the_argument(small):
     with pytest.raises(ValueError, match="padding_mode"):
-        MgNO(1, 1, padding_mode="mirror", key=jax.random.key(0))
+        MgNO(1, 1, padding_mode="mirror", grid_shape=None, key=jax.random.key(0))
     with pytest.raises(ValueError, match="width"):
-        MgNO(1, 1, width=0, key=jax.random.key(0))
+        MgNO(1, 1, width=0, grid_shape=None, key=jax.random.key(0))
     with pytest.raises(ValueError, match="num_iterations"):
-        MgNO(1, 1, num_iterations=((0, 1),), key=jax.random.key(0))
+        MgNO(1, 1, num_iterations=((0, 1),), grid_shape=None, key=jax.random.key(0))
     with pytest.raises(ValueError, match="num_spatial_dims"):
-        MgNO(1, 1, num_spatial_dims=4, key=jax.random.key(0))
+        MgNO(1, 1, num_spatial_dims=4, grid_shape=None, key=jax.random.key(0))
     with pytest.raises(ValueError, match="`x`"):
         small(jnp.ones((3, 8, 8)))
 
@@ -161,7 +171,7 @@ def test_grid_shape_anchors_the_vcycles_to_the_training_grid():
     """On a nested finer grid (2s - 1 nodes), a grid-anchored MgNO reproduces, at the training grid's
     nodes, its own output on the injected input; on the training grid it is the plain model."""
     kw = dict(width=3, num_layers=2, num_iterations=ITS, key=jax.random.key(12))
-    plain = MgNO(1, 2, **kw)
+    plain = MgNO(1, 2, grid_shape=None, **kw)
     anchored = MgNO(1, 2, grid_shape=(9, 8), **kw)
     coarse = jax.random.normal(jax.random.key(13), (1, 9, 8))
     np.testing.assert_array_equal(_apply(anchored, coarse), _apply(plain, coarse))
@@ -196,7 +206,7 @@ def test_grid_shape_periodic_and_gradients():
     model = MgNO(1, 1, grid_shape=(8,), **kw)
     x = jax.random.normal(jax.random.key(16), (1, 16))
     np.testing.assert_allclose(
-        model(x)[:, ::2], MgNO(1, 1, **kw)(x[:, ::2]), rtol=1e-12, atol=1e-12
+        model(x)[:, ::2], MgNO(1, 1, grid_shape=None, **kw)(x[:, ::2]), rtol=1e-12, atol=1e-12
     )
     # periodic: shifting by 4 fine points (2 = 2^(levels-1) of the training grid) shifts the output
     np.testing.assert_allclose(
@@ -210,5 +220,44 @@ def test_grid_shape_bad_inputs():
         MgNO(1, 1, grid_shape=(8,), key=jax.random.key(0))
     with pytest.raises(ValueError, match="grid_shape"):
         MgNO(1, 1, grid_shape=(8, 1), key=jax.random.key(0))
-    with pytest.raises(ValueError, match="grid_shape"):
-        MgNO(1, 1, key=jax.random.key(0)).with_grid_shape(8)
+    with pytest.raises((ValueError, TypeError), match="grid_shape"):
+        MgNO(1, 1, grid_shape=None, key=jax.random.key(0)).with_grid_shape(8)
+    with pytest.raises(TypeError, match="grid_shape"):  # the training grid must be stated
+        MgNO(1, 1, key=jax.random.key(0))
+
+
+def test_ensembles_under_filter_vmap_and_jit():
+    kw = dict(width=3, num_layers=2, num_iterations=ITS, grid_shape=(8, 8))
+    keys = jax.random.split(jax.random.key(20), 3)
+    make = lambda k: MgNO(1, 2, key=k, **kw)  # noqa: E731
+    ensemble = eqx.filter_vmap(make)(keys)
+    x = jax.random.normal(jax.random.key(21), (1, 8, 8))
+    outs = eqx.filter_vmap(lambda m: m(x))(ensemble)
+    assert outs.shape == (3, 2, 8, 8) and not np.allclose(outs[0], outs[1])
+    for i in range(3):
+        np.testing.assert_allclose(outs[i], make(keys[i])(x), rtol=1e-12, atol=1e-12)
+    jitted = eqx.filter_jit(make)(keys[2])
+    np.testing.assert_allclose(jitted(x), outs[2], rtol=1e-12, atol=1e-12)
+    conv = eqx.filter_vmap(lambda k: MgConv(1, 2, ITS, key=k))(keys)
+    assert conv.init_smoother.shape == (3, 2, 1, 3, 3)
+
+
+def test_dtype_rule_and_integer_inputs():
+    model = MgNO(
+        1, 1, width=2, num_layers=1, num_iterations=ITS, grid_shape=None, key=jax.random.key(0)
+    )
+    assert model.projection.dtype == jnp.result_type(float)
+    xi = jnp.arange(64).reshape(1, 8, 8)
+    np.testing.assert_array_equal(model(xi), model(xi.astype(model.projection.dtype)))
+    assert model(xi, key=jax.random.key(1)).shape == (1, 8, 8)
+    f32 = MgNO(
+        1,
+        1,
+        width=2,
+        num_layers=1,
+        num_iterations=ITS,
+        grid_shape=None,
+        dtype=jnp.float32,
+        key=jax.random.key(0),
+    )
+    assert f32(xi).dtype == jnp.float32
