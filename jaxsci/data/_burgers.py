@@ -7,7 +7,7 @@ import functools
 import jax
 import jax.numpy as jnp
 import numpy as np
-from jaxtyping import Array, Float
+from jaxtyping import Array, ArrayLike, Float, PRNGKeyArray, Real
 
 from .._checks import check_ndim, check_positive, check_positive_int
 from ._generate import generate
@@ -17,8 +17,8 @@ __all__ = ["burgers", "burgers_solve", "etdrk4_coefficients"]
 
 
 def etdrk4_coefficients(
-    linear: np.ndarray, dt: float, *, num_contour: int = 32
-) -> dict[str, np.ndarray]:
+    linear: Float[ArrayLike, " *shape"], dt: float, *, num_contour: int = 32
+) -> dict[str, Float[np.ndarray, " *shape"]]:
     """The ETDRK4 coefficients for a diagonal linear part ``L`` and step ``dt``, in float64 on the host.
 
     ``E = exp(dt L)``, ``E2 = exp(dt L / 2)``, ``Q = dt phi_1(dt L / 2) / 2`` and the three
@@ -47,7 +47,7 @@ def _coefficients(n: int, nu: float, dt: float):
 
 
 def burgers_solve(
-    u0: Float[Array, " n"], *, nu: float = 0.1, t_final: float = 1.0, num_steps: int = 1000
+    u0: Real[ArrayLike, " n"], *, nu: float = 0.1, t_final: float = 1.0, num_steps: int = 1000
 ) -> Float[Array, " n"]:
     """Solve ``u_t + (u^2/2)_x = nu u_xx`` on the periodic unit interval from ``u0`` to ``t_final``.
 
@@ -96,7 +96,7 @@ def burgers_solve(
 
 
 def burgers(
-    key: Array,
+    key: PRNGKeyArray,
     num_samples: int,
     resolution: int,
     *,

@@ -13,6 +13,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from .._checks import check_positive_int
+from .._progress import progress_meter
 
 __all__ = ["cache_path", "generate"]
 
@@ -67,7 +68,8 @@ def generate(
     cache_dir,
 ) -> tuple[jax.Array, ...]:
     """Run ``chunk_fn(keys) -> tuple of arrays (leading axis = len(keys))`` over per-sample keys in
-    chunks of ``chunk_size`` (the last chunk padded, so one compilation), with a tqdm bar, and cache the
+    chunks of ``chunk_size`` (the last chunk padded, so one compilation), with a progress bar
+    (:func:`jaxsci._progress.progress_meter`: tqdm when installed, else none), and cache the
     concatenated result in ``cache_dir`` when given. Sample ``i`` uses ``jax.random.split(key, n)[i]``."""
     check_positive_int(chunk_size, "chunk_size")
     key = _as_typed_key(key)
@@ -82,28 +84,21 @@ def generate(
     chunk_size = min(int(chunk_size), int(num_samples))
     num_chunks = -(-num_samples // chunk_size)
     outputs: list[list[np.ndarray]] = []
-    bar = None
-    if progress:
-        from tqdm.auto import tqdm
-
-        bar = tqdm(total=num_samples, desc=f"generating {name}", unit="sample", leave=False)
-    try:
+    with progress_meter(
+        num_samples, desc=f"generating {name}", enabled=progress, unit="sample", leave=False
+    ) as bar:
         for c in range(num_chunks):
             ks = keys[c * chunk_size : (c + 1) * chunk_size]
             valid = ks.shape[0]
             if valid < chunk_size:  # pad with repeats so the jitted chunk compiles once
                 ks = jnp.concatenate([ks, jnp.broadcast_to(ks[-1:], (chunk_size - valid,))])
-            out = chunk_fn(ks)
-            out = tuple(np.asarray(o)[:valid] for o in out)
+            # the generated data come to the host: they are concatenated (and cached) there
+            out = tuple(np.asarray(o)[:valid] for o in chunk_fn(ks))
             if not outputs:
                 outputs = [[] for _ in out]
-            for lst, o in zip(outputs, out, strict=False):
+            for lst, o in zip(outputs, out, strict=True):
                 lst.append(o)
-            if bar is not None:
-                bar.update(valid)
-    finally:
-        if bar is not None:
-            bar.close()
+            bar.update(valid)
     result = tuple(np.concatenate(lst) for lst in outputs)
     if path is not None:
         path.parent.mkdir(parents=True, exist_ok=True)

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 
 import jax
 import jax.numpy as jnp
-from jaxtyping import Array, Float
+from jaxtyping import Array, ArrayLike, Float, PRNGKeyArray, Real
 
 from .._checks import check_choice, check_positive, check_positive_int
 
@@ -23,7 +23,14 @@ def _wavenumbers(shape: tuple[int, ...], bc: str) -> list[Array]:
     return [jnp.arange(n, dtype=float) for n in shape]  # cosine index k = 0..n-1
 
 
-def grf_eigenvalues(shape: Sequence[int], *, alpha, tau, sigma=1.0, bc: str = "periodic") -> Array:
+def grf_eigenvalues(
+    shape: Sequence[int],
+    *,
+    alpha: float | Real[ArrayLike, ""],
+    tau: float | Real[ArrayLike, ""],
+    sigma: float | Real[ArrayLike, ""] = 1.0,
+    bc: str = "periodic",
+) -> Float[Array, " *shape"]:
     """Eigenvalues ``lambda_k = sigma^2 (mu_k + tau^2)^(-alpha)`` of the covariance on the grid ``shape``.
 
     ``mu_k`` is the eigenvalue of ``-Laplacian`` on the unit cube for the basis function of index ``k``:
@@ -63,7 +70,7 @@ def _grf_jit(key, num_samples, shape, alpha, tau, sigma, bc, mean_zero):
 
 
 def grf(
-    key: Array,
+    key: PRNGKeyArray,
     num_samples: int,
     shape: int | Sequence[int],
     *,
