@@ -21,3 +21,4 @@ from ._darcy import darcy_solve as darcy_solve
 from ._generate import cache_path as cache_path
 from ._grf import grf as grf
 from ._grf import grf_eigenvalues as grf_eigenvalues
+from ._recall import delayed_recall as delayed_recall

@@ -1,26 +1,30 @@
 """jaxsci.ssm: diagonal state-space models (S4D, S5) in JAX.
 
+Layout: sequences are time-first, ``(L, H)`` (length, channels), in every layer and sequence function;
+convolution kernels are channels-first, ``(H, L)``.
+
 - Kernels: :func:`vandermonde` (the fused, tiled Vandermonde product ``2 Re sum_n W_n exp(l z_n)`` with a
-  recomputing custom VJP; O(H (N + L)) memory), :func:`s4d_kernel`, :func:`discretize` (ZOH via expm1,
-  bilinear), :func:`causal_conv` (rfft, causal or bidirectional, D skip).
+  custom JVP that JAX transposes for reverse mode; O(H (N + L)) memory under jvp, grad and hessian),
+  :func:`s4d_kernel`, :func:`discretize` (ZOH via expm1, bilinear), :func:`causal_conv` (rfft, causal or
+  bidirectional, D skip).
 - Recurrences: :func:`diagonal_scan` (parallel associative scan), :func:`s4d_scan` / :func:`s4d_step` (SISO,
   per channel), :func:`s5_scan` / :func:`s5_step` / :func:`discretize_s5` (MIMO); conv == scan == step.
-- Initialisations (float64 NumPy, host): :func:`hippo` (LegS, LegT, FouT), :func:`hippo_nplr`,
-  :func:`s4d_init` (Lin, Inv, LegS, Real), :func:`s5_init` (block-diagonal HiPPO-N), :func:`ptd_legs` (PTD),
-  :func:`init_dt` (log-uniform), :func:`dense_ssm_kernel` (float64 reference kernel of a dense SSM).
-- Equinox: :class:`S4DLayer`, :class:`S5Layer` (real parameters, streaming `step`), :class:`SSMModel`, and
-  :func:`ssm_param_labels` for `optax.multi_transform` (own learning rate, no weight decay for A, B, dt).
+- Initialisations (float64 NumPy, host, no key): :func:`hippo` (LegS, LegT, FouT), :func:`hippo_nplr`,
+  :func:`s4d_init` (Lin, Inv, LegS with the state-spaces/s4 B clip, Real), :func:`s5_init` (block-diagonal
+  HiPPO-N), :func:`ptd_legs` (PTD), :func:`dense_ssm_kernel` (float64 reference kernel of a dense SSM);
+  :func:`init_dt` (log-uniform timescales from a key).
+- Equinox: :class:`S4DLayer`, :class:`S5Layer` (real parameters, streaming ``step``), :class:`SSMModel`
+  (``init_state``/``step`` for model-level streaming), and :func:`ssm_param_labels` for
+  ``optax.multi_transform`` (own learning rate, no weight decay for A, B, dt).
 """
 
 from ._discretize import discretize as discretize
 from ._discretize import phi1 as phi1
 from ._init import NPLR as NPLR
-from ._init import PTD as PTD
 from ._init import dense_ssm_kernel as dense_ssm_kernel
 from ._init import hippo as hippo
 from ._init import hippo_nplr as hippo_nplr
 from ._init import init_dt as init_dt
-from ._init import ptd_legs as ptd_legs
 from ._init import s4d_init as s4d_init
 from ._init import s5_init as s5_init
 from ._kernel import causal_conv as causal_conv
@@ -31,17 +35,45 @@ from ._layers import S4DLayer as S4DLayer
 from ._layers import S5Layer as S5Layer
 from ._layers import SSMModel as SSMModel
 from ._layers import ssm_param_labels as ssm_param_labels
+from ._ptd import PTD as PTD
+from ._ptd import ptd_legs as ptd_legs
 from ._scan import diagonal_scan as diagonal_scan
 from ._scan import discretize_s5 as discretize_s5
 from ._scan import s4d_scan as s4d_scan
 from ._scan import s4d_step as s4d_step
 from ._scan import s5_scan as s5_scan
 from ._scan import s5_step as s5_step
-from ._tasks import batch_mesh as batch_mesh
-from ._tasks import delayed_recall as delayed_recall
-from ._tasks import make_train_step as make_train_step
-from ._tasks import replicate as replicate
-from ._tasks import shard_batch as shard_batch
 from ._vandermonde import vandermonde as vandermonde
 from ._vandermonde import vandermonde_naive as vandermonde_naive
 from ._vandermonde import vandermonde_split as vandermonde_split
+
+__all__ = [
+    "NPLR",
+    "PTD",
+    "SSM_PARAM_NAMES",
+    "S4DLayer",
+    "S5Layer",
+    "SSMModel",
+    "causal_conv",
+    "dense_ssm_kernel",
+    "diagonal_scan",
+    "discretize",
+    "discretize_s5",
+    "fast_fft_length",
+    "hippo",
+    "hippo_nplr",
+    "init_dt",
+    "phi1",
+    "ptd_legs",
+    "s4d_init",
+    "s4d_kernel",
+    "s4d_scan",
+    "s4d_step",
+    "s5_init",
+    "s5_scan",
+    "s5_step",
+    "ssm_param_labels",
+    "vandermonde",
+    "vandermonde_naive",
+    "vandermonde_split",
+]

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import jax.numpy as jnp
-from jaxtyping import Array, ArrayLike, Complex, Float
+from jaxtyping import Array, ArrayLike, Complex, Num, Real
 
 from .._checks import check_choice, check_positive
 
 __all__ = ["discretize", "phi1"]
 
 _METHODS = ("zoh", "bilinear")
+
+#: The documented forms of a step ``dt`` for parameters of shape ``(*batch, N)``: a scalar, tied per channel
+#: ``(*batch)`` or ``(*batch, 1)``, or per mode ``(*batch, N)`` (each axis may also be 1, broadcasting).
+DtLike = Real[ArrayLike, " *#batch"] | Real[ArrayLike, " *#batch #n"]
 
 
 def _expm1_complex(x):
@@ -20,7 +24,7 @@ def _expm1_complex(x):
     return re + 1j * im
 
 
-def phi1(x: Complex[ArrayLike, " ..."]) -> Complex[Array, " ..."]:
+def phi1(x: Num[ArrayLike, " *shape"]) -> Complex[Array, " *shape"]:
     r"""``phi1(x) = (e^x - 1) / x`` (with ``phi1(0) = 1``), accurate for every x including x -> 0.
 
     For ``|x| < 1e-3`` a 5-term Taylor series is used (truncation error below ``|x|^5 / 720``); otherwise an
@@ -56,9 +60,9 @@ def _dt_for(A, dt, name="dt"):
 
 
 def discretize(
-    A: Complex[ArrayLike, " *batch n"],
-    B: Complex[ArrayLike, " *batch n"],
-    dt: Float[ArrayLike, " *#batch"],
+    A: Num[ArrayLike, " *batch n"],
+    B: Num[ArrayLike, " *batch n"],
+    dt: DtLike,
     method: str = "zoh",
 ) -> tuple[Complex[Array, " *batch n"], Complex[Array, " *batch n"]]:
     r"""Discretise the diagonal SSM ``x' = diag(A) x + B u`` with step ``dt``.

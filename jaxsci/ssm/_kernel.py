@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import jax.numpy as jnp
-from jaxtyping import Array, ArrayLike, Complex, Float
+from jaxtyping import Array, ArrayLike, Float, Num, Real
 
 from .._checks import check_choice, check_positive_int
 from ._discretize import _dt_for, discretize
@@ -13,21 +13,26 @@ __all__ = ["causal_conv", "fast_fft_length", "s4d_kernel"]
 
 
 def s4d_kernel(
-    A: Complex[ArrayLike, " h n"],
-    B: Complex[ArrayLike, " h n"],
-    C: Complex[ArrayLike, " h n"],
-    dt: Float[ArrayLike, " h"],
+    A: Num[ArrayLike, " h n"],
+    B: Num[ArrayLike, " h n"],
+    C: Num[ArrayLike, " h n"],
+    dt: Real[ArrayLike, ""]
+    | Real[ArrayLike, " h"]
+    | Real[ArrayLike, " h 1"]
+    | Real[ArrayLike, " h n"],
     L: int,
     *,
     method: str = "zoh",
 ) -> Float[Array, " h l"]:
     r"""The S4D kernel ``K[h, l] = 2 Re sum_n C[h,n] Bbar[h,n] Abar[h,n]^l``, ``l = 0..L-1``.
 
-    ``A``, ``B``, ``C`` are the ``N`` stored modes (one of each conjugate pair; the state size is ``2N``);
-    ``dt`` is positive of shape ``(H,)`` (or ``(H, N)`` for per-mode steps). The discretisation is
+    ``A``, ``B``, ``C`` are the ``N`` stored modes (one of each conjugate pair; the state size is ``2N``),
+    shape ``(H, N)``; ``dt`` is positive: a scalar, ``(H,)`` or ``(H, 1)`` (tied per channel), or ``(H, N)``
+    (per mode). The kernel is channels-first, ``(H, L)``: one row per channel. The discretisation is
     :func:`discretize` (``method="zoh"`` or ``"bilinear"``) and the powers are a :func:`vandermonde` product
     with ``W = C Bbar`` and ``z = log Abar`` (``= dt A`` for ZOH), so the cost is ``O(H N L)`` flops in GEMMs
-    and the memory ``O(H (N + L))``; gradients recompute (no ``(H, N, L)`` residual).
+    and the memory ``O(H (N + L))``, also under ``jax.jvp``, ``jax.grad`` and ``jax.hessian`` (no
+    ``(H, N, L)`` array or residual is formed).
     Reference: Gu, Gupta, Goel, Ré, "On the Parameterization and Initialization of Diagonal State Space
     Models" (S4D), NeurIPS 2022.
     """
@@ -65,28 +70,31 @@ def fast_fft_length(n: int) -> int:
 
 
 def causal_conv(
-    u: Float[ArrayLike, " h l"],
+    u: Real[ArrayLike, " l h"],
     K: Float[ArrayLike, " h l"] | Float[ArrayLike, " 2 h l"],
-    D: Float[ArrayLike, " h"] | None = None,
+    D: Real[ArrayLike, " h"] | None = None,
     *,
     bidirectional: bool = False,
-) -> Float[Array, " h l"]:
-    r"""Causal convolution ``y[h, t] = sum_{s<=t} K[h, t-s] u[h, s] + D[h] u[h, t]`` by real FFTs.
+) -> Float[Array, " l h"]:
+    r"""Causal convolution ``y[t, h] = sum_{s<=t} K[h, t-s] u[s, h] + D[h] u[t, h]`` by real FFTs.
 
-    The FFTs are zero-padded to a fast length ``>= 2L`` (:func:`fast_fft_length`), so nothing wraps around.
+    Sequences are time-first (``u`` and ``y`` are ``(L, H)``) and kernels channels-first (``K`` is ``(H, L)``,
+    one row per channel, as :func:`s4d_kernel` returns it). The FFTs are zero-padded to a fast length ``>= 2L``
+    (:func:`fast_fft_length`), so nothing wraps around.
 
     **Bidirectional** (``bidirectional=True``): ``K`` has shape ``(2, H, L)``; ``K[0]`` is the causal kernel as
     above and ``K[1]`` the anti-causal one, which excludes the present sample (it is in ``K[0]``):
-    ``y[h, t] = sum_{s<=t} K[0,h,t-s] u[h,s] + sum_{s>t} K[1,h,s-t-1] u[h,s] + D[h] u[h,t]``.
+    ``y[t, h] = sum_{s<=t} K[0,h,t-s] u[s,h] + sum_{s>t} K[1,h,s-t-1] u[s,h] + D[h] u[t,h]``.
 
-    **Shapes:** ``u`` ``(H, L)``; ``K`` ``(H, L)`` (or ``(2, H, L)``); ``D`` ``(H,)`` or ``None``.
+    **Shapes:** ``u`` ``(L, H)``; ``K`` ``(H, L)`` (or ``(2, H, L)``); ``D`` ``(H,)`` or ``None``; returns
+    ``(L, H)`` in the promoted floating dtype of ``u``, ``K`` and ``D`` (integer ``u`` is converted).
     **Cost:** ``O(H L log L)``; memory ``O(H L)``.
     """
     u = jnp.asarray(u)
     K = jnp.asarray(K)
     if jnp.ndim(u) != 2:
-        raise ValueError(f"`u` must have shape (H, L), got {jnp.shape(u)}.")
-    H, L = u.shape
+        raise ValueError(f"`u` must have shape (L, H), got {jnp.shape(u)}.")
+    L, H = u.shape
     if L < 1:
         raise ValueError(f"`u` must have length L >= 1, got shape {u.shape}.")
     want = (2, H, L) if bidirectional else (H, L)
@@ -94,14 +102,16 @@ def causal_conv(
         raise ValueError(f"`K` must have shape {want} (matching `u` {u.shape}), got {K.shape}.")
     if D is not None and jnp.shape(D) != (H,):
         raise ValueError(f"`D` must have shape ({H},), got {jnp.shape(D)}.")
+    dtype = jnp.result_type(u, K, float) if D is None else jnp.result_type(u, K, D, float)
+    u = u.astype(dtype)
     n = fast_fft_length(2 * L)
     if bidirectional:
         # lag -(k+1) for K[1][k] sits at index n - (k+1) of the circular kernel
-        k = jnp.zeros((H, n), jnp.result_type(K, float)).at[:, :L].set(K[0])
+        k = jnp.zeros((H, n), dtype).at[:, :L].set(K[0])
         k = k.at[:, n - L :].add(K[1][:, ::-1])
     else:
-        k = K
-    y = jnp.fft.irfft(jnp.fft.rfft(u, n=n) * jnp.fft.rfft(k, n=n), n=n)[:, :L]
+        k = K.astype(dtype)
+    y = jnp.fft.irfft(jnp.fft.rfft(u, n=n, axis=0) * jnp.fft.rfft(k, n=n).T, n=n, axis=0)[:L]
     if D is not None:
-        y = y + jnp.asarray(D)[:, None] * u
-    return y.astype(jnp.result_type(u, K))
+        y = y + jnp.asarray(D, dtype)[None, :] * u
+    return y.astype(dtype)

@@ -1,23 +1,31 @@
 """Equinox wrappers: S4DLayer, S5Layer, SSMModel, and optax parameter labels.
 
 Every parameter is a real array (complex quantities are stored as separate real and imaginary parts), so
-optax's updates, weight decay and Adam moments are the real-valued ones. Layers act on one sample of shape
-``(H, L)`` (channels first, like :func:`causal_conv`); batch with ``jax.vmap``.
+optax's updates, weight decay and Adam moments are the real-valued ones. Sequences are time-first: a layer
+maps one sample ``(L, H)`` to ``(L, H)`` (batch with ``jax.vmap``), a streaming ``step`` consumes one ``(H,)``
+token; convolution kernels are channels-first ``(H, L)`` (:meth:`S4DLayer.kernel`).
+
+Module rules (``design.md``, "Models"): randomness comes from ``jax.random`` only (the HiPPO/S4D/S5
+initialisations are float64 host arrays that depend on no key), so every module initialises under
+``jax.jit`` and ``eqx.filter_vmap`` over keys; parameters are created in ``dtype`` (``None``: JAX's default
+float); integer or boolean inputs are converted to the parameters' dtype; classes are final; invariants are
+checked in ``__check_init__``.
 """
 
 from __future__ import annotations
 
-from typing import Literal
+from functools import partial
+from typing import final
 
 import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
-from jaxtyping import Array, Complex, Float, PRNGKeyArray
+from jaxtyping import Array, Complex, Float, Int, PRNGKeyArray, PyTree, Real
 
-from .._checks import check_choice, check_positive, check_positive_int
+from .._checks import check_choice, check_positive_int, check_range
 from ._discretize import discretize
-from ._init import init_dt, s4d_init, s5_init
+from ._init import default_float, init_dt, s4d_init, s5_init
 from ._kernel import causal_conv
 from ._scan import _discretize_mimo, s5_scan, s5_step
 from ._vandermonde import vandermonde
@@ -28,6 +36,7 @@ __all__ = ["S4DLayer", "S5Layer", "SSMModel", "ssm_param_labels", "SSM_PARAM_NAM
 SSM_PARAM_NAMES = frozenset({"A_re", "A_im", "B_re", "B_im", "log_dt", "Lambda_re", "Lambda_im"})
 
 _TRANSFORMS = ("exp", "softplus", "clip")
+_METHODS = ("zoh", "bilinear")
 
 
 def _neg_real(raw, transform):
@@ -48,15 +57,63 @@ def _neg_real_inverse(re, transform):
     return re
 
 
+def _as_float(u, dtype):
+    """Integer or boolean inputs become ``dtype`` (the parameters' float); floating inputs are kept."""
+    u = jnp.asarray(u)
+    return u if jnp.issubdtype(u.dtype, jnp.inexact) else u.astype(dtype)
+
+
+@partial(jax.jit, static_argnums=(1, 2, 3, 4, 5))
+def _s4d_random(key, cshape, dshape, dt_min, dt_max, dtype):
+    """S4DLayer's random parameters ``(C_re, C_im, log_dt, D)``: one compiled program (fast eager init and
+    one batched call under ``eqx.filter_vmap`` over keys)."""
+    kC, kdt, kD = jax.random.split(key, 3)
+    C = jax.random.normal(kC, (*cshape, 2), dtype) * (0.5**0.5)
+    log_dt = jnp.log(init_dt(kdt, dshape, dt_min, dt_max, dtype=dtype))
+    return C[..., 0], C[..., 1], log_dt, jax.random.normal(kD, (cshape[-2],), dtype)
+
+
+@partial(jax.jit, static_argnums=(2, 3, 4, 5, 6))
+def _s5_random(key, V, H, M, dt_min, dt_max, dtype):
+    """S5Layer's random parameters: LeCun-normal real ``B`` ``(P, H)`` and ``C`` ``(H, P)`` taken to the
+    eigenbasis (``B~ = V^* B``, ``C~ = C V``), per-mode ``log_dt`` and ``D``."""
+    P = V.shape[0]
+    kB, kC, kdt, kD = jax.random.split(key, 4)
+    cdtype = jnp.result_type(dtype, 1j)
+    V = V.astype(cdtype)
+    B = jax.random.normal(kB, (P, H), dtype) / np.sqrt(H)
+    C = jax.random.normal(kC, (H, P), dtype) / np.sqrt(P)
+    Btil = V.conj().T @ B.astype(cdtype)
+    Ctil = C.astype(cdtype) @ V
+    log_dt = jnp.log(init_dt(kdt, (M,), dt_min, dt_max, dtype=dtype))
+    D = jax.random.normal(kD, (H,), dtype)
+    return jnp.real(Btil), jnp.imag(Btil), jnp.real(Ctil), jnp.imag(Ctil), log_dt, D
+
+
+def _check_sequence(u, H, name="u"):
+    if u.ndim != 2 or u.shape[1] != H:
+        raise ValueError(f"`{name}` must have shape (L, {H}) (time-first), got {u.shape}.")
+
+
+@final
 class S4DLayer(eqx.Module):
     r"""S4D: one diagonal SSM per channel, ``y = causal_conv(u, s4d_kernel(A, B, C, dt, L), D)``.
 
-    Parameters (all real): ``A_re`` (through ``real_transform``: ``-exp``, ``-softplus`` or ``clip(<= -1e-4)``),
-    ``A_im``, ``B_re``/``B_im``, ``C_re``/``C_im`` (``(2, H, N/2)`` when bidirectional), ``log_dt`` of shape
-    ``(H,)`` (tied) or ``(H, N/2)`` (per mode), ``D`` ``(H,)``. ``N`` is the full state size (even); ``N/2``
-    complex modes are stored. Cost per call: kernel ``O(H N L)`` in GEMMs plus FFTs ``O(H L log L)``.
-    Streaming: :meth:`init_state` and :meth:`step` (one sample ``(H,)`` at a time), equal to ``__call__``.
-    Reference: Gu et al., S4D, NeurIPS 2022.
+    **Arguments:** ``H`` channels; ``N`` the full state size (even; ``N/2`` complex modes are stored);
+    ``init`` one of :func:`s4d_init`'s kinds (``"legs"``, ``"inv"``, ``"lin"``, ``"real"``) and ``b_clip`` its
+    LegS clip of ``Im B``; ``real_transform`` keeps ``Re A < 0`` (``-exp``, ``-softplus`` or
+    ``clip(<= -1e-4)``); ``dt_min``/``dt_max`` the log-uniform timescale range (:func:`init_dt`), tied per
+    channel or per mode (``dt_tied=False``); ``method`` ``"zoh"`` or ``"bilinear"``; ``bidirectional`` adds an
+    anti-causal kernel; ``dtype`` the parameters' float dtype (``None``: JAX's default); ``key`` drives ``C``,
+    ``dt`` and ``D`` (``A`` and ``B`` are the key-independent host init).
+
+    Parameters (all real): ``A_re``, ``A_im``, ``B_re``/``B_im`` ``(H, N/2)``, ``C_re``/``C_im`` ``(H, N/2)``
+    (``(2, H, N/2)`` when bidirectional), ``log_dt`` ``(H,)`` (tied) or ``(H, N/2)`` (per mode), ``D`` ``(H,)``.
+
+    ``__call__(u, *, key=None)``: ``u`` ``(L, H)`` time-first → ``(L, H)`` (``key`` is unused: the layer is
+    deterministic). Cost per call: kernel ``O(H N L)`` in GEMMs plus FFTs ``O(H L log L)``; memory
+    ``O(H (N + L))`` for the kernel, also under differentiation. Streaming: :meth:`init_state` and :meth:`step`
+    (one token ``(H,)`` at a time), equal to ``__call__``. Reference: Gu et al., S4D, NeurIPS 2022.
     """
 
     A_re: Float[Array, " h m"]
@@ -77,35 +134,56 @@ class S4DLayer(eqx.Module):
         N: int = 64,
         *,
         init: str = "legs",
+        b_clip: float | None = 2.0,
         real_transform: str = "exp",
         dt_min: float = 1e-3,
         dt_max: float = 1e-1,
         dt_tied: bool = True,
         method: str = "zoh",
         bidirectional: bool = False,
+        dtype=None,
         key: PRNGKeyArray,
     ):
         H = check_positive_int(H, "H")
         N = check_positive_int(N, "N", minimum=2, even=True)
-        check_choice(real_transform, "real_transform", _TRANSFORMS)
-        check_choice(method, "method", ("zoh", "bilinear"))
-        A, B = s4d_init(init, N)
+        check_choice(init, "init", ("legs", "inv", "lin", "real"))
+        dtype = default_float(dtype)
+        A, B = s4d_init(init, N, b_clip=b_clip)  # float64 on the host, no key
         M = N // 2
-        kC, kdt = jax.random.split(key)
-        self.A_re = jnp.asarray(np.tile(_neg_real_inverse(A.real, real_transform), (H, 1)))
-        self.A_im = jnp.asarray(np.tile(A.imag, (H, 1)))
-        self.B_re = jnp.asarray(np.tile(B.real, (H, 1)))
-        self.B_im = jnp.asarray(np.tile(B.imag, (H, 1)))
+        self.A_re = jnp.asarray(np.tile(_neg_real_inverse(A.real, real_transform), (H, 1)), dtype)
+        self.A_im = jnp.asarray(np.tile(A.imag, (H, 1)), dtype)
+        self.B_re = jnp.asarray(np.tile(B.real, (H, 1)), dtype)
+        self.B_im = jnp.asarray(np.tile(B.imag, (H, 1)), dtype)
         cshape = (2, H, M) if bidirectional else (H, M)
-        C = jax.random.normal(kC, (*cshape, 2)) * (0.5**0.5)
-        self.C_re, self.C_im = C[..., 0], C[..., 1]
-        seed = int(jax.random.randint(kdt, (), 0, 2**31 - 1))
-        dt = init_dt(H, dt_min, dt_max, seed=seed, shape=(H,) if dt_tied else (H, M))
-        self.log_dt = jnp.asarray(np.log(dt))
-        self.D = jax.random.normal(jax.random.fold_in(kdt, 1), (H,))
+        dshape = (H,) if dt_tied else (H, M)
+        self.C_re, self.C_im, self.log_dt, self.D = _s4d_random(
+            key, cshape, dshape, float(dt_min), float(dt_max), dtype
+        )
         self.real_transform = real_transform
         self.method = method
         self.bidirectional = bidirectional
+
+    def __check_init__(self):
+        check_choice(self.real_transform, "real_transform", _TRANSFORMS)
+        check_choice(self.method, "method", _METHODS)
+        H, M = self.A_re.shape
+        for name in ("A_im", "B_re", "B_im"):
+            if getattr(self, name).shape != (H, M):
+                raise ValueError(
+                    f"`{name}` must have shape {(H, M)}, got {getattr(self, name).shape}."
+                )
+        cshape = (2, H, M) if self.bidirectional else (H, M)
+        for name in ("C_re", "C_im"):
+            if getattr(self, name).shape != cshape:
+                raise ValueError(
+                    f"`{name}` must have shape {cshape}, got {getattr(self, name).shape}."
+                )
+        if self.log_dt.shape not in ((H,), (H, M)):
+            raise ValueError(
+                f"`log_dt` must have shape ({H},) or {(H, M)}, got {self.log_dt.shape}."
+            )
+        if self.D.shape != (H,):
+            raise ValueError(f"`D` must have shape ({H},), got {self.D.shape}.")
 
     def ssm(
         self,
@@ -119,24 +197,29 @@ class S4DLayer(eqx.Module):
         A = _neg_real(self.A_re, self.real_transform) + 1j * self.A_im
         return A, self.B_re + 1j * self.B_im, self.C_re + 1j * self.C_im, jnp.exp(self.log_dt)
 
-    def kernel(self, L: int) -> Float[Array, " *two h l"]:
-        """The convolution kernel(s) of length ``L``, shape ``(H, L)`` (``(2, H, L)`` when bidirectional)."""
+    def _discrete(self):
         A, B, C, dt = self.ssm()
         dt_b = dt[:, None] if dt.ndim == 1 else dt
         Abar, Bbar = discretize(A, B, dt_b, self.method)
+        return A, C, dt_b, Abar, Bbar
+
+    def kernel(self, L: int) -> Float[Array, " *two h l"]:
+        """The convolution kernel(s) of length ``L``, channels-first ``(H, L)`` (``(2, H, L)`` when
+        bidirectional)."""
+        A, C, dt_b, Abar, Bbar = self._discrete()
         z = dt_b * A if self.method == "zoh" else jnp.log(Abar)
         if self.bidirectional:
             return jnp.stack([vandermonde(C[i] * Bbar, z, L) for i in range(2)])
         return vandermonde(C * Bbar, z, L)
 
     def __call__(
-        self, u: Float[Array, " h l"], *, key: PRNGKeyArray | None = None
-    ) -> Float[Array, " h l"]:
+        self, u: Real[Array, " l h"], *, key: PRNGKeyArray | None = None
+    ) -> Float[Array, " l h"]:
         del key
-        if u.ndim != 2 or u.shape[0] != self.D.shape[0]:
-            raise ValueError(f"`u` must have shape ({self.D.shape[0]}, L), got {u.shape}.")
-        K = self.kernel(u.shape[1]).astype(u.dtype)
-        return causal_conv(u, K, self.D.astype(u.dtype), bidirectional=self.bidirectional)
+        u = _as_float(u, self.D.dtype)
+        _check_sequence(u, self.D.shape[0])
+        K = self.kernel(u.shape[0])
+        return causal_conv(u, K, self.D, bidirectional=self.bidirectional)
 
     def init_state(self) -> Complex[Array, " h m"]:
         """The zero state, complex ``(H, N/2)``."""
@@ -145,23 +228,32 @@ class S4DLayer(eqx.Module):
         return jnp.zeros(self.A_re.shape, jnp.result_type(self.A_re, 1j))
 
     def step(
-        self, x: Complex[Array, " h m"], u: Float[Array, " h"]
+        self, x: Complex[Array, " h m"], u: Real[Array, " h"]
     ) -> tuple[Float[Array, " h"], Complex[Array, " h m"]]:
-        """One streaming step: returns ``(y_t, x_t)``; equals column ``t`` of ``__call__``."""
-        A, B, C, dt = self.ssm()
-        Abar, Bbar = discretize(A, B, dt[:, None] if dt.ndim == 1 else dt, self.method)
+        """One streaming step from state ``x`` on the token ``u`` ``(H,)``: returns ``(y_t, x_t)``; ``y_t``
+        equals row ``t`` of ``__call__``. Cost ``O(H N)``."""
+        if self.bidirectional:
+            raise ValueError("a bidirectional layer has no causal streaming step")
+        u = _as_float(u, self.D.dtype)
+        _, C, _, Abar, Bbar = self._discrete()
         x = Abar * x + Bbar * u[:, None]
         return 2 * jnp.real(jnp.sum(C * x, axis=-1)) + self.D * u, x
 
 
+@final
 class S5Layer(eqx.Module):
     r"""S5: one MIMO diagonal SSM over all channels, applied by a parallel scan (:func:`s5_scan`).
 
-    ``P`` is the full state size (even); ``P/2`` complex modes are stored (conjugate symmetry). Initialised
-    from block-diagonal HiPPO-N (:func:`s5_init`) with per-mode log-uniform ``dt``. Parameters (real):
-    ``Lambda_re`` (``-exp`` / ``-softplus`` / clip), ``Lambda_im``, ``B_re``/``B_im`` ``(P/2, H)``,
-    ``C_re``/``C_im`` ``(H, P/2)``, ``log_dt`` ``(P/2,)``, ``D`` ``(H,)``. Cost ``O(L P H)``; memory
-    ``O(L P)`` (the state trajectory). Reference: Smith, Warrington, Linderman, S5, ICLR 2023.
+    **Arguments:** ``H`` channels; ``P`` the full state size (even; ``P/2`` complex modes are stored, conjugate
+    symmetry); ``blocks`` the number of HiPPO-N blocks (:func:`s5_init`, host, no key); ``real_transform``,
+    ``dt_min``/``dt_max`` (per-mode log-uniform ``dt``), ``method``, ``dtype`` as for :class:`S4DLayer`;
+    ``key`` drives the LeCun-normal real ``B`` ``(P, H)`` and ``C`` ``(H, P)`` (then ``B~ = V^* B``,
+    ``C~ = C V``), ``dt`` and ``D``.
+
+    Parameters (real): ``Lambda_re``, ``Lambda_im`` ``(P/2,)``, ``B_re``/``B_im`` ``(P/2, H)``, ``C_re``/``C_im``
+    ``(H, P/2)``, ``log_dt`` ``(P/2,)``, ``D`` ``(H,)``. ``__call__(u, *, key=None)``: ``(L, H)`` →
+    ``(L, H)``. Cost ``O(L P H)``; memory ``O(L P)`` (the state trajectory). Streaming: :meth:`init_state`,
+    :meth:`step`. Reference: Smith, Warrington, Linderman, S5, ICLR 2023.
     """
 
     Lambda_re: Float[Array, " m"]
@@ -185,75 +277,120 @@ class S5Layer(eqx.Module):
         dt_min: float = 1e-3,
         dt_max: float = 1e-1,
         method: str = "zoh",
+        dtype=None,
         key: PRNGKeyArray,
     ):
-        check_choice(real_transform, "real_transform", _TRANSFORMS)
-        check_choice(method, "method", ("zoh", "bilinear"))
-        seed = int(jax.random.randint(key, (), 0, 2**31 - 1))
-        Lam, Bt, Ct, _ = s5_init(P, H, blocks=blocks, seed=seed)
-        self.Lambda_re = jnp.asarray(_neg_real_inverse(Lam.real, real_transform))
-        self.Lambda_im = jnp.asarray(Lam.imag)
-        self.B_re, self.B_im = jnp.asarray(Bt.real), jnp.asarray(Bt.imag)
-        self.C_re, self.C_im = jnp.asarray(Ct.real), jnp.asarray(Ct.imag)
-        self.log_dt = jnp.asarray(
-            np.log(init_dt(0, dt_min, dt_max, seed=seed + 1, shape=(P // 2,)))
+        H = check_positive_int(H, "H")
+        dtype = default_float(dtype)
+        Lam, V = s5_init(P, blocks=blocks)  # float64 on the host, no key
+        M = Lam.shape[0]
+        self.Lambda_re = jnp.asarray(_neg_real_inverse(Lam.real, real_transform), dtype)
+        self.Lambda_im = jnp.asarray(Lam.imag, dtype)
+        self.B_re, self.B_im, self.C_re, self.C_im, self.log_dt, self.D = _s5_random(
+            key, jnp.asarray(V), H, M, float(dt_min), float(dt_max), dtype
         )
-        self.D = jax.random.normal(jax.random.fold_in(key, 1), (H,))
         self.real_transform = real_transform
         self.method = method
 
-    def ssm(self):
+    def __check_init__(self):
+        check_choice(self.real_transform, "real_transform", _TRANSFORMS)
+        check_choice(self.method, "method", _METHODS)
+        (M,) = self.Lambda_re.shape
+        (H,) = self.D.shape
+        for name, shape in (
+            ("Lambda_im", (M,)),
+            ("log_dt", (M,)),
+            ("B_re", (M, H)),
+            ("B_im", (M, H)),
+            ("C_re", (H, M)),
+            ("C_im", (H, M)),
+        ):
+            if getattr(self, name).shape != shape:
+                raise ValueError(
+                    f"`{name}` must have shape {shape}, got {getattr(self, name).shape}."
+                )
+
+    def ssm(
+        self,
+    ) -> tuple[
+        Complex[Array, " m"], Complex[Array, " m h"], Complex[Array, " h m"], Float[Array, " m"]
+    ]:
         """The continuous-time ``(Lambda, B, C, dt)``."""
         Lam = _neg_real(self.Lambda_re, self.real_transform) + 1j * self.Lambda_im
         return Lam, self.B_re + 1j * self.B_im, self.C_re + 1j * self.C_im, jnp.exp(self.log_dt)
 
     def __call__(
-        self, u: Float[Array, " h l"], *, key: PRNGKeyArray | None = None
-    ) -> Float[Array, " h l"]:
+        self, u: Real[Array, " l h"], *, key: PRNGKeyArray | None = None
+    ) -> Float[Array, " l h"]:
         del key
+        u = _as_float(u, self.D.dtype)
+        _check_sequence(u, self.D.shape[0])
         Lam, B, C, dt = self.ssm()
-        return s5_scan(Lam, B, C, dt, u, self.D, method=self.method)[0].astype(u.dtype)
+        return s5_scan(Lam, B, C, dt, u, self.D, method=self.method)[0]
 
     def init_state(self) -> Complex[Array, " m"]:
+        """The zero state, complex ``(P/2,)``."""
         return jnp.zeros(self.Lambda_re.shape, jnp.result_type(self.Lambda_re, 1j))
 
     def step(
-        self, x: Complex[Array, " m"], u: Float[Array, " h"]
+        self, x: Complex[Array, " m"], u: Real[Array, " h"]
     ) -> tuple[Float[Array, " h"], Complex[Array, " m"]]:
-        """One streaming step: returns ``(y_t, x_t)``."""
+        """One streaming step on the token ``u`` ``(H,)``: returns ``(y_t, x_t)``. Cost ``O(P H)``."""
+        u = _as_float(u, self.D.dtype)
         Lam, B, C, dt = self.ssm()
         Lbar, Bbar = _discretize_mimo(Lam, B, dt, self.method)
         return s5_step(Lbar, Bbar, C, x, u, self.D)
 
 
+@final
 class _Block(eqx.Module):
+    """Pre-norm residual block ``x + Dropout(GLU(W Dropout(GELU(SSM(LayerNorm(x))))))`` on ``(L, H)``."""
+
     norm: eqx.nn.LayerNorm
     layer: S4DLayer | S5Layer
     out: eqx.nn.Linear
     dropout: eqx.nn.Dropout
     glu: bool = eqx.field(static=True)
 
-    def __call__(self, x, *, key, inference):
+    def _mix(self, z):
+        z = self.out(z)
+        return jax.nn.glu(z, axis=-1) if self.glu else jax.nn.gelu(z)
+
+    def __call__(self, x: Float[Array, " l h"], *, key: PRNGKeyArray | None = None):
+        # no key: dropout off (deterministic); eqx.nn.inference_mode(model) also turns it off
+        inference = True if key is None else None
         k1, k2 = (None, None) if key is None else jax.random.split(key)
-        z = jax.vmap(self.norm, in_axes=1, out_axes=1)(x)  # normalise channels at each time step
+        z = jax.vmap(self.norm)(x)  # normalise the channels at each time step
         z = jax.nn.gelu(self.layer(z))
         z = self.dropout(z, key=k1, inference=inference)
-        z = jax.vmap(self.out, in_axes=1, out_axes=1)(z)
-        if self.glu:
-            z = jax.nn.glu(z, axis=0)
-        else:
-            z = jax.nn.gelu(z)
+        z = jax.vmap(self._mix)(z)
         z = self.dropout(z, key=k2, inference=inference)
         return x + z
 
+    def step(self, state, x: Float[Array, " h"]):
+        y, state = self.layer.step(state, self.norm(x))
+        return x + self._mix(jax.nn.gelu(y)), state
 
+
+@final
 class SSMModel(eqx.Module):
     r"""A deep SSM: linear encoder → ``n_layers`` residual blocks → pooling → linear decoder.
 
     Each block is pre-norm: ``x + Dropout(GLU(W Dropout(GELU(SSM(LayerNorm(x))))))`` (GELU instead of GLU
-    with ``glu=False``). The SSM is :class:`S4DLayer` (``layer="s4d"``) or :class:`S5Layer` (``"s5"``).
-    Input: one sample ``(L, d_input)``; output ``(d_output,)`` after ``pool`` in ``{"mean", "last"}``, or
-    ``(L, d_output)`` with ``pool=None``. Batch with ``jax.vmap``; dropout needs ``key`` unless ``inference``.
+    with ``glu=False``). The SSM is :class:`S4DLayer` (``layer="s4d"``, state size ``state_size`` = ``N``) or
+    :class:`S5Layer` (``"s5"``, ``state_size`` = ``P``); ``layer_kwargs`` go to it. ``dtype`` is the
+    parameters' float dtype (``None``: JAX's default).
+
+    ``__call__(x, *, key=None)``: one sample ``(L, d_input)`` (time-first; integer inputs are converted to
+    the parameters' dtype); output ``(d_output,)`` after ``pool`` in ``{"mean", "last"}``, or
+    ``(L, d_output)`` with ``pool=None``. Batch with ``jax.vmap``. **Dropout** uses ``key`` (split per block):
+    it is active only when a ``key`` is given and the model is not in inference mode
+    (``eqx.nn.inference_mode(model)``); ``key=None`` is the deterministic evaluation.
+
+    **Streaming:** ``state = model.init_state()`` and ``y_t, state = model.step(state, x_t)`` on one token
+    ``(d_input,)``, the stack of the layers' steps (dropout off). ``y_t`` equals the full forward on the
+    prefix: ``model(x[: t + 1])`` (pooled; the running mean for ``pool="mean"``) or row ``t`` of ``model(x)``
+    (``pool=None``). Causal layers only (not ``bidirectional``). Cost per token ``O(n_layers d_model N)``.
     """
 
     encoder: eqx.nn.Linear
@@ -269,56 +406,87 @@ class SSMModel(eqx.Module):
         d_model: int = 64,
         n_layers: int = 4,
         state_size: int = 64,
-        layer: Literal["s4d", "s5"] = "s4d",
+        layer: str = "s4d",
         dropout: float = 0.0,
         glu: bool = True,
         pool: str | None = "mean",
+        dtype=None,
         key: PRNGKeyArray,
         **layer_kwargs,
     ):
+        d_input = check_positive_int(d_input, "d_input")
+        d_output = check_positive_int(d_output, "d_output")
+        d_model = check_positive_int(d_model, "d_model")
+        n_layers = check_positive_int(n_layers, "n_layers")
+        state_size = check_positive_int(state_size, "state_size", minimum=2, even=True)
         check_choice(layer, "layer", ("s4d", "s5"))
         check_choice(pool, "pool", ("mean", "last", None))
-        check_positive_int(n_layers, "n_layers")
-        check_positive(dropout, "dropout", strict=False)
+        check_range(dropout, "dropout", 0.0, 1.0, closed="left")
+        dtype = default_float(dtype)
         keys = jax.random.split(key, 2 * n_layers + 2)
-        self.encoder = eqx.nn.Linear(d_input, d_model, key=keys[0])
-        self.decoder = eqx.nn.Linear(d_model, d_output, key=keys[1])
+        self.encoder = eqx.nn.Linear(d_input, d_model, key=keys[0], dtype=dtype)
+        self.decoder = eqx.nn.Linear(d_model, d_output, key=keys[1], dtype=dtype)
+        make = S4DLayer if layer == "s4d" else S5Layer
         blocks = []
         for i in range(n_layers):
-            if layer == "s4d":
-                ssm = S4DLayer(d_model, state_size, key=keys[2 + 2 * i], **layer_kwargs)
-            else:
-                ssm = S5Layer(d_model, state_size, key=keys[2 + 2 * i], **layer_kwargs)
-            out = eqx.nn.Linear(d_model, 2 * d_model if glu else d_model, key=keys[3 + 2 * i])
-            blocks.append(_Block(eqx.nn.LayerNorm(d_model), ssm, out, eqx.nn.Dropout(dropout), glu))
+            ssm = make(d_model, state_size, key=keys[2 + 2 * i], dtype=dtype, **layer_kwargs)
+            width = 2 * d_model if glu else d_model
+            out = eqx.nn.Linear(d_model, width, key=keys[3 + 2 * i], dtype=dtype)
+            norm = eqx.nn.LayerNorm(d_model, dtype=dtype)
+            blocks.append(_Block(norm, ssm, out, eqx.nn.Dropout(dropout), glu))
         self.blocks = tuple(blocks)
         self.pool = pool
 
+    def __check_init__(self):
+        check_choice(self.pool, "pool", ("mean", "last", None))
+        if not self.blocks:
+            raise ValueError("`n_layers` must be >= 1, got 0.")
+
     def __call__(
-        self,
-        x: Float[Array, " l d_in"],
-        *,
-        key: PRNGKeyArray | None = None,
-        inference: bool = False,
-    ) -> Float[Array, " *l d_out"]:
+        self, x: Real[Array, " l d_in"], *, key: PRNGKeyArray | None = None
+    ) -> Float[Array, " d_out"] | Float[Array, " l d_out"]:
+        x = _as_float(x, self.encoder.weight.dtype)
         if x.ndim != 2 or x.shape[1] != self.encoder.in_features:
-            raise ValueError(f"`x` must have shape (L, {self.encoder.in_features}), got {x.shape}.")
-        h = jax.vmap(self.encoder)(x).T  # (H, L)
-        keys = (
-            [None] * len(self.blocks)
-            if key is None
-            else list(jax.random.split(key, len(self.blocks)))
-        )
-        for blk, k in zip(self.blocks, keys, strict=False):
-            h = blk(h, key=k, inference=inference or key is None)
+            raise ValueError(
+                f"`x` must have shape (L, {self.encoder.in_features}) (time-first), got {x.shape}."
+            )
+        h = jax.vmap(self.encoder)(x)  # (L, d_model)
+        keys = [None] * len(self.blocks) if key is None else jax.random.split(key, len(self.blocks))
+        for blk, k in zip(self.blocks, keys, strict=True):
+            h = blk(h, key=k)
         if self.pool == "mean":
-            return self.decoder(jnp.mean(h, axis=1))
+            return self.decoder(jnp.mean(h, axis=0))
         if self.pool == "last":
-            return self.decoder(h[:, -1])
-        return jax.vmap(self.decoder)(h.T)
+            return self.decoder(h[-1])
+        return jax.vmap(self.decoder)(h)
+
+    def init_state(
+        self,
+    ) -> tuple[tuple[PyTree[Complex[Array, "..."]], ...], Float[Array, " d_model"], Int[Array, ""]]:
+        """The streaming state at ``t = -1``: ``(layer states, running sum of the last block's outputs,
+        number of tokens seen)``, a pytree of arrays."""
+        dtype = self.encoder.weight.dtype
+        states = tuple(blk.layer.init_state() for blk in self.blocks)
+        return states, jnp.zeros((self.encoder.out_features,), dtype), jnp.zeros((), jnp.int32)
+
+    def step(self, state: tuple, x: Real[Array, " d_in"]) -> tuple[Float[Array, " d_out"], tuple]:
+        """One streaming step on the token ``x`` ``(d_input,)``: returns ``(y_t, state)``; ``y_t`` is the
+        output of ``model`` on the prefix ending at this token (see the class docstring)."""
+        x = _as_float(x, self.encoder.weight.dtype)
+        if x.shape != (self.encoder.in_features,):
+            raise ValueError(f"`x` must have shape ({self.encoder.in_features},), got {x.shape}.")
+        states, total, count = state
+        h = self.encoder(x)
+        new = []
+        for blk, s in zip(self.blocks, states, strict=True):
+            h, s = blk.step(s, h)
+            new.append(s)
+        total, count = total + h, count + 1
+        pooled = total / count.astype(total.dtype) if self.pool == "mean" else h
+        return self.decoder(pooled), (tuple(new), total, count)
 
 
-def ssm_param_labels(model, ssm_label: str = "ssm", other_label: str = "other"):
+def ssm_param_labels(model: PyTree, ssm_label: str = "ssm", other_label: str = "other") -> PyTree:
     """Labels for ``optax.multi_transform``: ``ssm_label`` for the SSM parameters (fields named in
     :data:`SSM_PARAM_NAMES`: A, B, Lambda, log_dt), ``other_label`` for every other array.
 

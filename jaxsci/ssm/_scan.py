@@ -1,10 +1,13 @@
-"""Recurrent views of diagonal SSMs: a parallel associative scan (S5 style) and one-step streaming."""
+"""Recurrent views of diagonal SSMs: a parallel associative scan (S5 style) and one-step streaming.
+
+Sequences are time-first: inputs ``u`` and outputs ``y`` are ``(L, H)``, states carry no time axis, and a
+streaming step consumes one ``(H,)`` token."""
 
 from __future__ import annotations
 
 import jax.numpy as jnp
 from jax import lax
-from jaxtyping import Array, ArrayLike, Complex, Float
+from jaxtyping import Array, ArrayLike, Complex, Float, Num, Real
 
 from .._checks import check_choice, check_positive
 from ._discretize import _dt_for, discretize, phi1
@@ -19,12 +22,12 @@ def _combine(left, right):
 
 
 def diagonal_scan(
-    Abar: Complex[ArrayLike, " *state"],
-    Bu: Complex[ArrayLike, " l *state"],
-    x0: Complex[ArrayLike, " *state"] | None = None,
+    Abar: Num[ArrayLike, " *state"],
+    Bu: Num[ArrayLike, " l *state"],
+    x0: Num[ArrayLike, " *state"] | None = None,
     *,
     reverse: bool = False,
-) -> Complex[Array, " l *state"]:
+) -> Num[Array, " l *state"]:
     r"""All states of ``x_k = Abar * x_{k-1} + Bu_k`` (``x_{-1} = x0``, default 0), by ``lax.associative_scan``.
 
     ``Abar`` is diagonal and constant in time (shape ``state``), ``Bu`` is the input term for every step with
@@ -58,47 +61,51 @@ def _check_ssm(A, B, C, u, dt):
             raise ValueError(
                 f"`A` and `{name}` must have the same shape, got {A.shape} and {x.shape}."
             )
-    if u.ndim != 2 or u.shape[0] != A.shape[0]:
-        raise ValueError(f"`u` must have shape ({A.shape[0]}, L), got {u.shape}.")
+    if u.ndim != 2 or u.shape[1] != A.shape[0]:
+        raise ValueError(f"`u` must have shape (L, {A.shape[0]}), got {u.shape}.")
     return A, B, C, u, _dt_for(A, dt)
 
 
 def s4d_scan(
-    A: Complex[ArrayLike, " h n"],
-    B: Complex[ArrayLike, " h n"],
-    C: Complex[ArrayLike, " h n"],
-    dt: Float[ArrayLike, " h"],
-    u: Float[ArrayLike, " h l"],
-    D: Float[ArrayLike, " h"] | None = None,
+    A: Num[ArrayLike, " h n"],
+    B: Num[ArrayLike, " h n"],
+    C: Num[ArrayLike, " h n"],
+    dt: Real[ArrayLike, ""]
+    | Real[ArrayLike, " h"]
+    | Real[ArrayLike, " h 1"]
+    | Real[ArrayLike, " h n"],
+    u: Real[ArrayLike, " l h"],
+    D: Real[ArrayLike, " h"] | None = None,
     *,
     method: str = "zoh",
-    x0: Complex[ArrayLike, " h n"] | None = None,
-) -> tuple[Float[Array, " h l"], Complex[Array, " h n"]]:
+    x0: Num[ArrayLike, " h n"] | None = None,
+) -> tuple[Float[Array, " l h"], Complex[Array, " h n"]]:
     r"""The S4D layer (one SISO diagonal SSM per channel) in recurrent form, by a parallel scan.
 
     ``x_k = Abar x_{k-1} + Bbar u_k``, ``y_k = 2 Re(C . x_k) + D u_k`` per channel, with ``(Abar, Bbar) =``
-    :func:`discretize` ``(A, B, dt, method)`` and initial state ``x0`` (default 0). With ``x0 = 0`` this equals
-    :func:`causal_conv` ``(u, s4d_kernel(A, B, C, dt, L), D)``. Returns ``(y, x_final)``. Cost ``O(H N L)``
-    work, ``O(log L)`` depth, ``O(H N L)`` memory (the state trajectory).
+    :func:`discretize` ``(A, B, dt, method)`` and initial state ``x0`` (default 0). Shapes: ``A``, ``B``, ``C``
+    ``(H, N)``; ``u`` ``(L, H)`` time-first; returns ``(y (L, H), x_final (H, N))``. With ``x0 = 0`` this equals
+    :func:`causal_conv` ``(u, s4d_kernel(A, B, C, dt, L), D)``. Cost ``O(H N L)`` work, ``O(log L)`` depth,
+    ``O(H N L)`` memory (the state trajectory).
     """
     check_choice(method, "method", ("zoh", "bilinear"))
     A, B, C, u, dt = _check_ssm(A, B, C, u, dt)
     Abar, Bbar = discretize(A, B, dt, method)
-    Bu = Bbar[None] * jnp.moveaxis(u, 1, 0)[..., None]  # (L, H, N)
+    Bu = Bbar[None] * u[..., None]  # (L, H, N)
     xs = diagonal_scan(Abar, Bu, None if x0 is None else jnp.asarray(x0, Abar.dtype))
-    y = 2 * jnp.real(jnp.einsum("hn,lhn->hl", C.astype(Abar.dtype), xs))
+    y = 2 * jnp.real(jnp.einsum("hn,lhn->lh", C.astype(Abar.dtype), xs))
     if D is not None:
-        y = y + jnp.asarray(D)[:, None] * u
+        y = y + jnp.asarray(D)[None, :] * u
     return y.astype(jnp.result_type(u, jnp.real(Abar))), xs[-1]
 
 
 def s4d_step(
-    Abar: Complex[ArrayLike, " h n"],
-    Bbar: Complex[ArrayLike, " h n"],
-    C: Complex[ArrayLike, " h n"],
-    x: Complex[ArrayLike, " h n"],
-    u: Float[ArrayLike, " h"],
-    D: Float[ArrayLike, " h"] | None = None,
+    Abar: Num[ArrayLike, " h n"],
+    Bbar: Num[ArrayLike, " h n"],
+    C: Num[ArrayLike, " h n"],
+    x: Num[ArrayLike, " h n"],
+    u: Real[ArrayLike, " h"],
+    D: Real[ArrayLike, " h"] | None = None,
 ) -> tuple[Float[Array, " h"], Complex[Array, " h n"]]:
     r"""One streaming step of the S4D recurrence from an explicit state: ``x' = Abar x + Bbar u``,
     ``y = 2 Re(sum_n C x') + D u``. Takes discretised parameters (call :func:`discretize` once); returns
@@ -128,39 +135,39 @@ def _check_s5(Lambda, B, C, u):
     H = B.shape[1]
     if C.shape != (H, P):
         raise ValueError(f"`C` must have shape ({H}, {P}), got {C.shape}.")
-    if u.ndim not in (1, 2) or u.shape[0] != H:
-        raise ValueError(f"`u` must have shape ({H}, L) (or ({H},) for a step), got {u.shape}.")
+    if u.ndim not in (1, 2) or u.shape[-1] != H:
+        raise ValueError(f"`u` must have shape (L, {H}) (or ({H},) for a step), got {u.shape}.")
     return Lambda, B, C, u
 
 
 def s5_scan(
-    Lambda: Complex[ArrayLike, " p"],
-    B: Complex[ArrayLike, " p h"],
-    C: Complex[ArrayLike, " h p"],
-    dt: Float[ArrayLike, " #p"],
-    u: Float[ArrayLike, " h l"],
-    D: Float[ArrayLike, " h"] | None = None,
+    Lambda: Num[ArrayLike, " p"],
+    B: Num[ArrayLike, " p h"],
+    C: Num[ArrayLike, " h p"],
+    dt: Real[ArrayLike, ""] | Real[ArrayLike, " p"],
+    u: Real[ArrayLike, " l h"],
+    D: Real[ArrayLike, " h"] | None = None,
     *,
     method: str = "zoh",
-    x0: Complex[ArrayLike, " p"] | None = None,
+    x0: Num[ArrayLike, " p"] | None = None,
     conj_sym: bool = True,
-) -> tuple[Float[Array, " h l"], Complex[Array, " p"]]:
+) -> tuple[Float[Array, " l h"], Complex[Array, " p"]]:
     r"""The S5 layer: one MIMO diagonal SSM over all ``H`` channels, by a parallel scan.
 
     ``x_k = Lbar x_{k-1} + Bbar u_k`` (``x`` has ``P`` complex modes), ``y_k = c Re(C x_k) + D u_k`` with
     ``c = 2`` when ``conj_sym`` (only one mode of each conjugate pair is stored) and ``c = 1`` otherwise.
     ``(Lbar, Bbar)`` are the diagonal :func:`discretize` of ``(Lambda, B)`` row by row; ``dt`` is a scalar or
-    ``(P,)``. Shapes: ``u`` ``(H, L)`` → ``y`` ``(H, L)``; returns ``(y, x_final)``. Cost ``O(L P H)`` work,
-    ``O(log L)`` depth, ``O(L P)`` memory. Reference: Smith et al., S5, ICLR 2023.
+    ``(P,)``. Shapes: ``u`` ``(L, H)`` → ``y`` ``(L, H)`` (time-first); returns ``(y, x_final)``.
+    Cost ``O(L P H)`` work, ``O(log L)`` depth, ``O(L P)`` memory. Reference: Smith et al., S5, ICLR 2023.
     """
     check_choice(method, "method", ("zoh", "bilinear"))
     Lambda, B, C, u = _check_s5(Lambda, B, C, u)
     Lbar, Bbar = _discretize_mimo(Lambda, B, dt, method)
-    Bu = jnp.einsum("ph,hl->lp", Bbar, u.astype(Bbar.dtype))
+    Bu = jnp.einsum("ph,lh->lp", Bbar, u.astype(Bbar.dtype))
     xs = diagonal_scan(Lbar, Bu, None if x0 is None else jnp.asarray(x0, Lbar.dtype))
-    y = jnp.real(jnp.einsum("hp,lp->hl", C.astype(Lbar.dtype), xs)) * (2 if conj_sym else 1)
+    y = jnp.real(jnp.einsum("hp,lp->lh", C.astype(Lbar.dtype), xs)) * (2 if conj_sym else 1)
     if D is not None:
-        y = y + jnp.asarray(D)[:, None] * u
+        y = y + jnp.asarray(D)[None, :] * u
     return y.astype(jnp.result_type(u, jnp.real(Lbar))), xs[-1]
 
 
@@ -179,12 +186,12 @@ def _discretize_mimo(Lambda, B, dt, method):
 
 
 def s5_step(
-    Lbar: Complex[ArrayLike, " p"],
-    Bbar: Complex[ArrayLike, " p h"],
-    C: Complex[ArrayLike, " h p"],
-    x: Complex[ArrayLike, " p"],
-    u: Float[ArrayLike, " h"],
-    D: Float[ArrayLike, " h"] | None = None,
+    Lbar: Num[ArrayLike, " p"],
+    Bbar: Num[ArrayLike, " p h"],
+    C: Num[ArrayLike, " h p"],
+    x: Num[ArrayLike, " p"],
+    u: Real[ArrayLike, " h"],
+    D: Real[ArrayLike, " h"] | None = None,
     *,
     conj_sym: bool = True,
 ) -> tuple[Float[Array, " h"], Complex[Array, " p"]]:
@@ -201,7 +208,12 @@ def s5_step(
     return y, x
 
 
-def discretize_s5(Lambda, B, dt, method: str = "zoh"):
+def discretize_s5(
+    Lambda: Num[ArrayLike, " p"],
+    B: Num[ArrayLike, " p h"],
+    dt: Real[ArrayLike, ""] | Real[ArrayLike, " p"],
+    method: str = "zoh",
+) -> tuple[Complex[Array, " p"], Complex[Array, " p h"]]:
     """Discretise S5's MIMO system: ``Lambda`` ``(P,)``, ``B`` ``(P, H)``, ``dt`` scalar or ``(P,)`` →
     ``(Lbar (P,), Bbar (P, H))`` by :func:`discretize` applied row by row."""
     check_choice(method, "method", ("zoh", "bilinear"))

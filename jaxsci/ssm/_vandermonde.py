@@ -8,14 +8,21 @@ Algorithm (chunked GEMM). Write ``l = j*c + i`` with ``0 <= i < c`` and ``0 <= j
 is a ``(J x N) @ (N x c)`` complex matrix product whose real part is two real GEMMs. Only ``H*N*(c + J)``
 exponentials are evaluated (the naive kernel evaluates ``H*N*L``), and ``exp(j c z)`` is computed directly
 from the product ``j*c*z`` (never by repeated multiplication), so rounding does not accumulate with ``l``.
-The outer rows ``j`` are processed in tiles of ``J_t`` rows inside a ``lax.scan``, so the peak memory is
+The outer rows ``j`` are processed in tiles of ``J_t`` rows inside a ``lax.map``, so the peak memory is
 ``O(H*(N*c + L))`` plus one ``(H, J_t, N)`` tile; ``c`` is chosen so that ``N*c <= max(16 N, L)``, which makes
 it ``O(H*(N + L))`` plus the tile.
 
-The backward pass (a ``jax.custom_vjp``) recomputes instead of storing residuals. With the cotangent
-``g[l]``, the gradients need ``S_n = sum_l g_l exp(l z_n)`` and ``T_n = sum_l g_l l exp(l z_n)``; with the
-same split, ``S_n = sum_j exp(j c z_n) Q[j, n]`` with ``Q = G @ E^T`` (``G = g`` reshaped ``(J, c)``,
-``E[n, i] = exp(i z_n)``), again GEMMs plus ``O(H*J*N)`` element-wise work, tiled over ``j``.
+Derivatives (a ``jax.custom_jvp``). The kernel is linear in ``W``, and ``d/dz exp(l z) = l exp(l z)``, so
+
+    dK[l] = 2 Re sum_n (dW_n + l W_n dz_n) exp(l z_n),
+
+the same tiled product with a second weight ``V = W dz`` carried by the factor ``l = j c + i``: per tile,
+``(dW + j c V) exp(j c z)`` multiplies ``exp(i z)`` and ``V exp(j c z)`` multiplies ``i exp(i z)``, one GEMM
+with ``2N`` inner terms. This tangent is written with linear operations only, so JAX transposes it for reverse
+mode (the transposed tiles are again GEMMs, ``G @ E^T``, summed over ``j``), and the tile body is wrapped in
+``jax.checkpoint`` so the transpose recomputes the outer exponentials instead of storing them: reverse mode
+keeps only ``O(H*N)`` residuals and forward mode, reverse mode and their compositions (``jax.hessian``) never
+form an ``(H, N, L)`` array.
 
 Internally everything is real: complex numbers are carried as (real, imag) pairs, which keeps complex dtypes
 out of the hot loop (see jax#11007) and makes the JAX complex-gradient convention automatic.
@@ -29,7 +36,7 @@ from functools import partial
 import jax
 import jax.numpy as jnp
 from jax import lax
-from jaxtyping import Array, ArrayLike, Complex, Float
+from jaxtyping import Array, ArrayLike, Float, Num, Real
 
 from .._checks import check_positive_int
 
@@ -76,85 +83,74 @@ def _outer(zr, zi, rows, c, dtype):
     return mag * jnp.cos(ang), mag * jnp.sin(ang)
 
 
-def _forward(Wr, Wi, zr, zi, L, chunk, tile_rows):
-    H, N = Wr.shape
-    dtype = Wr.dtype
+def _tiled(Ar, Ai, Vr, Vi, zr, zi, L, chunk, tile_rows):
+    """``2 Re sum_n (A_n + l V_n) exp(l z_n)`` for l < L, tiled; ``V = None`` drops the ``l V`` term.
+
+    Linear in ``(A, V)`` (JAX can transpose it); the tile body is checkpointed so its transpose recomputes the
+    ``(H, J_t, N)`` outer exponentials rather than keeping one per tile."""
+    H, N = Ar.shape
+    dtype = Ar.dtype
     c, jt, T = _block_sizes(N, L, H, chunk, tile_rows)
     Er, Ei = _inner(zr, zi, c, dtype)
+    if Vr is not None:
+        ii = jnp.arange(c, dtype=dtype)
+        # inner factors for the two weights, stacked on the mode axis: [E; i E], shape (H, 2N, c)
+        Er = jnp.concatenate([Er, Er * ii], axis=1)
+        Ei = jnp.concatenate([Ei, Ei * ii], axis=1)
 
     def tile(t):
         rows = t * jt + jnp.arange(jt)
-        Or, Oi = _outer(zr, zi, rows, c, dtype)
-        Pr = Or * Wr[:, None, :] - Oi * Wi[:, None, :]
-        Pi = Or * Wi[:, None, :] + Oi * Wr[:, None, :]
-        # Re(P @ E) = Pr @ Er - Pi @ Ei   (two real batched GEMMs)
-        out = jnp.einsum("hjn,hnc->hjc", Pr, Er, precision=_HIGHEST) - jnp.einsum(
-            "hjn,hnc->hjc", Pi, Ei, precision=_HIGHEST
+        Or, Oi = _outer(zr, zi, rows, c, dtype)  # (H, jt, N)
+        if Vr is None:
+            Pr, Pi = Ar[:, None, :], Ai[:, None, :]
+        else:
+            l0 = (rows.astype(dtype) * c)[None, :, None]
+            # weights of exp(j c z) exp(i z): A + j c V; of exp(j c z) i exp(i z): V
+            Pr = jnp.concatenate(
+                [Ar[:, None, :] + l0 * Vr[:, None, :], jnp.broadcast_to(Vr[:, None, :], Or.shape)],
+                axis=2,
+            )
+            Pi = jnp.concatenate(
+                [Ai[:, None, :] + l0 * Vi[:, None, :], jnp.broadcast_to(Vi[:, None, :], Or.shape)],
+                axis=2,
+            )
+            Or = jnp.concatenate([Or, Or], axis=2)
+            Oi = jnp.concatenate([Oi, Oi], axis=2)
+        Qr = Or * Pr - Oi * Pi
+        Qi = Or * Pi + Oi * Pr
+        # Re(Q @ E) = Qr @ Er - Qi @ Ei   (two real batched GEMMs)
+        out = jnp.einsum("hjn,hnc->hjc", Qr, Er, precision=_HIGHEST) - jnp.einsum(
+            "hjn,hnc->hjc", Qi, Ei, precision=_HIGHEST
         )
         return 2 * out
 
     if T == 1:
         K = tile(0).reshape(H, jt * c)
     else:
-        K = lax.map(tile, jnp.arange(T))  # (T, H, jt, c)
+        K = lax.map(jax.checkpoint(tile, prevent_cse=False), jnp.arange(T))  # (T, H, jt, c)
         K = jnp.moveaxis(K, 0, 1).reshape(H, T * jt * c)
     return K[:, :L]
 
 
-def _backward(Wr, Wi, zr, zi, g, L, chunk, tile_rows):
-    H, N = Wr.shape
-    dtype = Wr.dtype
-    c, jt, T = _block_sizes(N, L, H, chunk, tile_rows)
-    Er, Ei = _inner(zr, zi, c, dtype)
-    ii = jnp.arange(c, dtype=dtype)
-    # Inner factors for S (E) and for the i-part of T (i*E), stacked on the mode axis: (H, 2N, c).
-    Fr = jnp.concatenate([Er, Er * ii], axis=1)
-    Fi = jnp.concatenate([Ei, Ei * ii], axis=1)
-    gp = jnp.pad(g, ((0, 0), (0, T * jt * c - L))).reshape(H, T, jt, c)
-    gp = jnp.moveaxis(gp, 1, 0)  # (T, H, jt, c)
-
-    def tile(carry, xs):
-        t, G = xs
-        rows = t * jt + jnp.arange(jt)
-        Or, Oi = _outer(zr, zi, rows, c, dtype)  # (H, jt, N)
-        Qr = jnp.einsum("hjc,hmc->hjm", G, Fr, precision=_HIGHEST)  # (H, jt, 2N)
-        Qi = jnp.einsum("hjc,hmc->hjm", G, Fi, precision=_HIGHEST)
-        l0 = (rows.astype(dtype) * c)[None, :, None]
-        Q0r, Q1r = Qr[..., :N], Qr[..., N:]
-        Q0i, Q1i = Qi[..., :N], Qi[..., N:]
-        # S = sum_j O * Q0 ;  T = sum_j O * (l0 * Q0 + Q1)
-        Rr = l0 * Q0r + Q1r
-        Ri = l0 * Q0i + Q1i
-        Sr, Si, Tr, Ti = carry
-        Sr = Sr + jnp.sum(Or * Q0r - Oi * Q0i, axis=1)
-        Si = Si + jnp.sum(Or * Q0i + Oi * Q0r, axis=1)
-        Tr = Tr + jnp.sum(Or * Rr - Oi * Ri, axis=1)
-        Ti = Ti + jnp.sum(Or * Ri + Oi * Rr, axis=1)
-        return (Sr, Si, Tr, Ti), None
-
-    zero = jnp.zeros((H, N), dtype)
-    (Sr, Si, Tr, Ti), _ = lax.scan(tile, (zero, zero, zero, zero), (jnp.arange(T), gp))
-    # K = 2 Re(W e^{lz}):  dWr = 2 Re S, dWi = -2 Im S, dzr = 2 Re(W T), dzi = -2 Im(W T).
-    WTr = Wr * Tr - Wi * Ti
-    WTi = Wr * Ti + Wi * Tr
-    return 2 * Sr, -2 * Si, 2 * WTr, -2 * WTi
-
-
-@partial(jax.custom_vjp, nondiff_argnums=(4, 5, 6))
+@partial(jax.custom_jvp, nondiff_argnums=(4, 5, 6))
 def _vand(Wr, Wi, zr, zi, L, chunk, tile_rows):
-    return _forward(Wr, Wi, zr, zi, L, chunk, tile_rows)
+    return _tiled(Wr, Wi, None, None, zr, zi, L, chunk, tile_rows)
 
 
-def _vand_fwd(Wr, Wi, zr, zi, L, chunk, tile_rows):
-    # Residuals are the O(H N) inputs only: the backward pass recomputes the exponentials.
-    return _forward(Wr, Wi, zr, zi, L, chunk, tile_rows), (Wr, Wi, zr, zi)
+@_vand.defjvp
+def _vand_jvp(L, chunk, tile_rows, primals, tangents):
+    Wr, Wi, zr, zi = primals
+    dWr, dWi, dzr, dzi = tangents
+    out = _vand(Wr, Wi, zr, zi, L, chunk, tile_rows)
+    # dK = 2 Re sum_n (dW_n + l V_n) exp(l z_n) with V = W dz (complex product)
+    Vr = Wr * dzr - Wi * dzi
+    Vi = Wr * dzi + Wi * dzr
+    return out, _tiled(dWr, dWi, Vr, Vi, zr, zi, L, chunk, tile_rows)
 
 
-def _vand_bwd(L, chunk, tile_rows, res, g):
-    return _backward(*res, g, L, chunk, tile_rows)
-
-
-_vand.defvjp(_vand_fwd, _vand_bwd)
+# One compiled program per shape for eager callers (op-by-op dispatch of the tiles is slow to start); under
+# an outer jit or transform this is inlined like any nested jit.
+_vand_jit = jax.jit(_vand, static_argnums=(4, 5, 6))
 
 
 def _real_dtype(*xs):
@@ -165,10 +161,10 @@ def _real_dtype(*xs):
 
 
 def vandermonde_split(
-    W_re: Float[ArrayLike, " *batch n"],
-    W_im: Float[ArrayLike, " *batch n"],
-    z_re: Float[ArrayLike, " *batch n"],
-    z_im: Float[ArrayLike, " *batch n"],
+    W_re: Real[ArrayLike, " *batch n"],
+    W_im: Real[ArrayLike, " *batch n"],
+    z_re: Real[ArrayLike, " *batch n"],
+    z_im: Real[ArrayLike, " *batch n"],
     L: int,
     *,
     chunk: int | None = None,
@@ -204,13 +200,13 @@ def vandermonde_split(
         tile_rows = check_positive_int(tile_rows, "tile_rows")
     dtype = _real_dtype(*arrs)
     flat = [jnp.asarray(a, dtype).reshape(-1, shape[-1]) for a in arrs]
-    K = _vand(*flat, L, chunk, tile_rows)
+    K = _vand_jit(*flat, L, chunk, tile_rows)
     return K.reshape(*shape[:-1], L)
 
 
 def vandermonde(
-    W: Complex[ArrayLike, " *batch n"],
-    z: Complex[ArrayLike, " *batch n"],
+    W: Num[ArrayLike, " *batch n"],
+    z: Num[ArrayLike, " *batch n"],
     L: int,
     *,
     chunk: int | None = None,
@@ -226,7 +222,7 @@ def vandermonde(
 
     **Arguments:**
 
-    - ``W``: complex weights, shape ``(..., N)``; any N >= 1.
+    - ``W``: complex (or real) weights, shape ``(..., N)``; any N >= 1.
     - ``z``: complex exponents (log of the discrete poles), same shape as ``W``.
     - ``L``: the kernel length (static int >= 1); any L (padded internally).
     - ``chunk``: inner block length ``c`` (default: about ``sqrt(L)``, bounded so ``N*c <= max(16N, L)``).
@@ -235,9 +231,11 @@ def vandermonde(
     **Returns:** real array of shape ``(..., L)``, float64 for complex128 input (x64), float32 for complex64.
 
     **Cost:** ``8*H*N*L`` real flops in batched GEMMs plus ``H*N*(c + L/c)`` complex exponentials (``H`` is the
-    product of the leading dims). **Memory:** ``O(H*(N + L))`` plus one ``(H, tile_rows, N)`` tile; the
-    ``(..., N, L)`` array is never formed, in the forward or the backward pass (a ``jax.custom_vjp`` recomputes).
-    Differentiable in ``W`` and ``z`` with JAX's complex convention.
+    product of the leading dims); a forward- or reverse-mode derivative costs about twice that.
+    **Memory:** ``O(H*(N + L))`` plus one ``(H, tile_rows, N)`` tile; the ``(..., N, L)`` array is never formed,
+    in the forward pass, under ``jax.jvp`` or ``jax.grad``, or in compositions such as ``jax.hessian`` (a
+    ``jax.custom_jvp`` whose tangent is the same tiled product, transposed by JAX for reverse mode).
+    Differentiable in ``W`` and ``z`` to any order, with JAX's complex convention.
     """
     for a, name in ((W, "W"), (z, "z")):
         if jnp.ndim(a) < 1:
@@ -258,7 +256,7 @@ def vandermonde(
 
 
 def vandermonde_naive(
-    W: Complex[ArrayLike, " *batch n"], z: Complex[ArrayLike, " *batch n"], L: int
+    W: Num[ArrayLike, " *batch n"], z: Num[ArrayLike, " *batch n"], L: int
 ) -> Float[Array, " *batch l"]:
     """Reference kernel that materialises ``exp(l z)`` of shape ``(..., N, L)`` (O(H N L) memory).
 
