@@ -183,7 +183,7 @@ print(
 # (`jaxsci.multigrid.MgNO`, zero padding for Dirichlet Darcy, circular padding for periodic Burgers,
 # `grid_shape` = the training grid so that on other grids its V-cycles keep their spacing).
 # Inputs and outputs are normalised by per-channel Gaussian statistics of the training set
-# (`Normalizer(pointwise=False)`, resolution-free so that the transfer test is meaningful). Relative L2
+# (`Normalizer.from_data`'s default, resolution-free so that the transfer test is meaningful). Relative L2
 # training loss, Adam 1e-3 with weight decay 1e-4, halved every `epochs/5` epochs.
 
 # %%
@@ -192,7 +192,8 @@ print(
 def build(kind, problem, key):
     if problem == "darcy":
         if kind == "fno":
-            return FNO(1, 1, dtype=DTYPE, grid_endpoint=True, key=key, **C["fno2d"])
+            # grid features on data.darcy's node grid x_i = i/(s-1) (FNO's default layout)
+            return FNO(1, 1, dtype=DTYPE, key=key, **C["fno2d"])
         return MgNO(
             1,
             1,
@@ -203,7 +204,8 @@ def build(kind, problem, key):
             **C["mgno2d"],
         )
     if kind == "fno":
-        return FNO(1, 1, dtype=DTYPE, key=key, **C["fno1d"])
+        # Burgers is periodic: grid features x_j = j/n, the layout of data.burgers
+        return FNO(1, 1, dtype=DTYPE, grid_layout="periodic", key=key, **C["fno1d"])
     return MgNO(
         1,
         1,
@@ -221,8 +223,8 @@ def train(kind, problem, train_data, test_data):
     x, y = train_data
     model = Normalized(
         build(kind, problem, jax.random.key(10)),
-        Normalizer.from_data(x, pointwise=False),
-        Normalizer.from_data(y, pointwise=False),
+        Normalizer.from_data(x),
+        Normalizer.from_data(y),
     )
     steps = C["n_train"] // C["batch"]
     opt = make_optimizer(

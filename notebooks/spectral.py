@@ -115,7 +115,9 @@ errors = {
 for n in ns:
     f, u = periodic_case(n)
     for st in ("spectral", "fd"):
-        v = np.asarray(solve_periodic(f, stencil=st).value)
+        # f = -Δu has zero mean, but its samples on a coarse grid do not quite (the trapezoid rule's
+        # error): project the mean out instead of reporting RESULTS.incompatible (the default "check")
+        v = np.asarray(solve_periodic(f, stencil=st, compatibility="project").value)
         errors[f"periodic {st}"].append(np.abs(v - (u - u.mean())).max())
     for case, label in (
         (dirichlet_sine_case, "smooth odd ext."),
