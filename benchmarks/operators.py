@@ -2,16 +2,17 @@
 
 Cases
 -----
-- ``train step``: one forward + backward + Adam update (:func:`jaxsci.training.make_train_step`'s
-  computation, relative-L2 loss, vmap over the batch) of the paper-size models on a batch of ``B``
-  random ``s x s`` fields: ``fno`` = :class:`jaxsci.spectral.FNO` (width 32, 12 x 12 modes, 4 layers,
-  grid features; 2.37M real parameters at ``s = 85``) and ``mgno`` = :class:`jaxsci.multigrid.MgNO`
-  (width 24, 4 layers, 6 levels: 0.57M). The MgNO record is compared with the FNO record of the same
-  size; ``samples_per_s = B / median``.
+- ``train step``: one forward + backward + Adam update by :func:`jaxsci.training.make_train_step` (the
+  one training step of jaxsci: relative-L2 loss, vmap over the batch with per-sample keys) of the
+  paper-size models on a batch of ``B`` random ``s x s`` fields: ``fno`` =
+  :class:`jaxsci.spectral.FNO` (width 32, 12 x 12 modes, 4 layers, grid features; 2.37M real
+  parameters) and ``mgno`` = :class:`jaxsci.multigrid.MgNO` (width 24, 4 layers, 6 levels, V-cycles on
+  the input grid: ``grid_shape = (s, s)``; 0.57M). The MgNO record is compared with the FNO record of
+  the same size; ``samples_per_s = B / median``.
 - ``darcy data``: :func:`jaxsci.data.darcy` at ``64 x 64`` to relative residual 1e-10 (multigrid, float64
   inside), compile excluded (one warm-up call); ``samples_per_s``.
-Sizes: quick = s in {64, 128}, B = 8 (3 timed repeats at 128), 16 Darcy samples; full = s in {64, 128},
-B = 20, 256 Darcy samples.
+Sizes: quick = s = 64, B = 4, 3 timed repeats, 8 Darcy samples; full = s in {64, 128}, B = 20, 256
+Darcy samples.
 float32 unless ``--x64`` (the Darcy solve is always float64).
 """
 
@@ -25,64 +26,53 @@ import optax
 from jaxsci.data import darcy
 from jaxsci.multigrid import MgNO
 from jaxsci.spectral import FNO
-from jaxsci.training import num_real_parameters, relative_l2
+from jaxsci.training import make_train_step, num_real_parameters, relative_l2
 
 
-def _models(dtype):
+def _models(dtype, s):
     key = jax.random.key(0)
     return {
         "fno": FNO(
             1, 1, modes=(12, 12), width=32, depth=4, projection_width=128, dtype=dtype, key=key
         ),
-        "mgno": MgNO(1, 1, width=24, num_layers=4, dtype=dtype, key=key),
+        "mgno": MgNO(1, 1, width=24, num_layers=4, grid_shape=(s, s), dtype=dtype, key=key),
     }
-
-
-def _step_fn(static, optimizer):
-    def loss(params, x, y):
-        model = eqx.combine(params, static)
-        pred = jax.vmap(model)(x)
-        return jnp.mean(jax.vmap(relative_l2)(pred, y))
-
-    def step(params, opt_state, x, y):
-        value, grads = jax.value_and_grad(loss)(params, x, y)
-        updates, opt_state = optimizer.update(grads, opt_state, params)
-        return eqx.apply_updates(params, updates), opt_state, value
-
-    return step
 
 
 def run(bench):
     dtype = jnp.float64 if jax.config.jax_enable_x64 else jnp.float32
-    sizes = [64, 128]
-    batch = 8 if bench.quick else 20
+    sizes = [64] if bench.quick else [64, 128]
+    batch = 4 if bench.quick else 20
     optimizer = optax.adam(1e-3)
+    step = make_train_step(relative_l2, optimizer)
     for s in sizes:
         kx, ky = jax.random.split(jax.random.key(s))
         x = jax.random.normal(kx, (batch, 1, s, s), dtype)
         y = jax.random.normal(ky, (batch, 1, s, s), dtype)
-        for name, model in _models(dtype).items():
-            params, static = eqx.partition(model, eqx.is_inexact_array)
-            opt_state = optimizer.init(params)
+        for name, model in _models(dtype, s).items():
+            opt_state = optimizer.init(eqx.filter(model, eqx.is_inexact_array))
             rec = bench.time_jax(
                 "train step",
-                _step_fn(static, optimizer),
-                params,
+                step,
+                model,
                 opt_state,
                 x,
                 y,
+                jax.random.key(1),
                 impl=name,
-                repeats=3 if bench.quick and s > 64 else None,
+                repeats=3 if bench.quick else None,
                 params={"s": s, "batch": batch, "dtype": jnp.dtype(dtype).name},
                 compare_to="fno" if name == "mgno" else None,
                 extra={"real_params": num_real_parameters(model)},
             )
             if rec.median_s:
                 rec.extra["samples_per_s"] = round(batch / rec.median_s, 2)
-    num = 16 if bench.quick else 256
+    num = 8 if bench.quick else 256
     rec = bench.time_host(
         "darcy data",
-        lambda: darcy(jax.random.key(1), num, 64, chunk_size=16, progress=False),
+        lambda: darcy(
+            jax.random.key(1), num, 64, chunk_size=8 if bench.quick else 16, progress=False
+        ),
         impl="jaxsci",
         params={"s": 64, "samples": num, "rtol": 1e-10},
         repeats=2 if bench.quick else 3,
