@@ -8,8 +8,33 @@
   zero Dirichlet data and ``a`` a thresholded GRF taking the values 12 and 3, solved by
   :mod:`jaxsci.multigrid` (:func:`darcy_solve`).
 
-Generators run in chunks with a tqdm progress bar and cache data sets as ``.npz`` in ``cache_dir``.
+Generators run in chunks with a progress bar (tqdm when installed) and cache data sets as ``.npz`` in
+``cache_dir``.
+
+Grids (one convention, :data:`jaxsci.spectral.GRID_LAYOUTS`, coordinates by
+:func:`jaxsci.spectral.grid_coordinates`): non-periodic fields (``darcy``) are sampled at the nodes
+``x_i = i/(s-1)`` of ``[0, 1]^d``, boundary included (``layout="nodes"``, the FNO data layout and the
+default grid features of :class:`jaxsci.spectral.FNO`); periodic fields (``burgers``,
+``grf(bc="periodic")``) at ``x_j = j/n`` (``"periodic"``); Neumann GRFs at cell centres
+``(j + 1/2)/n`` (``"cells"``). A Dirichlet grid of :mod:`jaxsci.multigrid` or
+:func:`jaxsci.spectral.solve_dirichlet` with ``n`` unknowns per axis (``x_i = (i+1)/(n+1)``,
+``"interior"``) is the interior of the node grid with ``s = n + 2``: ``u[..., 1:-1, 1:-1]`` converts a
+node field to it, ``jnp.pad(u, 1)`` back (zero boundary values).
 """
+
+__all__ = [
+    "burgers",
+    "burgers_solve",
+    "cache_path",
+    "darcy",
+    "darcy_coefficient",
+    "darcy_operator",
+    "darcy_solve",
+    "delayed_recall",
+    "etdrk4_coefficients",
+    "grf",
+    "grf_eigenvalues",
+]
 
 from ._burgers import burgers as burgers
 from ._burgers import burgers_solve as burgers_solve
