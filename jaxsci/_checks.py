@@ -23,6 +23,7 @@ __all__ = [
     "check_same_shape",
     "check_shape",
     "concrete_or_none",
+    "default_float_dtype",
     "error_if_not",
 ]
 
@@ -115,6 +116,15 @@ def check_complex_or_real(x: Any, name: str) -> None:
     dtype = jnp.result_type(x)
     if not (jnp.issubdtype(dtype, jnp.number)):
         raise TypeError(f"`{name}` must be numeric, got dtype {dtype}.")
+
+
+def default_float_dtype(dtype: Any = None) -> Any:
+    """The one dtype rule of jaxsci's models: ``dtype`` if given, else JAX's default float dtype
+    (float64 when x64 is enabled, float32 otherwise). It must be a floating dtype."""
+    dtype = jnp.result_type(float) if dtype is None else jnp.dtype(dtype)
+    if not jnp.issubdtype(dtype, jnp.floating):
+        raise TypeError(f"`dtype` must be a floating dtype, got {dtype}.")
+    return dtype
 
 
 def error_if_not(x: Any, ok: Any, message: str) -> Any:

@@ -13,7 +13,8 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, ArrayLike, Float, PRNGKeyArray, Real
 
-from ..spectral._fno import _as_float, _draw, default_float_dtype
+from .._checks import default_float_dtype
+from ..spectral._fno import _as_float, _draw
 
 __all__ = ["MgConv", "MgNO", "mgno_num_parameters"]
 

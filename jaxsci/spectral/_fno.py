@@ -13,10 +13,16 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, ArrayLike, Float, PRNGKeyArray, Real
 
-from .._checks import check_choice, check_ndim, check_positive_int, check_range
+from .._checks import (
+    check_choice,
+    check_ndim,
+    check_positive_int,
+    check_range,
+    default_float_dtype,
+)
 from ._conv import _as_modes, check_modes_fit, num_blocks, spectral_conv
 
-__all__ = ["FNO", "GRID_LAYOUTS", "SpectralConv", "default_float_dtype", "grid_coordinates"]
+__all__ = ["FNO", "GRID_LAYOUTS", "SpectralConv", "grid_coordinates"]
 
 #: The point layouts of fields on ``[0, 1]^d`` used across jaxsci (per axis, ``n`` points):
 #:
@@ -29,15 +35,6 @@ __all__ = ["FNO", "GRID_LAYOUTS", "SpectralConv", "default_float_dtype", "grid_c
 #:   :func:`jaxsci.spectral.solve_periodic`);
 #: - ``"cells"``: ``x_j = (j + 1/2) / n``, cell centres (``grf(bc="neumann")``).
 GRID_LAYOUTS = ("nodes", "interior", "periodic", "cells")
-
-
-def default_float_dtype(dtype: Any = None) -> Any:
-    """The one dtype rule of jaxsci's models: ``dtype`` if given, else JAX's default float dtype
-    (float64 when x64 is enabled, float32 otherwise). It must be a floating dtype."""
-    dtype = jnp.result_type(float) if dtype is None else jnp.dtype(dtype)
-    if not jnp.issubdtype(dtype, jnp.floating):
-        raise TypeError(f"`dtype` must be a floating dtype, got {dtype}.")
-    return dtype
 
 
 def _as_float(x, dtype):
