@@ -14,7 +14,8 @@
 # Setting Solver Parameters Across a Sequence of Linear System Instances* (ICLR 2024):
 #
 # - **Figure 2 (centre-left) / Figure 5 (left)**: "instances remaining" against cumulative SOR
-#   iterations on the shifted-Laplacian sequence `A_t = delsq(numgrid('S', 12)) + c_t I`,
+#   sweeps (`stats["num_steps"]`, the paper's iteration count) on the shifted-Laplacian sequence
+#   `A_t = delsq(numgrid('S', 12)) + c_t I`,
 #   `c_t = −0.15 + 0.6·Beta(2, 6)`, truncated-Gaussian `b_t`, for Tsallis-INF, Tsallis-INF-CB,
 #   ChebCB, the best fixed ω in hindsight, the instance-optimal ω*(A_t) and ω = 1 (T = 5000, mean of
 #   the trials).
@@ -23,16 +24,18 @@
 #   contextual learners and the instance-optimal ω there).
 # - **Figure 2 (centre-right / right), Figure 6**: the 2D heat equation (Crank–Nicolson, κ(t) =
 #   max(0.1 sin 2πt, −10 sin 2πt), Δt = 1e−3, 5000 steps) solved by warm-started SSOR-PCG with the
-#   natural (MATLAB column-major) ordering, for n_x ∈ {25, 50, 100}: total iterations per method
+#   natural (MATLAB column-major) ordering, for n_x ∈ {25, 50, 100}: total CG iterations per method
 #   and the cost landscape cost(t, ω) with the learners' choices; plus one live `run_online` run.
 #
 # Numbers (ratios at T = 1000/2000/5000, totals, wall times) are written to
 # `relax_results.json` next to the figures.
 #
 # The **cost-table trick**: an instance's cost depends only on ω, so each trial's `(T, 20)` table of
-# SOR iteration counts is computed once (batched solves) and the learners are *replayed* against it
+# SOR sweep counts is computed once (batched solves) and the learners are *replayed* against it
 # (`jaxsci.relax.replay`, one `lax.scan`, vmapped over trials). For the heat equation the table is
-# computed along one trajectory (all arms agree to the 1e−8 solver tolerance).
+# computed along one trajectory (all arms agree to the 1e−8 solver tolerance), with the SSOR-PCG
+# splitting built once per time step (`SSORPCG.init`) and shared by the 20 arms. A failed solve would
+# cost the budget `max_steps` (none fails here).
 #
 # Size knob: `JAXSCI_NOTEBOOK_SIZE=small` (tests) or `paper` (default). `JAXSCI_RELAX_TRIALS`,
 # `JAXSCI_RELAX_HV_TRIALS` and `JAXSCI_RELAX_HEAT_STEPS` override the number of trials (low / high
@@ -90,7 +93,8 @@ print(
 # %% [markdown]
 # ## Shifted Laplacian: cost tables and replays
 #
-# Cost tables by batched lexicographic SOR (exact MATLAB ordering, counts equal `jaxsci.relax.sor`);
+# Cost tables by batched lexicographic SOR (exact MATLAB ordering, equal to `jaxsci.relax.sor`'s
+# `stats["num_steps"]`);
 # the learners are replayed on them, vmapped over trials. The contextual learners see c_t.
 
 
@@ -173,7 +177,7 @@ def remaining_plot(ax, curves, title):
     for name, costs in curves.items():
         cum = np.cumsum(costs, axis=-1).mean(0)
         ax.plot(cum, T - np.arange(1, T + 1), label=name)
-    ax.set_xlabel("total iterations (cumulative)")
+    ax.set_xlabel("total SOR sweeps (cumulative)")
     ax.set_ylabel("instances remaining")
     ax.set_xscale("log")
     ax.set_title(title)
@@ -248,17 +252,18 @@ if "heat" in SECTIONS:
         hk = jax.random.split(jax.random.key(0), 3)
         res = {}
         for name, learner in heat_learners.items():
-            arms, p = jax.vmap(lambda k, learner=learner: R.replay(learner, costs, k, ctx))(hk)
+            arms, p = jax.vmap(
+                lambda k, learner=learner, costs=costs, ctx=ctx: R.replay(learner, costs, k, ctx)
+            )(hk)
             res[name] = (np.asarray(p).sum(1).mean(), np.asarray(arms[0]))
         cn = np.asarray(costs)
+
+        def cg_step(u, k, p=prob):
+            sol = R.cg(p.operator(k), p.rhs(u, k), x0=u, rtol=1e-8)
+            return sol.value, sol.stats["num_steps"]
+
         cg_iters = jax.jit(
-            lambda p=prob: jax.lax.scan(
-                lambda u, k: (lambda s: (s.value, s.stats["iterations"]))(
-                    R.cg(p.operator(k), p.rhs(u, k), x0=u)
-                ),
-                p.initial(),
-                jnp.arange(p.num_steps),
-            )[1]
+            lambda p=prob: jax.lax.scan(cg_step, p.initial(), jnp.arange(p.num_steps))[1]
         )()
         res["ω = 1"] = (cn[:, 0].sum(), None)
         res["ω = 1.5"] = (cn[:, 10].sum(), None)
@@ -283,13 +288,13 @@ if "heat" in SECTIONS:
     for name in heat[HEAT_NX[0]][0]:
         axes[0].loglog(ns, [heat[nx][0][name][0] for nx in HEAT_NX], "o-", label=name)
     axes[0].set_xlabel("n (unknowns)")
-    axes[0].set_ylabel(f"total iterations over {HEAT_STEPS} steps")
+    axes[0].set_ylabel(f"total CG iterations over {HEAT_STEPS} steps")
     axes[0].legend(fontsize=7)
     axes[0].set_title("heat equation: total SSOR-PCG iterations")
     res, cn, ctx = heat[HEAT_NX[-1]]
     tt = np.arange(cn.shape[0]) * 1e-3
     im = axes[1].pcolormesh(tt, np.asarray(OMEGAS), np.log10(cn.T), shading="auto")
-    fig.colorbar(im, ax=axes[1], label="log10 iterations")
+    fig.colorbar(im, ax=axes[1], label="log10 CG iterations")
     axes[1].plot(tt, np.asarray(OMEGAS)[res["ChebCB"][1]], "w.", ms=1, label="ChebCB ω_t")
     axes[1].plot(tt, np.asarray(OMEGAS)[cn.argmin(1)], "r-", lw=0.8, label="instance-optimal")
     axes[1].set_xlabel("t")
@@ -317,9 +322,13 @@ if "heat" in SECTIONS:
     lo, hi = float(ctx.min()), float(ctx.max()) + 1e-9
     live_learner = R.ChebCB(D, context_range=(lo, hi))
 
+    pcg = R.SSORPCG(rtol=1e-8)
+
     def cn_step(u, k, w, prob=prob):
-        sol = R.ssor_pcg(prob.operator(k), prob.rhs(u, k), w, x0=u, throw=False)
-        return sol.value, sol
+        # the splitting of this step's operator, then the solve at the learner's ω (traced)
+        A = prob.operator(k)
+        sol = pcg.solve(pcg.init(A), prob.rhs(u, k), omega=w, x0=u, throw=False)
+        return sol.value, sol  # run_online reads the cost: num_steps (max_steps if it failed)
 
     t0 = time.perf_counter()
     live_arms, live_costs, u_final = jax.jit(
@@ -346,7 +355,7 @@ if "heat" in SECTIONS:
         "seconds": live_s,
     }
     print(
-        f"n_x={nx0} live run_online (ChebCB): {float(live_costs.sum()):.0f} iterations in {live_s:.1f} s; "
+        f"n_x={nx0} live run_online (ChebCB): {float(live_costs.sum()):.0f} CG iterations in {live_s:.1f} s; "
         f"replay on the table: {float(rep_paid.sum()):.0f}; same arm in {100 * agree:.1f}% of the steps"
     )
 
@@ -356,7 +365,8 @@ if "heat" in SECTIONS:
 # The same learners tune the damping ω of the Jacobi smoother of `jaxsci.multigrid` (V(1,1)-cycles)
 # across a sequence of diffusion problems `−div(a_t ∇u) = 1`, `a_t = exp(σ_t g_t)` with `g_t` a smooth
 # random field and contrast `σ_t ~ U(0, 3)` (the context); the cost is the number of V-cycles to
-# reach rtol 1e−8 (200 = the cap: ω = 1 makes plain Jacobi a poor smoother and the cycle stalls).
+# reach rtol 1e−8 (`R.solve_cost`: a solve that fails — diverges, stagnates or hits the cap of 200 —
+# costs 200: ω = 1 makes plain Jacobi a poor smoother and the cycle stalls).
 # Only the public API of `jaxsci.multigrid` is used (`diffusion`, `solve`); the smoother weight is a
 # static configuration there, so the table is built arm by arm, vmapped over instances.
 
@@ -382,9 +392,17 @@ if "multigrid" in SECTIONS:
     for w in np.asarray(MG_W):
         cyc = jax.jit(
             jax.vmap(
-                lambda a, w=float(w): mg.solve(
-                    mg.diffusion(a), rhs, smoother="jacobi", omega=w, max_cycles=200, throw=False
-                ).stats["cycles"]
+                lambda a, w=float(w): R.solve_cost(  # cycles; a failed solve costs the cap
+                    mg.solve(
+                        mg.diffusion(a),
+                        rhs,
+                        smoother="jacobi",
+                        omega=w,
+                        rtol=1e-8,
+                        max_steps=200,
+                        throw=False,
+                    )
+                )
             )
         )(coef)
         mg_costs.append(np.asarray(cyc))

@@ -101,12 +101,6 @@ class LaplacianStencil(AbstractGridOperator):
         out = self.diag * inner + self.offdiag * self.neighbour_sum(inner)
         return out if self.mask is None else jnp.where(self.mask, out, vector)
 
-    def abs_mv(self, vector: Float[Array, "*grid"]) -> Float[Array, "*grid"]:
-        """``|A| u`` (entrywise absolute values of the coefficients): the rounding-floor estimate."""
-        inner = self.masked(vector)
-        out = jnp.abs(self.diag) * inner + jnp.abs(self.offdiag) * self.neighbour_sum(inner)
-        return out if self.mask is None else jnp.where(self.mask, out, vector)
-
     def diagonal(self) -> Float[Array, "*grid"]:
         d = jnp.broadcast_to(self.diag, self.shape)
         return d if self.mask is None else jnp.where(self.mask, d, 1)
@@ -186,12 +180,9 @@ def _shift(y: Array, di: int, ds: int) -> Array:
     return lax.dynamic_slice(y, (1 + di, 1 + ds), (nx, w))
 
 
-def sheared_mv(offdiag: Array, diag_s: Array, valid_s: Array, y: Array, absolute: bool = False):
-    """``A y`` in sheared coordinates (neighbours ``(i±1, s±1)`` and ``(i, s±1)``); ``absolute``:
-    ``|A| y``."""
+def sheared_mv(offdiag: Array, diag_s: Array, valid_s: Array, y: Array) -> Array:
+    """``A y`` in sheared coordinates (neighbours ``(i±1, s±1)`` and ``(i, s±1)``)."""
     nb = _shift(y, -1, -1) + _shift(y, 1, 1) + _shift(y, 0, -1) + _shift(y, 0, 1)
-    if absolute:
-        diag_s, offdiag = jnp.abs(diag_s), jnp.abs(offdiag)
     return jnp.where(valid_s, diag_s * y + offdiag * nb, 0)
 
 
