@@ -6,7 +6,7 @@ import functools
 
 import jax
 import jax.numpy as jnp
-from jaxtyping import Array, Float
+from jaxtyping import Array, ArrayLike, Float, PRNGKeyArray
 
 from .._checks import check_ndim, check_positive, check_positive_int, check_range
 from ._generate import generate
@@ -17,7 +17,7 @@ __all__ = ["darcy", "darcy_coefficient", "darcy_operator", "darcy_solve"]
 A_HIGH, A_LOW = 12.0, 3.0
 
 
-def darcy_operator(a: Float[Array, " s s"]):
+def darcy_operator(a: Float[ArrayLike, " s s"]):
     """The discrete ``-div(a grad .)`` of :func:`darcy_solve` on the ``(s-2)^2`` interior nodes of the
     ``s x s`` node grid ``x_i = i/(s-1)`` (``h = 1/(s-1)``): :func:`jaxsci.multigrid.diffusion` of the
     interior coefficient values ``a[1:-1, 1:-1]``, face values by harmonic means, 5-point stencil.
@@ -29,7 +29,7 @@ def darcy_operator(a: Float[Array, " s s"]):
 
 
 def darcy_solve(
-    a: Float[Array, " s s"], *, rtol: float = 1e-10, max_cycles: int = 60, throw: bool = True
+    a: Float[ArrayLike, " s s"], *, rtol: float = 1e-10, max_cycles: int = 60, throw: bool = True
 ) -> Float[Array, " s s"]:
     """Solve ``-div(a grad u) = 1`` on ``[0, 1]^2``, ``u = 0`` on the boundary, for one coefficient.
 
@@ -57,7 +57,7 @@ def darcy_solve(
 
 
 def darcy_coefficient(
-    key, resolution: int, *, alpha: float = 2.0, tau: float = 3.0
+    key: PRNGKeyArray, resolution: int, *, alpha: float = 2.0, tau: float = 3.0
 ) -> Float[Array, " s s"]:
     """One FNO Darcy coefficient: ``a = 12`` where ``g >= 0`` and ``3`` where ``g < 0``, with ``g`` a
     zero-mean Neumann (cosine-basis) GRF ``N(0, (-Laplacian + tau^2 I)^(-alpha))``
@@ -68,7 +68,7 @@ def darcy_coefficient(
 
 
 def darcy(
-    key: Array,
+    key: PRNGKeyArray,
     num_samples: int,
     resolution: int,
     *,
