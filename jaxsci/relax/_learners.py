@@ -3,12 +3,12 @@
 ``state = learner.init(key)``; ``arm, state = learner.sample(state[, context])``;
 ``state = learner.update(state, arm, cost[, context])``. Learners are Equinox modules holding static
 hyperparameters only; the state is a pytree (jit-, scan- and vmap-able over trials). Costs are
-minimised (e.g. solver iteration counts). Sources: Khodak, Chow, Balcan, Talwalkar, "Learning to Relax"
+minimised (e.g. a solve's ``stats["num_steps"]``). Sources: Khodak, Chow, Balcan, Talwalkar, "Learning to Relax"
 (ICLR 2024), Algorithms 2, 3 and 5, with the practice settings of the authors' MATLAB code.
 """
 
 import math
-from typing import Any, NamedTuple
+from typing import Any, ClassVar, NamedTuple
 
 import equinox as eqx
 import jax
@@ -92,6 +92,8 @@ class BanditState(NamedTuple):
 
 
 class _Bandit(eqx.Module):
+    #: Whether ``sample``/``update`` need a context (``replay``/``run_online`` ask for ``contexts``).
+    contextual: ClassVar[bool] = False
     num_arms: int = eqx.field(static=True)
     cost_offset: float = eqx.field(static=True)
     normalizer: Any = eqx.field(static=True)  # "adaptive" or a positive float K
@@ -217,6 +219,7 @@ class TsallisINFCB(eqx.Module):
     independent :class:`TsallisINF` runs in each. O(T^{3/4}) regret against Lipschitz policies.
     The state stacks the per-bin states (leading axis ``num_bins``)."""
 
+    contextual: ClassVar[bool] = True
     base: TsallisINF
     num_bins: int = eqx.field(static=True)
     context_range: tuple[float, float] = eqx.field(static=True)
@@ -340,6 +343,7 @@ class ChebCB(eqx.Module):
     every round (equivalent to the code's refitting rule). Cost per round O(d·m³·iters).
     """
 
+    contextual: ClassVar[bool] = True
     num_arms: int = eqx.field(static=True)
     num_features: int = eqx.field(static=True)
     context_range: tuple[float, float] = eqx.field(static=True)

@@ -34,10 +34,8 @@ def solve_cost(solution: Solution) -> Int[Array, "*batch"]:
     return jnp.where(ok, steps, jnp.asarray(budget, steps.dtype))
 
 
-def _contextual(learner) -> bool:
-    from ._learners import ChebCB, TsallisINFCB
-
-    return isinstance(learner, (ChebCB, TsallisINFCB))
+def _contextual(learner: Any) -> bool:
+    return bool(getattr(learner, "contextual", False))
 
 
 def replay(
