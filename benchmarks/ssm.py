@@ -2,17 +2,20 @@
 
 Cases
 -----
-- ``kernel fwd`` / ``kernel fwd+bwd``: ``K = 2 Re sum_n W_n exp(l z_n)`` for ``H`` channels, state size ``N``
-  (``N/2`` stored complex modes, S4 convention), length ``L``. ``jaxsci``: :func:`jaxsci.ssm.vandermonde`
-  (tiled chunked GEMM, custom VJP); peer ``naive``: materialise ``exp(l z)`` of shape ``(H, N/2, L)`` then
-  reduce (the annotated-s4 / discretax kernel); its backward is plain autodiff. The gradient is taken of
-  ``sum(K * G)`` for a fixed random ``G`` with respect to ``W`` and ``z``. The naive peer is skipped (recorded
-  with its estimated memory) where its ``(H, N/2, L)`` complex array would exceed ``NAIVE_LIMIT`` bytes.
-- ``layer fwd+bwd``: :class:`jaxsci.ssm.S4DLayer` on a batch ``(B, H, L)`` (vmap), gradient of a scalar loss
-  with respect to all parameters; peer ``s5-scan``: :class:`jaxsci.ssm.S5Layer` (parallel scan) at the same
-  ``H`` with ``P = N``.
-Sizes: quick = H=256, N=64, L in {1024, 16384} and H=64, N=1024, L=65536 (jaxsci only); full = H in
-{256, 1024} x N in {64, 256} x L in {1024, 16384, 65536}. float32 unless ``--x64``.
+- ``kernel fwd`` / ``kernel fwd+bwd`` / ``kernel jvp``: ``K = 2 Re sum_n W_n exp(l z_n)`` for ``H`` channels,
+  state size ``N`` (``N/2`` stored complex modes, S4 convention), length ``L``. ``jaxsci``:
+  :func:`jaxsci.ssm.vandermonde` (tiled chunked GEMM, a custom JVP that JAX transposes for reverse mode);
+  peer ``naive``: materialise ``exp(l z)`` of shape ``(H, N/2, L)`` then reduce (the annotated-s4 /
+  discretax kernel), differentiated by plain autodiff. The gradient is taken of ``sum(K * G)`` for a fixed
+  random ``G`` with respect to ``W`` and ``z``; the JVP pushes the tangent ``(W, z)`` forward. The naive peer
+  is skipped (recorded with its estimated memory) where its ``(H, N/2, L)`` complex array would exceed
+  ``NAIVE_LIMIT`` bytes.
+- ``layer fwd+bwd``: :class:`jaxsci.ssm.S4DLayer` on a batch ``(B, L, H)`` (time-first, vmap), gradient of a
+  scalar loss with respect to all parameters; peer ``s5-scan``: :class:`jaxsci.ssm.S5Layer` (parallel scan)
+  at the same ``H`` with ``P = N``.
+Sizes: quick = H=256, N=64, L in {1024, 16384} and H=64, N=1024, L=65536 (jaxsci forward and backward only),
+layer B=8, H=128, L=1024; full = H in {256, 1024} x N in {64, 256} x L in {1024, 16384, 65536}. float32 unless
+``--x64``.
 """
 
 from __future__ import annotations
@@ -46,6 +49,10 @@ def _fwd_bwd(kernel, L):
     return jax.grad(lambda W, z, G: jnp.sum(kernel(W, z, L) * G), argnums=(0, 1))
 
 
+def _jvp(kernel, L):
+    return lambda W, z: jax.jvp(lambda W, z: kernel(W, z, L), (W, z), (W, z))[1]
+
+
 def run(bench):
     dtype = jnp.float64 if jax.config.jax_enable_x64 else jnp.float32
     itemsize = 16 if dtype == jnp.float64 else 8
@@ -60,10 +67,10 @@ def run(bench):
         naive_bytes = H * M * L * itemsize
         run_naive = naive_bytes <= NAIVE_LIMIT
         naive_reps = 2 if bench.quick else None
-        for case, make, args in (
-            ("kernel fwd", _fwd, (W, z)),
-            ("kernel fwd+bwd", _fwd_bwd, (W, z, G)),
-        ):
+        cases = [("kernel fwd", _fwd, (W, z)), ("kernel fwd+bwd", _fwd_bwd, (W, z, G))]
+        if not (bench.quick and L > 16384):
+            cases.append(("kernel jvp", _jvp, (W, z)))
+        for case, make, args in cases:
             if run_naive:
                 bench.time_jax(
                     case,
@@ -100,13 +107,12 @@ def run(bench):
     )
     key = jax.random.key(0)
     for B, H, N, L in layer_sizes:
-        u = jax.random.normal(key, (B, H, L), dtype)
+        u = jax.random.normal(key, (B, L, H), dtype)  # time-first samples
         params = {"B": B, "H": H, "N": N, "L": L, "dtype": jnp.dtype(dtype).name}
         for impl, layer in (
-            ("s5-scan", S5Layer(H, N, key=key)),
-            ("jaxsci", S4DLayer(H, N, key=key)),
+            ("s5-scan", S5Layer(H, N, dtype=dtype, key=key)),
+            ("jaxsci", S4DLayer(H, N, dtype=dtype, key=key)),
         ):
-            layer = jax.tree.map(lambda a: a.astype(dtype) if eqx.is_inexact_array(a) else a, layer)
             dyn, static = eqx.partition(layer, eqx.is_inexact_array)
 
             def loss(dyn, u, static=static):

@@ -105,6 +105,29 @@ for N in N_SWEEP:
 for N, ew, ep in zip(N_SWEEP, errs_weak, errs_point, strict=False):
     print(f"N={N:4d}  weak (running-integral) error {ew:.2e}   pointwise error for t>1 {ep:.2f}")
 
+# %% [markdown]
+# S4D-LegS as trained by state-spaces/s4 clips ``Im B`` to ``[-2, 2]`` (``nplr(..., B_clip=2.0)``), in the
+# eigenbasis whose first entries ``V[0, n]`` are real (here: real and positive). `ssm.s4d_init("legs", N)` does
+# the same by default (`b_clip=None` turns it off). How much it changes ``B`` and the kernel (``C = 1``,
+# ``dt = 0.01``, ``L = 1000``):
+
+# %%
+A64, B_clip = ssm.s4d_init("legs", 64)
+_, B_exact = ssm.s4d_init("legs", 64, b_clip=None)
+
+
+def zoh_kernel(A, B, dt=0.01, L=1000):
+    return np.asarray(ssm.vandermonde(B * np.expm1(dt * A) / A, dt * A, L))
+
+
+changed = np.abs(B_clip - B_exact) > 1e-12
+k_clip, k_exact = zoh_kernel(A64, B_clip), zoh_kernel(A64, B_exact)
+rel = np.linalg.norm(k_clip - k_exact) / np.linalg.norm(k_clip)
+print(
+    f"N=64: {changed.sum()} of 32 modes clipped, max change in |B| {np.abs(B_clip - B_exact).max():.1f}; "
+    f"kernel change (relative to the clipped kernel) {rel:.0%}"
+)
+
 # %%
 fig, axes = plt.subplots(1, 5, figsize=(20, 3.6))
 panels = [

@@ -5,7 +5,7 @@ from __future__ import annotations
 import jax.numpy as jnp
 from jaxtyping import Array, ArrayLike, Complex, Num, Real
 
-from .._checks import check_choice, check_positive
+from .._checks import check_choice, check_positive, concrete_or_none, error_if_not
 
 __all__ = ["discretize", "phi1"]
 
@@ -41,10 +41,20 @@ def phi1(x: Num[ArrayLike, " *shape"]) -> Complex[Array, " *shape"]:
     return jnp.where(small, series, big)
 
 
-def _dt_for(A, dt, name="dt"):
-    """Broadcast ``dt`` (scalar, ``A.shape[:-1]`` tied per channel, or ``A.shape`` per mode) against A."""
+def _check_dt(dt, name="dt", check=True):
+    """``dt > 0``: statically for host values; at run time (``eqx.error_if``) for JAX arrays when ``check``
+    (the layers pass ``check=False``: their ``dt = exp(log_dt)`` is positive by construction)."""
     check_positive(dt, name)
+    host = concrete_or_none(dt) is not None
     dt = jnp.asarray(dt)
+    if check and not host:
+        dt = error_if_not(dt, jnp.isfinite(dt) & (dt > 0), f"`{name}` must be finite and > 0.")
+    return dt
+
+
+def _dt_for(A, dt, name="dt", check=True):
+    """Broadcast ``dt`` (scalar, ``A.shape[:-1]`` tied per channel, or ``A.shape`` per mode) against A."""
+    dt = _check_dt(dt, name, check)
     if jnp.iscomplexobj(dt):
         raise TypeError(f"`{name}` must be real, got dtype {dt.dtype}.")
     shape, ashape = jnp.shape(dt), jnp.shape(A)
@@ -73,8 +83,13 @@ def discretize(
 
     **Arguments:** ``A``, ``B`` complex of shape ``(..., N)``; ``dt`` positive, a scalar, of shape ``(...)``
     (tied per channel) or ``(..., N)`` (per mode). **Returns:** ``(Abar, Bbar)``, complex ``(..., N)``.
-    Cost ``O(numel)``. References: Gu et al. (S4D) 2022 §3; Smith et al. (S5) 2023 App. A.
+    Cost ``O(numel)``. A non-positive ``dt`` raises: at trace time for host values, at run time
+    (``eqx.error_if``) for JAX arrays. References: Gu et al. (S4D) 2022 §3; Smith et al. (S5) 2023 App. A.
     """
+    return _discretize(A, B, dt, method)
+
+
+def _discretize(A, B, dt, method, check=True):
     check_choice(method, "method", _METHODS)
     A = jnp.asarray(A)
     B = jnp.asarray(B)
@@ -84,7 +99,7 @@ def discretize(
         raise ValueError(
             f"`A` and `B` must have the same shape, got {jnp.shape(A)} and {jnp.shape(B)}."
         )
-    dt = _dt_for(A, dt)
+    dt = _dt_for(A, dt, check=check)
     cdtype = jnp.result_type(A, B, dt, 1j)
     A = A.astype(cdtype)
     B = B.astype(cdtype)

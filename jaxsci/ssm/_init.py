@@ -19,6 +19,7 @@ import dataclasses
 import jax
 import jax.numpy as jnp
 import numpy as np
+from jax.typing import DTypeLike
 from jaxtyping import Array, Complex, Float, PRNGKeyArray, Shaped
 
 from .._checks import check_choice, check_positive, check_positive_int
@@ -170,7 +171,7 @@ def init_dt(
     dt_min: float = 1e-3,
     dt_max: float = 1e-1,
     *,
-    dtype=None,
+    dtype: DTypeLike | None = None,
 ) -> Float[Array, " ..."]:
     """Log-uniform timescales: ``log dt ~ U[log dt_min, log dt_max]`` by ``jax.random``, shape ``(H,)``.
 
@@ -190,7 +191,7 @@ def init_dt(
     return jnp.exp(jax.random.uniform(key, shape, dtype, minval=lo, maxval=hi))
 
 
-def default_float(dtype=None):
+def default_float(dtype: DTypeLike | None = None) -> np.dtype:
     """``dtype`` as a floating dtype, ``None`` meaning JAX's default float (float64 with x64, else float32)."""
     if dtype is None:
         return jnp.dtype(jnp.float64 if jax.config.jax_enable_x64 else jnp.float32)

@@ -6,7 +6,7 @@ import jax.numpy as jnp
 from jaxtyping import Array, ArrayLike, Float, Num, Real
 
 from .._checks import check_choice, check_positive_int
-from ._discretize import _dt_for, discretize
+from ._discretize import _discretize, _dt_for
 from ._vandermonde import vandermonde
 
 __all__ = ["causal_conv", "fast_fft_length", "s4d_kernel"]
@@ -47,7 +47,7 @@ def s4d_kernel(
                 f"`A` and `{name}` must have the same shape, got {jnp.shape(A)} and {jnp.shape(x)}."
             )
     dt = _dt_for(A, dt)
-    Abar, Bbar = discretize(A, B, dt, method)
+    Abar, Bbar = _discretize(A, B, dt, method, check=False)  # dt checked above
     z = dt * A.astype(Abar.dtype) if method == "zoh" else jnp.log(Abar)
     return vandermonde(C * Bbar, z, L)
 

@@ -21,13 +21,14 @@ import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
+from jax.typing import DTypeLike
 from jaxtyping import Array, Complex, Float, Int, PRNGKeyArray, PyTree, Real
 
 from .._checks import check_choice, check_positive_int, check_range
-from ._discretize import discretize
+from ._discretize import _discretize
 from ._init import default_float, init_dt, s4d_init, s5_init
 from ._kernel import causal_conv
-from ._scan import _discretize_mimo, s5_scan, s5_step
+from ._scan import _discretize_mimo, _s5_apply, s5_step
 from ._vandermonde import vandermonde
 
 __all__ = ["S4DLayer", "S5Layer", "SSMModel", "ssm_param_labels", "SSM_PARAM_NAMES"]
@@ -141,7 +142,7 @@ class S4DLayer(eqx.Module):
         dt_tied: bool = True,
         method: str = "zoh",
         bidirectional: bool = False,
-        dtype=None,
+        dtype: DTypeLike | None = None,
         key: PRNGKeyArray,
     ):
         H = check_positive_int(H, "H")
@@ -200,7 +201,7 @@ class S4DLayer(eqx.Module):
     def _discrete(self):
         A, B, C, dt = self.ssm()
         dt_b = dt[:, None] if dt.ndim == 1 else dt
-        Abar, Bbar = discretize(A, B, dt_b, self.method)
+        Abar, Bbar = _discretize(A, B, dt_b, self.method, check=False)  # dt = exp(log_dt) > 0
         return A, C, dt_b, Abar, Bbar
 
     def kernel(self, L: int) -> Float[Array, " *two h l"]:
@@ -277,7 +278,7 @@ class S5Layer(eqx.Module):
         dt_min: float = 1e-3,
         dt_max: float = 1e-1,
         method: str = "zoh",
-        dtype=None,
+        dtype: DTypeLike | None = None,
         key: PRNGKeyArray,
     ):
         H = check_positive_int(H, "H")
@@ -326,7 +327,7 @@ class S5Layer(eqx.Module):
         u = _as_float(u, self.D.dtype)
         _check_sequence(u, self.D.shape[0])
         Lam, B, C, dt = self.ssm()
-        return s5_scan(Lam, B, C, dt, u, self.D, method=self.method)[0]
+        return _s5_apply(Lam, B, C, dt, u, self.D, self.method, None, True, check=False)[0]
 
     def init_state(self) -> Complex[Array, " m"]:
         """The zero state, complex ``(P/2,)``."""
@@ -338,7 +339,7 @@ class S5Layer(eqx.Module):
         """One streaming step on the token ``u`` ``(H,)``: returns ``(y_t, x_t)``. Cost ``O(P H)``."""
         u = _as_float(u, self.D.dtype)
         Lam, B, C, dt = self.ssm()
-        Lbar, Bbar = _discretize_mimo(Lam, B, dt, self.method)
+        Lbar, Bbar = _discretize_mimo(Lam, B, dt, self.method, check=False)
         return s5_step(Lbar, Bbar, C, x, u, self.D)
 
 
@@ -410,7 +411,7 @@ class SSMModel(eqx.Module):
         dropout: float = 0.0,
         glu: bool = True,
         pool: str | None = "mean",
-        dtype=None,
+        dtype: DTypeLike | None = None,
         key: PRNGKeyArray,
         **layer_kwargs,
     ):

@@ -9,8 +9,8 @@ import jax.numpy as jnp
 from jax import lax
 from jaxtyping import Array, ArrayLike, Complex, Float, Num, Real
 
-from .._checks import check_choice, check_positive
-from ._discretize import _dt_for, discretize, phi1
+from .._checks import check_choice
+from ._discretize import _check_dt, _discretize, _dt_for, phi1
 
 __all__ = ["diagonal_scan", "discretize_s5", "s4d_scan", "s4d_step", "s5_scan", "s5_step"]
 
@@ -90,7 +90,7 @@ def s4d_scan(
     """
     check_choice(method, "method", ("zoh", "bilinear"))
     A, B, C, u, dt = _check_ssm(A, B, C, u, dt)
-    Abar, Bbar = discretize(A, B, dt, method)
+    Abar, Bbar = _discretize(A, B, dt, method, check=False)  # dt checked in _check_ssm
     Bu = Bbar[None] * u[..., None]  # (L, H, N)
     xs = diagonal_scan(Abar, Bu, None if x0 is None else jnp.asarray(x0, Abar.dtype))
     y = 2 * jnp.real(jnp.einsum("hn,lhn->lh", C.astype(Abar.dtype), xs))
@@ -160,9 +160,13 @@ def s5_scan(
     ``(P,)``. Shapes: ``u`` ``(L, H)`` → ``y`` ``(L, H)`` (time-first); returns ``(y, x_final)``.
     Cost ``O(L P H)`` work, ``O(log L)`` depth, ``O(L P)`` memory. Reference: Smith et al., S5, ICLR 2023.
     """
+    return _s5_apply(Lambda, B, C, dt, u, D, method, x0, conj_sym, check=True)
+
+
+def _s5_apply(Lambda, B, C, dt, u, D, method, x0, conj_sym, check):
     check_choice(method, "method", ("zoh", "bilinear"))
     Lambda, B, C, u = _check_s5(Lambda, B, C, u)
-    Lbar, Bbar = _discretize_mimo(Lambda, B, dt, method)
+    Lbar, Bbar = _discretize_mimo(Lambda, B, dt, method, check=check)
     Bu = jnp.einsum("ph,lh->lp", Bbar, u.astype(Bbar.dtype))
     xs = diagonal_scan(Lbar, Bu, None if x0 is None else jnp.asarray(x0, Lbar.dtype))
     y = jnp.real(jnp.einsum("hp,lp->lh", C.astype(Lbar.dtype), xs)) * (2 if conj_sym else 1)
@@ -171,9 +175,8 @@ def s5_scan(
     return y.astype(jnp.result_type(u, jnp.real(Lbar))), xs[-1]
 
 
-def _discretize_mimo(Lambda, B, dt, method):
-    check_positive(dt, "dt")
-    dt = jnp.asarray(dt)
+def _discretize_mimo(Lambda, B, dt, method, check=True):
+    dt = _check_dt(dt, "dt", check)
     if dt.shape not in ((), Lambda.shape):
         raise ValueError(f"`dt` must be a scalar or have shape {Lambda.shape}, got {dt.shape}.")
     cdtype = jnp.result_type(Lambda, B, dt, 1j)

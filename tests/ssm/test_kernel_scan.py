@@ -255,6 +255,11 @@ def test_bad_inputs(params):
         ssm.s4d_kernel(A, B, C, np.array([0.1, 0.0, 1.0]), 8)
     with pytest.raises(ValueError, match="`dt`"):
         ssm.discretize(A, B, -1.0)
+    # device values are checked at run time, inside jit too (never copied to the host for a check)
+    with pytest.raises(Exception, match="`dt` must be finite and > 0"):
+        jax.block_until_ready(s4d_kernel(A, B, C, jnp.asarray([0.1, 0.0, 1.0]), 8))
+    with pytest.raises(Exception, match="`dt` must be finite and > 0"):
+        jax.block_until_ready(jax.jit(ssm.s5_scan)(A[0], B.T, C, -jnp.ones(N), u))
     with pytest.raises(shape_error, match="dt"):
         ssm.s4d_kernel(A, B, C, np.ones(2), 8)
     with pytest.raises(ValueError, match="`L`"):

@@ -1,13 +1,17 @@
-"""Equinox layers: conv == step, ensembles under filter_vmap, dtype rule, dropout keys, model streaming."""
+"""Equinox layers: conv == step, ensembles under filter_vmap, dtype rule, dropout keys, model streaming,
+and the one training step on a sharded batch."""
 
 import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
+import optax
 import pytest
+from jax.sharding import NamedSharding
+from jax.sharding import PartitionSpec as P
 from jax.test_util import check_grads
 
-from jaxsci import ssm
+from jaxsci import data, ssm, training
 
 
 @eqx.filter_jit
@@ -207,3 +211,39 @@ def test_layer_bad_inputs(key):
     layer = eqx.tree_at(lambda m: m.D, ssm.S4DLayer(4, 8, key=key), jnp.ones(3))
     with pytest.raises(ValueError, match="`D`"):
         layer.__check_init__()
+
+
+@pytest.mark.slow
+def test_sharded_training_step_equals_unsharded(key):
+    """SSMModel with the one training step (jaxsci.training.make_train_step): a batch sharded over 8 fake
+    CPU devices (the mesh built here, as a user would) gives the unsharded step's loss and update, and the
+    per-sample keys drive dropout."""
+    assert len(jax.devices()) == 8, "conftest should provide 8 fake CPU devices"
+    model = ssm.SSMModel(
+        5, 4, d_model=8, n_layers=1, state_size=4, pool="last", dropout=0.2, key=key
+    )
+    opt = optax.multi_transform(
+        {"ssm": optax.adam(1e-3), "other": optax.adamw(3e-3, weight_decay=0.1)},
+        ssm.ssm_param_labels,
+    )
+    state = opt.init(eqx.filter(model, eqx.is_inexact_array))
+    step = training.make_train_step(optax.softmax_cross_entropy, opt)
+    x, y = data.delayed_recall(key, 16, 32, 4)
+    y = jax.nn.one_hot(y, 4)
+    mesh = jax.make_mesh((8,), ("batch",), axis_types=(jax.sharding.AxisType.Auto,))
+    xs, ys = jax.device_put((x, y), NamedSharding(mesh, P("batch")))
+    assert len(xs.sharding.device_set) == 8
+    k = jax.random.fold_in(key, 7)
+    m1, s1, l1 = step(model, state, x, y, k)
+    m2, s2, l2 = step(model, state, xs, ys, k)
+    _, _, l3 = step(model, state, x, y, jax.random.fold_in(key, 8))
+    assert float(l1) != float(l3)  # dropout follows the key
+    m1, s1, _ = step(m1, s1, x, y, k)
+    m2, s2, _ = step(m2, s2, xs, ys, k)
+    np.testing.assert_allclose(float(l1), float(l2), rtol=1e-10)
+    for a, b in zip(
+        jax.tree.leaves(eqx.filter(m1, eqx.is_inexact_array)),
+        jax.tree.leaves(eqx.filter(m2, eqx.is_inexact_array)),
+        strict=True,
+    ):
+        np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=1e-9, atol=1e-12)

@@ -138,7 +138,8 @@ def test_jvp_and_hessian_match_naive_and_finite_differences():
     W, z = jnp.asarray(W), jnp.asarray(z)
     dW = jnp.asarray(rng.normal(size=W.shape) + 1j * rng.normal(size=W.shape))
     dz = jnp.asarray(rng.normal(size=z.shape) + 1j * rng.normal(size=z.shape))
-    f = jax.jit(lambda W, z: _vandermonde(W, z, 29, chunk=4, tile_rows=2))  # several tiles and padding
+    # several tiles and padding
+    f = jax.jit(lambda W, z: _vandermonde(W, z, 29, chunk=4, tile_rows=2))
     fn = lambda W, z: vandermonde_naive(W, z, 29)
     K, dK = jax.jit(lambda *a: jax.jvp(f, a[:2], a[2:]))(W, z, dW, dz)
     _, dK_naive = jax.jvp(fn, (W, z), (dW, dz))
