@@ -268,7 +268,9 @@ class MgNO(eqx.Module):
     they were trained at, and the number of levels is fixed, so on a 2x finer grid a plain V-cycle
     reaches only half as far (its coarsest level is one level finer) and computes a different
     operator: a Darcy model trained at 64^2 (rel. L2 0.026) has 0.56 at 127^2 with V-cycles on the
-    input grid, 0.036 with them anchored (``notebooks/operator_learning``, cpu size). So the model
+    input grid, 0.036 with them anchored (``notebooks/operator_learning``, cpu size); a small one
+    (width 8, 2 layers, 4 levels, 200 samples at 33^2, 25 epochs) has 0.071 at 33^2 either way and,
+    at 65^2, 0.44 with V-cycles on the input grid against 0.074 anchored. So the model
     records its training grid at construction: on any other grid every V-cycle runs on
     ``grid_shape`` (its input linearly resampled to it, its output interpolated back, see
     :func:`_interpolation_matrix`; node grids ``x_i = i/(n-1)``, periodic grids ``x_j = j/n`` with

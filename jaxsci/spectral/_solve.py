@@ -117,7 +117,7 @@ def solve_periodic(
 
 def dirichlet_eigenvalues(
     shape: Sequence[int], length: float | Sequence[float] = 1.0, *, stencil: str = "spectral"
-) -> np.ndarray:
+) -> Float[np.ndarray, " *shape"]:
     """Eigenvalues of ``-Δ`` on the DST-I basis ``prod_a sin(π m_a x_a / L_a)``, ``m_a = 1..n_a``, as a
     float64 array of ``shape``: ``Σ (π m_a / L_a)^2`` (spectral) or ``Σ (4/h_a^2) sin^2(π m_a /
     (2(n_a+1)))`` with ``h_a = L_a / (n_a + 1)`` (fd: the 3/5/7-point Laplacian)."""

@@ -79,7 +79,7 @@ def idstn(
     return y / scale
 
 
-def wavenumbers(n: int, length: float = 1.0, *, rfft: bool = False) -> np.ndarray:
+def wavenumbers(n: int, length: float = 1.0, *, rfft: bool = False) -> Float[np.ndarray, " k"]:
     """Angular wavenumbers ``2 pi k / L`` of an ``n``-point periodic grid on ``[0, L)`` in FFT order
     (``rfft=True``: the ``n // 2 + 1`` non-negative ones), as a float64 NumPy array."""
     k = np.fft.rfftfreq(n, d=1.0 / n) if rfft else np.fft.fftfreq(n, d=1.0 / n)

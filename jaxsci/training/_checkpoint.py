@@ -17,7 +17,9 @@ def _paths(path) -> tuple[pathlib.Path, pathlib.Path]:
     return path, path.with_name(path.name + ".json")
 
 
-def save_checkpoint(path, model, *, metadata: dict[str, Any] | None = None) -> pathlib.Path:
+def save_checkpoint(
+    path: str | pathlib.Path, model: Any, *, metadata: dict[str, Any] | None = None
+) -> pathlib.Path:
     """Write the array leaves of ``model`` (any pytree, e.g. ``(model, opt_state)``) to ``path`` with
     ``eqx.tree_serialise_leaves`` and ``metadata`` (JSON-serialisable) to ``path + ".json"``.
     Reload with :func:`load_checkpoint` and a template of the same structure. Returns ``path``."""
@@ -33,7 +35,7 @@ def save_checkpoint(path, model, *, metadata: dict[str, Any] | None = None) -> p
     return path
 
 
-def load_checkpoint(path, like):
+def load_checkpoint(path: str | pathlib.Path, like: Any) -> tuple[Any, dict[str, Any]]:
     """Load a checkpoint written by :func:`save_checkpoint` into the structure of ``like`` (a freshly
     built model with the same configuration). Returns ``(model, metadata)``."""
     path, meta_path = _paths(path)
