@@ -385,3 +385,22 @@ def test_checkpoint_every_and_resume_reproduce_the_uninterrupted_run(pairs, tmp_
         assert "training" in err and "loss=" in err  # the progress bar shows the running loss
     with pytest.raises(ValueError, match="checkpoint_path"):
         fit(_mgno(), opt, (x, y), epochs=1, resume=True, **kw)
+
+
+def test_normalized_ensembles_under_filter_vmap_and_jit(pairs):
+    x, y = pairs
+    xn, yn = Normalizer.from_data(x), Normalizer.from_data(y)
+
+    def make(k):
+        fno = FNO(1, 1, modes=(3, 3), width=4, depth=1, projection_width=4, dtype=F32, key=k)
+        return Normalized(fno, xn, yn)
+
+    keys = jax.random.split(jax.random.key(7), 3)
+    ensemble = eqx.filter_vmap(make)(keys)
+    outs = eqx.filter_vmap(lambda m: m(x[0]))(ensemble)
+    assert outs.shape == (3, 1, 16, 16) and not np.allclose(outs[0], outs[1])
+    for i in range(3):
+        np.testing.assert_allclose(outs[i], make(keys[i])(x[0]), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(eqx.filter_jit(make)(keys[0])(x[0]), outs[0], rtol=1e-5, atol=1e-6)
+    with pytest.raises(TypeError, match="x_normalizer"):
+        Normalized(make(keys[0]).model, x_normalizer="standard")
