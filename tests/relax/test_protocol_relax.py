@@ -134,6 +134,14 @@ def test_divergence(problem):
         R.sor(bad, np.ones(2), 1.0)
 
 
+def test_stagnation_at_the_rounding_floor(problem):
+    _, A, bs = problem
+    sol = R.sor(A, bs[0], 1.3, rtol=1e-17, throw=False)  # below float64's floor
+    assert sol.result == RESULTS.stagnation and int(sol.stats["num_steps"]) < 200
+    with pytest.raises(Exception, match="stagnation.*`rtol`"):
+        R.ssor(A, bs[0], 1.3, rtol=1e-17)
+
+
 def test_history_is_nan_padded(problem):
     _, A, bs = problem
     sol = R.ssor(A, bs[0], 1.3, max_steps=50)
