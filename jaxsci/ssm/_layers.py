@@ -22,7 +22,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 from jax.typing import DTypeLike
-from jaxtyping import Array, Complex, Float, Int, PRNGKeyArray, PyTree, Real
+from jaxtyping import Array, Bool, Complex, Float, Int, PRNGKeyArray, PyTree, Real
 
 from .._checks import check_choice, check_positive_int, check_range
 from ._discretize import _discretize
@@ -214,7 +214,7 @@ class S4DLayer(eqx.Module):
         return vandermonde(C * Bbar, z, L)
 
     def __call__(
-        self, u: Real[Array, " l h"], *, key: PRNGKeyArray | None = None
+        self, u: Real[Array, " l h"] | Bool[Array, " l h"], *, key: PRNGKeyArray | None = None
     ) -> Float[Array, " l h"]:
         del key
         u = _as_float(u, self.D.dtype)
@@ -229,7 +229,7 @@ class S4DLayer(eqx.Module):
         return jnp.zeros(self.A_re.shape, jnp.result_type(self.A_re, 1j))
 
     def step(
-        self, x: Complex[Array, " h m"], u: Real[Array, " h"]
+        self, x: Complex[Array, " h m"], u: Real[Array, " h"] | Bool[Array, " h"]
     ) -> tuple[Float[Array, " h"], Complex[Array, " h m"]]:
         """One streaming step from state ``x`` on the token ``u`` ``(H,)``: returns ``(y_t, x_t)``; ``y_t``
         equals row ``t`` of ``__call__``. Cost ``O(H N)``."""
@@ -321,7 +321,7 @@ class S5Layer(eqx.Module):
         return Lam, self.B_re + 1j * self.B_im, self.C_re + 1j * self.C_im, jnp.exp(self.log_dt)
 
     def __call__(
-        self, u: Real[Array, " l h"], *, key: PRNGKeyArray | None = None
+        self, u: Real[Array, " l h"] | Bool[Array, " l h"], *, key: PRNGKeyArray | None = None
     ) -> Float[Array, " l h"]:
         del key
         u = _as_float(u, self.D.dtype)
@@ -334,7 +334,7 @@ class S5Layer(eqx.Module):
         return jnp.zeros(self.Lambda_re.shape, jnp.result_type(self.Lambda_re, 1j))
 
     def step(
-        self, x: Complex[Array, " m"], u: Real[Array, " h"]
+        self, x: Complex[Array, " m"], u: Real[Array, " h"] | Bool[Array, " h"]
     ) -> tuple[Float[Array, " h"], Complex[Array, " m"]]:
         """One streaming step on the token ``u`` ``(H,)``: returns ``(y_t, x_t)``. Cost ``O(P H)``."""
         u = _as_float(u, self.D.dtype)
@@ -444,7 +444,7 @@ class SSMModel(eqx.Module):
             raise ValueError("`n_layers` must be >= 1, got 0.")
 
     def __call__(
-        self, x: Real[Array, " l d_in"], *, key: PRNGKeyArray | None = None
+        self, x: Real[Array, " l d_in"] | Bool[Array, " l d_in"], *, key: PRNGKeyArray | None = None
     ) -> Float[Array, " d_out"] | Float[Array, " l d_out"]:
         x = _as_float(x, self.encoder.weight.dtype)
         if x.ndim != 2 or x.shape[1] != self.encoder.in_features:
@@ -470,7 +470,9 @@ class SSMModel(eqx.Module):
         states = tuple(blk.layer.init_state() for blk in self.blocks)
         return states, jnp.zeros((self.encoder.out_features,), dtype), jnp.zeros((), jnp.int32)
 
-    def step(self, state: tuple, x: Real[Array, " d_in"]) -> tuple[Float[Array, " d_out"], tuple]:
+    def step(
+        self, state: tuple, x: Real[Array, " d_in"] | Bool[Array, " d_in"]
+    ) -> tuple[Float[Array, " d_out"], tuple]:
         """One streaming step on the token ``x`` ``(d_input,)``: returns ``(y_t, state)``; ``y_t`` is the
         output of ``model`` on the prefix ending at this token (see the class docstring)."""
         x = _as_float(x, self.encoder.weight.dtype)

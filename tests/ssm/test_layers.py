@@ -110,6 +110,7 @@ def test_dtype_rule(key):
     y_int = call(layer, jnp.ones((5, 3), jnp.int32))
     assert y_int.dtype == jnp.float64
     np.testing.assert_allclose(np.asarray(y_int), np.asarray(call(layer, jnp.ones((5, 3)))))
+    assert call(layer, jnp.ones((5, 3), bool)).dtype == jnp.float64
     l32 = ssm.S4DLayer(3, 4, dtype=jnp.float32, key=key)
     assert all(a.dtype == jnp.float32 for a in jax.tree.leaves(l32))
     assert call(l32, jnp.ones((5, 3), jnp.int32)).dtype == jnp.float32
