@@ -25,6 +25,7 @@ from jaxsci.training import (
     load_checkpoint,
     make_optimizer,
     make_train_step,
+    mse,
     num_real_parameters,
     relative_h1,
     relative_l2,
@@ -404,3 +405,29 @@ def test_normalized_ensembles_under_filter_vmap_and_jit(pairs):
     np.testing.assert_allclose(eqx.filter_jit(make)(keys[0])(x[0]), outs[0], rtol=1e-5, atol=1e-6)
     with pytest.raises(TypeError, match="x_normalizer"):
         Normalized(make(keys[0]).model, x_normalizer="standard")
+
+
+def test_fit_turns_ssm_model_dropout_on():
+    from jaxsci.ssm import SSMModel
+
+    x = jax.random.normal(jax.random.key(1), (4, 16, 1))
+    y = jnp.zeros((4, 1))
+
+    def losses(dropout):
+        model = SSMModel(
+            1, 1, d_model=8, n_layers=1, state_size=4, dropout=dropout, key=jax.random.key(0)
+        )
+        _, r = fit(
+            model,
+            optax.sgd(0.0),  # frozen weights: only dropout can change the loss
+            (x, y),
+            epochs=3,
+            batch_size=2,
+            key=jax.random.key(2),
+            loss=mse,
+            progress=False,
+        )
+        return [h["train_loss"] for h in r["history"]]
+
+    assert len(set(losses(0.5))) == 3
+    np.testing.assert_allclose(losses(0.0), losses(0.0)[0], rtol=1e-6)
