@@ -124,6 +124,7 @@ def _coarse_inverse(op: AbstractGridOperator, dtype: Any) -> Array:
     return inverse.astype(dtype)
 
 
+@eqx.filter_jit
 def build_hierarchy(
     op: DiffusionOperator,
     *,
@@ -149,7 +150,7 @@ def build_hierarchy(
     operator applications per level and a multi-colour Gauss-Seidel on the coarse levels.
 
     ``dtype``: the dtype of the cycles (default the operator's). The coarsest level is factorised
-    once here (see the module docstring).
+    once here (see the module docstring). ``eqx.filter_jit``-ed (the configuration is static).
     """
     if coarse not in COARSE_OPERATORS:
         raise ValueError(f"`coarse` must be one of {COARSE_OPERATORS}, got {coarse!r}.")
