@@ -22,7 +22,7 @@ import numpy as np
 from jax.typing import DTypeLike
 from jaxtyping import Array, Complex, Float, PRNGKeyArray, Shaped
 
-from .._checks import check_choice, check_positive, check_positive_int
+from .._checks import check_choice, check_positive, check_positive_int, default_float_dtype
 
 __all__ = [
     "NPLR",
@@ -186,19 +186,9 @@ def init_dt(
         shape = tuple(check_positive_int(h, "H") for h in H)
     else:
         shape = (check_positive_int(H, "H"),)
-    dtype = default_float(dtype)
+    dtype = default_float_dtype(dtype)
     lo, hi = np.log(dt_min), np.log(dt_max)
     return jnp.exp(jax.random.uniform(key, shape, dtype, minval=lo, maxval=hi))
-
-
-def default_float(dtype: DTypeLike | None = None) -> np.dtype:
-    """``dtype`` as a floating dtype, ``None`` meaning JAX's default float (float64 with x64, else float32)."""
-    if dtype is None:
-        return jnp.dtype(jnp.float64 if jax.config.jax_enable_x64 else jnp.float32)
-    dtype = jnp.dtype(dtype)
-    if not jnp.issubdtype(dtype, jnp.floating):
-        raise TypeError(f"`dtype` must be a floating dtype, got {dtype}.")
-    return dtype
 
 
 def s5_init(

@@ -24,9 +24,9 @@ import numpy as np
 from jax.typing import DTypeLike
 from jaxtyping import Array, Bool, Complex, Float, Int, PRNGKeyArray, PyTree, Real
 
-from .._checks import check_choice, check_positive_int, check_range
+from .._checks import check_choice, check_positive_int, check_range, default_float_dtype
 from ._discretize import _discretize
-from ._init import default_float, init_dt, s4d_init, s5_init
+from ._init import init_dt, s4d_init, s5_init
 from ._kernel import causal_conv
 from ._scan import _discretize_mimo, _s5_apply, s5_step
 from ._vandermonde import vandermonde
@@ -148,7 +148,7 @@ class S4DLayer(eqx.Module):
         H = check_positive_int(H, "H")
         N = check_positive_int(N, "N", minimum=2, even=True)
         check_choice(init, "init", ("legs", "inv", "lin", "real"))
-        dtype = default_float(dtype)
+        dtype = default_float_dtype(dtype)
         A, B = s4d_init(init, N, b_clip=b_clip)  # float64 on the host, no key
         M = N // 2
         self.A_re = jnp.asarray(np.tile(_neg_real_inverse(A.real, real_transform), (H, 1)), dtype)
@@ -282,7 +282,7 @@ class S5Layer(eqx.Module):
         key: PRNGKeyArray,
     ):
         H = check_positive_int(H, "H")
-        dtype = default_float(dtype)
+        dtype = default_float_dtype(dtype)
         Lam, V = s5_init(P, blocks=blocks)  # float64 on the host, no key
         M = Lam.shape[0]
         self.Lambda_re = jnp.asarray(_neg_real_inverse(Lam.real, real_transform), dtype)
@@ -423,7 +423,7 @@ class SSMModel(eqx.Module):
         check_choice(layer, "layer", ("s4d", "s5"))
         check_choice(pool, "pool", ("mean", "last", None))
         check_range(dropout, "dropout", 0.0, 1.0, closed="left")
-        dtype = default_float(dtype)
+        dtype = default_float_dtype(dtype)
         keys = jax.random.split(key, 2 * n_layers + 2)
         self.encoder = eqx.nn.Linear(d_input, d_model, key=keys[0], dtype=dtype)
         self.decoder = eqx.nn.Linear(d_model, d_output, key=keys[1], dtype=dtype)

@@ -70,6 +70,12 @@ def make_optimizer(
     return optax.chain(*parts, optax.scale_by_adam(), optax.scale_by_learning_rate(lr))
 
 
+def _like(y, pred):
+    # Floating targets follow the prediction's dtype; integer class labels stay integers.
+    y = jnp.asarray(y)
+    return y.astype(pred.dtype) if jnp.issubdtype(y.dtype, jnp.floating) else y
+
+
 def make_train_step(
     loss_fn: Callable[[Array, Array], Array], optimizer: optax.GradientTransformation
 ) -> Callable:
@@ -97,7 +103,7 @@ def make_train_step(
 
         def batch_loss(model):
             pred = jax.vmap(lambda xi, ki: model(xi, key=ki))(x, keys)
-            return jnp.mean(jax.vmap(loss_fn)(pred, jnp.asarray(y).astype(pred.dtype)))
+            return jnp.mean(jax.vmap(loss_fn)(pred, _like(y, pred)))
 
         loss, grads = eqx.filter_value_and_grad(batch_loss)(model)
         params = eqx.filter(model, eqx.is_inexact_array)
