@@ -213,7 +213,8 @@ class Multigrid(eqx.Module):
         x0: Float[ArrayLike, " *grid"] | None = None,
         throw: bool = True,
     ) -> Solution:
-        """Solve ``A u = f`` with the hierarchy ``state`` (from :meth:`init`).
+        """Solve ``A u = f`` with the hierarchy ``state`` (from :meth:`init`; the hierarchy fields
+        ``levels``, ``coarse``, ``coarse_max`` and ``precision`` take effect there, the others here).
 
         **Returns:** a :class:`jaxsci.Solution`: ``value`` (grid-shaped, ``f``'s dtype), ``result``
         and ``stats``: ``"num_steps"`` (cycles or CG iterations), ``"residual_history"`` (shape
