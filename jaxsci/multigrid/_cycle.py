@@ -12,6 +12,8 @@ per level, times ``2^d / (2^d - 1)`` for the coarse levels; memory ``O(N)``.
 
 from __future__ import annotations
 
+from typing import final
+
 import equinox as eqx
 import jax
 import jax.numpy as jnp
@@ -96,6 +98,7 @@ def smooth(
     raise ValueError(f"`smoother` must be one of {SMOOTHERS}, got {smoother!r}.")
 
 
+@final
 class CycleConfig(eqx.Module):
     """Static configuration of a cycle."""
 

@@ -21,6 +21,7 @@ colours; 9 in 2D, 27 in 3D for Dirichlet axes), memory ``O(prod_d c_d * N_l)`` d
 from __future__ import annotations
 
 import itertools
+from typing import final
 
 import equinox as eqx
 import jax
@@ -33,6 +34,7 @@ from .._grid import AbstractGridOperator
 __all__ = ["GalerkinOperator", "galerkin_coarsen"]
 
 
+@final
 class GalerkinOperator(AbstractGridOperator):
     """``(A u)_i = sum_o S[o, i] u_{i + o}`` with offsets ``o`` in ``prod_d {-w_d, ..., w_d}``: the
     Galerkin coarse operator ``R A P`` of a multigrid hierarchy (``coarse="galerkin"``).

@@ -27,7 +27,7 @@ values plus ``n_c^2``.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, final
 
 import equinox as eqx
 import jax.numpy as jnp
@@ -58,6 +58,7 @@ DENSE_COARSE_MAX = 4096
 COARSE_SWEEPS = 20
 
 
+@final
 class Hierarchy(eqx.Module):
     """Operators ``A_0`` (fine) ... ``A_L`` (coarsest), the transfers and the coarsest solver.
 

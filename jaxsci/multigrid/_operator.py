@@ -26,7 +26,7 @@ are its null space and the operator is flagged ``singular``).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, final
 
 import equinox as eqx
 import jax
@@ -125,6 +125,7 @@ def _harmonic(x: Array, y: Array) -> Array:
     return jnp.where(s > 0, 2 * x * y / jnp.where(s > 0, s, 1), 0)
 
 
+@final
 class DiffusionOperator(AbstractGridOperator):
     """The operator ``u -> -div(a grad u) + c u`` on a structured grid (see the module docstring).
 

@@ -18,7 +18,7 @@ call: a second eager call with the same shapes costs one dispatch.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, final
 
 import equinox as eqx
 import jax
@@ -99,6 +99,7 @@ def default_multigrid_rtol(op: DiffusionOperator, dtype: Any) -> float:
     return max(default_rtol(dtype), eps * _condition_estimate(op) / 4)
 
 
+@final
 class Multigrid(eqx.Module):
     """A multigrid solver: ``solver = Multigrid(...); state = solver.init(op); solver.solve(state, f)``.
 
@@ -563,6 +564,7 @@ _TO_LINEAX = (
 )
 
 
+@final
 class MultigridSolver(lx.AbstractLinearSolver):
     """Multigrid as a lineax solver: ``lineax.linear_solve(op, f, solver=MultigridSolver())``.
 
