@@ -220,9 +220,3 @@ def finalize(
     result = solution.result
     failed = result != RESULTS.successful
     return eqx.branched_error_if(solution, failed, result._value, tuple(messages))
-
-
-def status_from(
-    converged, finite, diverged=False
-) -> RESULTS:  # transitional; removed by "One toolkit"
-    return status(converged=converged, finite=finite, diverged=diverged)

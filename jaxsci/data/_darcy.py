@@ -29,7 +29,7 @@ def darcy_operator(a: Float[ArrayLike, " s s"]):
 
 
 def darcy_solve(
-    a: Float[ArrayLike, " s s"], *, rtol: float = 1e-10, max_cycles: int = 60, throw: bool = True
+    a: Float[ArrayLike, " s s"], *, rtol: float = 1e-10, max_steps: int = 60, throw: bool = True
 ) -> Float[Array, " s s"]:
     """Solve ``-div(a grad u) = 1`` on ``[0, 1]^2``, ``u = 0`` on the boundary, for one coefficient.
 
@@ -52,7 +52,7 @@ def darcy_solve(
     check_positive_int(s, "a.shape[0]", minimum=4)
     op = darcy_operator(a)
     f = jnp.ones((s - 2, s - 2), a.dtype)
-    sol = solve(op, f, rtol=rtol, max_steps=max_cycles, throw=throw)
+    sol = solve(op, f, rtol=rtol, max_steps=max_steps, throw=throw)
     return jnp.pad(sol.value, 1)
 
 
@@ -75,7 +75,7 @@ def darcy(
     rtol: float = 1e-10,
     alpha: float = 2.0,
     tau: float = 3.0,
-    max_cycles: int = 60,
+    max_steps: int = 60,
     chunk_size: int = 32,
     progress: bool = True,
     cache_dir=None,
@@ -101,13 +101,13 @@ def darcy(
     check_range(rtol, "rtol", 0.0, 1.0)
     check_positive(alpha, "alpha")
     check_positive(tau, "tau")
-    check_positive_int(max_cycles, "max_cycles")
+    check_positive_int(max_steps, "max_steps")
     out_dtype = jnp.zeros(()).dtype
     params = dict(resolution=int(resolution), rtol=float(rtol), alpha=float(alpha), tau=float(tau))
 
     def chunk(keys):
         with jax.enable_x64(True):
-            a, u = _darcy_chunk(jax.random.key_data(keys), resolution, alpha, tau, rtol, max_cycles)
+            a, u = _darcy_chunk(jax.random.key_data(keys), resolution, alpha, tau, rtol, max_steps)
             return a.astype(out_dtype), u.astype(out_dtype)
 
     return generate(
@@ -123,9 +123,9 @@ def darcy(
 
 
 @functools.partial(jax.jit, static_argnums=(1, 2, 3, 4, 5))
-def _darcy_chunk(key_data, resolution, alpha, tau, rtol, max_cycles):
+def _darcy_chunk(key_data, resolution, alpha, tau, rtol, max_steps):
     def one(kd):
         a = darcy_coefficient(jax.random.wrap_key_data(kd), resolution, alpha=alpha, tau=tau)
-        return a, darcy_solve(a, rtol=rtol, max_cycles=max_cycles)
+        return a, darcy_solve(a, rtol=rtol, max_steps=max_steps)
 
     return jax.vmap(one)(key_data)
