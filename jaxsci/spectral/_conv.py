@@ -28,13 +28,14 @@ import numpy as np
 from jaxtyping import Array, ArrayLike, Float
 
 from .._checks import check_choice, check_ndim, check_positive_int, check_same_shape
+from ._inputs import as_real, check_nonempty, compute_dtype
 
 __all__ = ["spectral_conv", "num_blocks"]
 
 
 def num_blocks(ndim: int) -> int:
-    """Number of retained corner blocks, ``2^(ndim-1)``, for a ``ndim``-dimensional field."""
-    return 2 ** (ndim - 1)
+    """Number of retained corner blocks, ``2^(ndim-1)``, for a ``ndim``-dimensional field (``ndim >= 1``)."""
+    return 2 ** (check_positive_int(ndim, "ndim") - 1)
 
 
 def _as_modes(modes, d: int, name: str = "modes") -> tuple[int, ...]:
@@ -68,7 +69,9 @@ def check_modes_fit(
 
 
 def _validate(x, w_re, w_im, modes, out_shape):
+    x, w_re, w_im = as_real(x, "x"), as_real(w_re, "w_re"), as_real(w_im, "w_im")
     check_ndim(x, "x", (2, 3, 4))
+    check_nonempty(x, "x")
     x_shape = tuple(jnp.shape(x))
     d = len(x_shape) - 1
     modes = _as_modes(modes, d)
@@ -90,11 +93,7 @@ def _validate(x, w_re, w_im, modes, out_shape):
             f"{', '.join(map(str, modes))}) for `x` of shape {x_shape} and `modes` {modes}, got {w_shape}."
         )
     check_same_shape(w_re, "w_re", w_im, "w_im")
-    for arr, name in ((x, "x"), (w_re, "w_re"), (w_im, "w_im")):
-        dt = jnp.result_type(arr)
-        if not jnp.issubdtype(dt, jnp.floating):
-            raise TypeError(f"`{name}` must be a real floating array, got dtype {dt}.")
-    return d, modes, in_spatial, out_spatial
+    return x, w_re, w_im, d, modes, in_spatial, out_spatial
 
 
 def _c(j: np.ndarray, n: int) -> np.ndarray:
@@ -223,13 +222,13 @@ def spectral_conv(
     ICLR 2021 (arXiv 2010.08895).
     """
     check_choice(method, "method", ("fft", "dft"))
-    d, modes, in_spatial, out_spatial = _validate(x, w_re, w_im, modes, out_shape)
+    x, w_re, w_im, d, modes, in_spatial, out_spatial = _validate(x, w_re, w_im, modes, out_shape)
     out_dtype = jnp.result_type(x, w_re, w_im)
     # XLA has no half-precision FFT (jax #17954): float16/bfloat16 inputs are transformed in float32
     # and the result is cast back, on both paths.
-    dtype = jnp.float32 if jnp.finfo(out_dtype).bits < 32 else out_dtype
+    dtype = compute_dtype(out_dtype)
     x = jnp.asarray(x, dtype)
-    w = _complex_weight(jnp.asarray(w_re), jnp.asarray(w_im), dtype)
+    w = _complex_weight(w_re, w_im, dtype)
     cdtype = w.dtype
     n_in_d, n_out_d = in_spatial[-1], out_spatial[-1]
     j = np.arange(modes[-1])

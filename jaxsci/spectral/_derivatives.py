@@ -9,6 +9,7 @@ import numpy as np
 from jaxtyping import Array, ArrayLike, Float
 
 from .._checks import check_ndim, check_positive, check_positive_int
+from ._inputs import as_real, check_nonempty, compute_dtype
 from ._transforms import wavenumbers
 
 __all__ = ["spectral_derivative", "spectral_gradient", "spectral_laplacian"]
@@ -27,9 +28,11 @@ def _lengths(length, d: int) -> tuple[float, ...]:
 
 
 def _float(u):
-    u = jnp.asarray(u)
-    if not jnp.issubdtype(u.dtype, jnp.floating):
-        raise TypeError(f"`u` must be a real floating array, got dtype {u.dtype}.")
+    """A real floating field with 1 to 3 non-empty axes (float16/bfloat16 are differentiated in
+    float32 and cast back)."""
+    u = as_real(u, "u")
+    check_ndim(u, "u", (1, 2, 3))
+    check_nonempty(u, "u")
     return u
 
 
@@ -48,9 +51,10 @@ def spectral_derivative(
     Cost ``O(N log n)``, memory ``O(N)``.
     """
     u = _float(u)
-    check_ndim(u, "u", (1, 2, 3))
     check_positive_int(order, "order", minimum=0)
     d = u.ndim
+    if isinstance(axis, bool) or not isinstance(axis, (int, np.integer)):
+        raise TypeError(f"`axis` must be an int, got {axis!r}.")
     if not -d <= axis < d:
         raise ValueError(f"`axis` = {axis} is out of range for `u` of shape {u.shape}.")
     axis %= d
@@ -64,7 +68,7 @@ def spectral_derivative(
         factor[-1] = 0.0
     shape = [1] * d
     shape[axis] = -1
-    uh = jnp.fft.rfft(u, axis=axis)
+    uh = jnp.fft.rfft(u.astype(compute_dtype(u.dtype)), axis=axis)
     uh = uh * jnp.asarray(factor.reshape(shape), uh.dtype)
     return jnp.fft.irfft(uh, n=n, axis=axis).astype(u.dtype)
 
@@ -77,7 +81,6 @@ def spectral_gradient(
     One :func:`spectral_derivative` per axis (Nyquist mode zeroed on even grids). Cost ``O(d N log n)``.
     """
     u = _float(u)
-    check_ndim(u, "u", (1, 2, 3))
     L = _lengths(length, u.ndim)
     return jnp.stack([spectral_derivative(u, a, length=L) for a in range(u.ndim)])
 
@@ -91,12 +94,12 @@ def spectral_laplacian(
     derivative is real on the grid). Cost ``O(N log N)``, memory ``O(N)``.
     """
     u = _float(u)
-    check_ndim(u, "u", (1, 2, 3))
     d = u.ndim
     L = _lengths(length, d)
     lam = _symbol(u.shape, L, rfft=True)
-    uh = jnp.fft.rfftn(u)
-    return jnp.fft.irfftn(-uh * jnp.asarray(lam, u.dtype), s=u.shape).astype(u.dtype)
+    wdt = compute_dtype(u.dtype)
+    uh = jnp.fft.rfftn(u.astype(wdt))
+    return jnp.fft.irfftn(-uh * jnp.asarray(lam, wdt), s=u.shape).astype(u.dtype)
 
 
 def _symbol(shape, lengths, *, rfft: bool, stencil: str = "spectral") -> np.ndarray:

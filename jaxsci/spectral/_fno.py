@@ -21,6 +21,7 @@ from .._checks import (
     default_float_dtype,
 )
 from ._conv import _as_modes, check_modes_fit, num_blocks, spectral_conv
+from ._inputs import as_real, check_key, check_nonempty
 
 __all__ = ["FNO", "GRID_LAYOUTS", "SpectralConv", "grid_coordinates"]
 
@@ -38,8 +39,9 @@ GRID_LAYOUTS = ("nodes", "interior", "periodic", "cells")
 
 
 def _as_float(x, dtype):
-    """Inputs are converted to the parameters' floating dtype (integers and booleans included)."""
-    return jnp.asarray(x).astype(dtype)
+    """Inputs are converted to the parameters' floating dtype (integers and booleans included);
+    complex inputs raise (their imaginary part would be dropped)."""
+    return as_real(x, "x", integers=True).astype(dtype)
 
 
 @ft.partial(jax.jit, static_argnames=("specs", "dtype"))
@@ -109,6 +111,7 @@ class SpectralConv(eqx.Module):
         check_positive_int(in_channels, "in_channels")
         check_positive_int(out_channels, "out_channels")
         check_choice(method, "method", ("fft", "dft"))
+        check_key(key)
         if ndim is None:
             if isinstance(modes, (int, np.integer)):
                 raise ValueError("`ndim` is required when `modes` is an int.")
@@ -156,6 +159,12 @@ class SpectralConv(eqx.Module):
     ) -> Float[Array, " c_out *out_spatial"]:
         del key
         x = _as_float(x, self.w_re.dtype)
+        check_ndim(x, "x", len(self.modes) + 1)
+        if x.shape[0] != self.in_channels:
+            raise ValueError(
+                f"`x` must have {self.in_channels} channels (shape (in_channels, *spatial)), "
+                f"got shape {x.shape}."
+            )
         return spectral_conv(
             x, self.w_re, self.w_im, self.modes, out_shape=out_shape, method=self.method
         )
@@ -177,6 +186,11 @@ def grid_coordinates(
     Built in float64 on the host, returned in ``dtype`` (``None``: JAX's default float dtype).
     """
     check_choice(layout, "layout", GRID_LAYOUTS)
+    if isinstance(spatial, (int, np.integer)) or not hasattr(spatial, "__iter__"):
+        raise TypeError(f"`spatial` must be a sequence of sizes, got {spatial!r}.")
+    spatial = tuple(spatial)
+    if not spatial:
+        raise ValueError("`spatial` must have at least one entry, got ().")
     axes = []
     for n in spatial:
         n = check_positive_int(n, "spatial")
@@ -270,6 +284,7 @@ class FNO(eqx.Module):
         check_positive_int(width, "width")
         check_positive_int(depth, "depth")
         check_positive_int(projection_width, "projection_width")
+        check_key(key)
         check_range(padding, "padding", 0.0, 1.0, closed="left")
         check_choice(grid_layout, "grid_layout", GRID_LAYOUTS)
         if isinstance(modes, (int, np.integer)):
@@ -341,6 +356,7 @@ class FNO(eqx.Module):
             )
         dtype = self.lift_w.dtype
         x = _as_float(x, dtype)
+        check_nonempty(x, "x")
         spatial = x.shape[1:]
         pads = [int(round(self.padding * n)) for n in spatial]
         padded = tuple(n + p for n, p in zip(spatial, pads, strict=True))

@@ -9,27 +9,36 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, ArrayLike, Float, Real
 
-from .._checks import check_choice, check_ndim, check_positive, error_if_not
+from .._checks import check_choice, check_ndim, check_positive, check_positive_int, error_if_not
 from .._solution import Solution, finalize, status
 from ._derivatives import _lengths, _symbol
+from ._inputs import as_array, as_real, check_nonempty, compute_dtype
 from ._transforms import dstn, idstn
 
 __all__ = ["solve_periodic", "solve_dirichlet", "dirichlet_eigenvalues"]
 
 
 def _check_f(f):
-    f = jnp.asarray(f)
+    """``f`` as a real floating array with 1 to 3 non-empty axes."""
+    f = as_real(f, "f")
     check_ndim(f, "f", (1, 2, 3))
-    if not jnp.issubdtype(f.dtype, jnp.floating):
-        raise TypeError(f"`f` must be a real floating array, got dtype {f.dtype}.")
+    check_nonempty(f, "f")
     return f
+
+
+def _check_real_scalar(k, name="k"):
+    k_arr = as_array(k, name)
+    if jnp.ndim(k_arr) != 0:
+        raise ValueError(f"`{name}` must be a scalar, got shape {jnp.shape(k_arr)}.")
+    if jnp.issubdtype(k_arr.dtype, jnp.complexfloating):
+        raise TypeError(f"`{name}` must be a real scalar, got dtype {k_arr.dtype}.")
+    return k
 
 
 def _check_k(k):
     """``k >= 0``: statically for host values, at run time (``eqx.error_if``) for JAX arrays."""
+    _check_real_scalar(k)
     check_positive(k, "k", strict=False)
-    if jnp.ndim(k) != 0:
-        raise ValueError(f"`k` must be a scalar, got shape {jnp.shape(k)}.")
     if isinstance(k, jax.Array):
         k = error_if_not(
             k, k >= 0, "`k` must be >= 0 in solve_dirichlet (use solve_periodic for k < 0)."
@@ -72,7 +81,8 @@ def solve_periodic(
     :func:`jaxsci.multigrid.solve`): ``"check"`` (default) solves the projected problem and reports
     ``RESULTS.incompatible`` (raising if ``throw``) when ``f`` has a singular component above
     ``1000 eps max|f̂|``; ``"project"`` silently solves for ``f`` with its singular components removed.
-    A NaN or inf in ``f``, ``k`` or the result is ``RESULTS.nonfinite``.
+    A NaN or inf in ``f``, ``k`` or the result is ``RESULTS.nonfinite``. float16/bfloat16 ``f`` is
+    solved in float32 (XLA has no half-precision FFT) and the result cast back.
 
     This is a direct solve: ``stats["num_steps"]`` is 0 (no iteration; the protocol counts
     iterations, cycles and sweeps). ``stats`` also holds ``mean_f`` (the mean of ``f``) and
@@ -87,17 +97,18 @@ def solve_periodic(
     check_choice(stencil, "stencil", ("spectral", "fd"))
     check_choice(compatibility, "compatibility", ("check", "project"))
     f = _check_f(f)
-    if jnp.ndim(k) != 0:
-        raise ValueError(f"`k` must be a scalar, got shape {jnp.shape(k)}.")
+    _check_real_scalar(k)
     L = _lengths(length, f.ndim)
     lam = _symbol(f.shape, L, rfft=True, stencil=stencil)
+    out_dtype = f.dtype
+    f = f.astype(compute_dtype(f.dtype))
     fh = jnp.fft.rfftn(f)
     k = jnp.asarray(k, f.dtype)
     denom = jnp.asarray(lam, f.dtype) + k
     eps = jnp.finfo(f.dtype).eps
     singular = jnp.abs(denom) <= 64 * eps * (float(lam.max()) + jnp.abs(k))
     uh = jnp.where(singular, 0.0, fh / jnp.where(singular, 1.0, denom))
-    u = jnp.fft.irfftn(uh, s=f.shape).astype(f.dtype)
+    u = jnp.fft.irfftn(uh, s=f.shape).astype(out_dtype)
     stats = {
         "num_steps": jnp.zeros((), jnp.int32),
         "mean_f": jnp.mean(f),
@@ -120,8 +131,13 @@ def dirichlet_eigenvalues(
 ) -> Float[np.ndarray, " *shape"]:
     """Eigenvalues of ``-Δ`` on the DST-I basis ``prod_a sin(π m_a x_a / L_a)``, ``m_a = 1..n_a``, as a
     float64 array of ``shape``: ``Σ (π m_a / L_a)^2`` (spectral) or ``Σ (4/h_a^2) sin^2(π m_a /
-    (2(n_a+1)))`` with ``h_a = L_a / (n_a + 1)`` (fd: the 3/5/7-point Laplacian)."""
+    (2(n_a+1)))`` with ``h_a = L_a / (n_a + 1)`` (fd: the 3/5/7-point Laplacian). ``shape``: one
+    or more sizes ``>= 1``."""
     check_choice(stencil, "stencil", ("spectral", "fd"))
+    shape = tuple(shape)
+    if not shape:
+        raise ValueError("`shape` must have at least one entry, got ().")
+    shape = tuple(check_positive_int(n, "shape") for n in shape)
     d = len(shape)
     L = _lengths(length, d)
     total = 0.0
@@ -157,12 +173,22 @@ def solve_dirichlet(
       that matrix (a reference for multigrid solvers).
 
     Cost ``O(N log N)`` (transforms of size ``2(n_a+1)``), memory ``O(N)``. ``k >= 0`` makes the problem
-    non-singular, so this returns an array. Differentiable in ``f`` and ``k``.
+    non-singular, so this returns an array. Differentiable in ``f`` and ``k``. A NaN or inf in ``f``
+    or ``k`` raises at run time (``eqx.error_if``, also under ``jit``/``vmap``); float16/bfloat16
+    ``f`` is solved in float32 and the result cast back.
     """
     check_choice(stencil, "stencil", ("spectral", "fd"))
     f = _check_f(f)
     k = _check_k(k)
     lam = dirichlet_eigenvalues(f.shape, length, stencil=stencil)
-    fh = dstn(f)
-    uh = fh / (jnp.asarray(lam, f.dtype) + jnp.asarray(k, f.dtype))
-    return idstn(uh).astype(f.dtype)
+    wdt = compute_dtype(f.dtype)
+    k = jnp.asarray(k, wdt)
+    fh = dstn(f.astype(wdt))
+    uh = fh / (jnp.asarray(lam, wdt) + k)
+    u = idstn(uh)
+    u = error_if_not(
+        u,
+        jnp.all(jnp.isfinite(u)) & jnp.isfinite(k),
+        "solve_dirichlet: the solution is not finite: `f` or `k` contains NaN or inf.",
+    )
+    return u.astype(f.dtype)

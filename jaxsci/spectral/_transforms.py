@@ -6,9 +6,10 @@ from collections.abc import Sequence
 
 import jax.numpy as jnp
 import numpy as np
-from jaxtyping import Array, ArrayLike, Float
+from jaxtyping import Array, ArrayLike, Float, Real
 
-from .._checks import check_choice
+from .._checks import check_choice, check_positive, check_positive_int
+from ._inputs import as_real, compute_dtype
 
 __all__ = ["dst1", "dstn", "idstn", "wavenumbers"]
 
@@ -21,6 +22,8 @@ def _axes(x, axes, name="axes") -> tuple[int, ...]:
         axes = (int(axes),)
     out = []
     for a in axes:
+        if isinstance(a, bool) or not isinstance(a, (int, np.integer)):
+            raise TypeError(f"`{name}` must hold ints, got {a!r}.")
         if not -nd <= a < nd:
             raise ValueError(f"`{name}` entry {a} is out of range for an array of {nd} dimensions.")
         out.append(a % nd)
@@ -30,7 +33,7 @@ def _axes(x, axes, name="axes") -> tuple[int, ...]:
 
 
 def dst1(
-    x: Float[ArrayLike, " ..."], axis: int = -1, *, norm: str | None = None
+    x: Real[ArrayLike, " ..."], axis: int = -1, *, norm: str | None = None
 ) -> Float[Array, " ..."]:
     r"""Discrete sine transform of type I along ``axis``, as ``scipy.fft.dst(x, type=1, axis, norm)``.
 
@@ -39,15 +42,15 @@ def dst1(
     (``norm="ortho"`` multiplies by ``1/sqrt(2(n+1))``, making the transform orthogonal and its own
     inverse). Computed as ``-Im(rfft(v))[1:n+1]`` of the odd extension
     ``v = (0, x, 0, -reversed(x))`` of length ``2(n+1)``: cost ``O(n log n)`` per line, memory
-    ``O(2(n+1))`` per line. Real input only. Unnormalised, ``dst1(dst1(x)) = 2(n+1) x``.
+    ``O(2(n+1))`` per line. Real input only (complex input raises: transform its real and imaginary
+    parts separately); integers become JAX's default float dtype; float16/bfloat16 are transformed in
+    float32 and cast back. Unnormalised, ``dst1(dst1(x)) = 2(n+1) x``.
     """
     check_choice(norm, "norm", (None, "backward", "ortho"))
-    x = jnp.asarray(x)
-    if not jnp.issubdtype(x.dtype, jnp.floating):
-        x = x.astype(jnp.result_type(float))
+    x = as_real(x, "x", integers=True)
     (axis,) = _axes(x, (axis,), name="axis")
     n = x.shape[axis]
-    xm = jnp.moveaxis(x, axis, -1)
+    xm = jnp.moveaxis(x, axis, -1).astype(compute_dtype(x.dtype))
     z = jnp.zeros(xm.shape[:-1] + (1,), xm.dtype)
     v = jnp.concatenate([z, xm, z, -xm[..., ::-1]], axis=-1)
     y = -jnp.imag(jnp.fft.rfft(v, axis=-1))[..., 1 : n + 1].astype(x.dtype)
@@ -57,20 +60,20 @@ def dst1(
 
 
 def dstn(
-    x: Float[ArrayLike, " ..."], axes: Sequence[int] | None = None, *, norm: str | None = None
+    x: Real[ArrayLike, " ..."], axes: Sequence[int] | None = None, *, norm: str | None = None
 ) -> Float[Array, " ..."]:
     """Multidimensional DST-I over ``axes`` (default all), as ``scipy.fft.dstn(x, type=1, axes=axes)``."""
-    x = jnp.asarray(x)
+    x = as_real(x, "x", integers=True)
     for a in _axes(x, axes):
         x = dst1(x, a, norm=norm)
     return x
 
 
 def idstn(
-    x: Float[ArrayLike, " ..."], axes: Sequence[int] | None = None, *, norm: str | None = None
+    x: Real[ArrayLike, " ..."], axes: Sequence[int] | None = None, *, norm: str | None = None
 ) -> Float[Array, " ..."]:
     """Inverse of :func:`dstn`, as ``scipy.fft.idstn(x, type=1, axes=axes)``: ``dstn / prod(2(n_a+1))``."""
-    x = jnp.asarray(x)
+    x = as_real(x, "x", integers=True)
     axes = _axes(x, axes)
     y = dstn(x, axes, norm=norm)
     if norm == "ortho":
@@ -81,6 +84,9 @@ def idstn(
 
 def wavenumbers(n: int, length: float = 1.0, *, rfft: bool = False) -> Float[np.ndarray, " k"]:
     """Angular wavenumbers ``2 pi k / L`` of an ``n``-point periodic grid on ``[0, L)`` in FFT order
-    (``rfft=True``: the ``n // 2 + 1`` non-negative ones), as a float64 NumPy array."""
+    (``rfft=True``: the ``n // 2 + 1`` non-negative ones), as a float64 NumPy array. ``n >= 1`` and
+    ``length > 0`` (finite)."""
+    n = check_positive_int(n, "n")
+    check_positive(length, "length")
     k = np.fft.rfftfreq(n, d=1.0 / n) if rfft else np.fft.fftfreq(n, d=1.0 / n)
     return 2.0 * np.pi * k / float(length)
