@@ -159,19 +159,7 @@ class _AbstractStationary(AbstractRelaxSolver):
         omega = omega.astype(dtype)
         factor = state.factor(omega)
         rtol = resolve_rtol(self.rtol, dtype)
-        eps = float(jnp.finfo(dtype).eps)
-        # The rounding floor of the residual, eps || |A| |x| ||, bounded by eps ||A||_inf ||x|| (one
-        # reduction of x per sweep). The shared loop counts "at the floor" within 1e3 of its
-        # estimate (a multigrid cycle gains far more than 10 % per step until there); a sweep gains
-        # only about 1 - rho(C_omega), so relax claims the floor only below the bound itself (in
-        # float32 the residual of SOR plateaus at 0.1-1 times it). The relative floor is about
-        # eps cond(A), and SOR needs at least ~sqrt(cond(A)) sweeps to get there: for rtol >= 1e6 eps
-        # (float64: 2e-10) no practical budget reaches it, and the test (a few small kernels per
-        # sweep, 2x the cost of a 31^2 red-black sweep) is left out.
-        floor = None
-        if rtol < 1e6 * eps:
-            floor_scale = 1e-3 * eps * state.abs_row_sum().astype(dtype)
-            floor = lambda x: floor_scale * jnp.linalg.norm(x)
+        floor = rounding_floor(state, dtype, rtol)
 
         def correct(x, r, k):
             x = state.forward(factor, x, r, b)
@@ -188,6 +176,25 @@ class _AbstractStationary(AbstractRelaxSolver):
             floor=floor,
         )
         return self._finish(state, x, result, stats, throw)
+
+
+def rounding_floor(state: AbstractSplitting, dtype: Any, rtol: float) -> Any:
+    """The ``floor`` of :func:`jaxsci._iterate.stationary` for a relax sweep on ``state``, or ``None``
+    where no practical budget reaches it (shared by the solvers and the batched cost tables)."""
+    eps = float(jnp.finfo(dtype).eps)
+    # The rounding floor of the residual, eps || |A| |x| ||, bounded by eps ||A||_inf ||x|| (one
+    # reduction of x per sweep). The shared loop counts "at the floor" within 1e3 of its
+    # estimate (a multigrid cycle gains far more than 10 % per step until there); a sweep gains
+    # only about 1 - rho(C_omega), so relax claims the floor only below the bound itself (in
+    # float32 the residual of SOR plateaus at 0.1-1 times it). The relative floor is about
+    # eps cond(A), and SOR needs at least ~sqrt(cond(A)) sweeps to get there: for rtol >= 1e6 eps
+    # (float64: 2e-10) no practical budget reaches it, and the test (a few small kernels per
+    # sweep, 2x the cost of a 31^2 red-black sweep) is left out.
+    floor = None
+    if rtol < 1e6 * eps:
+        floor_scale = 1e-3 * eps * state.abs_row_sum().astype(dtype)
+        floor = lambda x: floor_scale * jnp.linalg.norm(x)
+    return floor
 
 
 @eqx.filter_jit

@@ -1,43 +1,43 @@
-"""Batched cost tables: many lexicographic SOR solves on one stencil shape, batch-last layout.
+"""Batched cost tables: many lexicographic SOR solves on one stencil shape.
 
 The learners are evaluated by replaying them against ``costs[t, i]`` = SOR sweeps of instance t at
-ω_i (an instance's cost depends only on ω). For the paper's 40 × 5000 × 20 table this is the hot loop,
-so it has its own batched kernel: the same wavefront arithmetic as :func:`jaxsci.relax.sor` on a
-:class:`LaplacianStencil` (identical ``num_steps``, tested), but with the batch as the last, contiguous
-axis, blocks of sweeps without per-system ``select`` of the iterate, and systems sorted by a
-predicted cost and chunked so that a chunk's loop length tracks its own slowest member.
-
-Stopping and pricing follow the one vocabulary: from x0 = 0 a system converges when
-``||b - A x_k|| <= rtol ||b||``; it stops as failed when its residual is non-finite or exceeds
-``DIVERGENCE_FACTOR ||b||`` (the one divergence rule), or when the budget runs out. A system that did
-not converge costs ``max_steps`` (as :func:`jaxsci.relax.solve_cost` prices a failed solve), so a
-learner never prefers a failing ω.
+ω_i (an instance's cost depends only on ω). For the paper's 40 × 5000 × 20 table this is the hot loop.
+Each system is solved by the one stationary loop, :func:`jaxsci._iterate.stationary` (its stopping,
+divergence and stagnation rules), ``jax.vmap``-ed over the systems, and priced by
+:func:`jaxsci.relax.solve_cost` (a failed solve costs ``max_steps``, so a learner never prefers a
+failing ω). The step is the exact lexicographic wavefront sweep of :func:`jaxsci.relax.sor` on a
+:class:`LaplacianStencil` (identical arithmetic, so identical ``num_steps``; tested); only its
+batched layout is specific: under ``vmap`` the sweep runs with the batch as the last, contiguous axis
+(a ``custom_vmap`` rule), where the default batching would put it first and make every wavefront a
+strided slice. Systems are sorted by a predicted cost and chunked so that a chunk's loop length tracks
+its own slowest member.
 """
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 from jax import lax
+from jax.custom_batching import custom_vmap
 from jaxtyping import Array, Bool, Float, Int
 
-from .._solution import DIVERGENCE_FACTOR
-from ._stencil import Sheared
+from .._iterate import stationary
+from .._solution import Solution, resolve_rtol
+from ._replay import solve_cost
+from ._solvers import rounding_floor
+from ._splitting import splitting
+from ._stencil import LaplacianStencil
 
 __all__ = ["shifted_laplacian_cost_table", "sor_counts_batched"]
 
-# Layout: y[s, i, k] = u_k[i, s − i] — wavefront s leading, grid row i, batch k last (contiguous).
+# Batched layout of the sweep: y[s, i, k] = u_k[i, s − i] — wavefront s leading, grid row i, batch k
+# last (contiguous); one system is y[i, s] (the solvers' sheared layout).
 
 
-def _shift(y, ds, di):
-    """z[s, i] = y[s + ds, i + di] (zeros outside)."""
-    w, nx = y.shape[:2]
-    y = jnp.pad(y, ((1, 1), (1, 1), (0, 0)))
-    return lax.slice(y, (1 + ds, 1 + di, 0), (1 + ds + w, 1 + di + nx, y.shape[2]))
-
-
-def _sweep(y, b, diag, offdiag, omega, valid):
-    """One lexicographic SOR sweep as a ``lax.scan`` over wavefronts: the carry is the freshly
-    updated previous wavefront, the inputs are the old current/next wavefronts (no in-place updates)."""
+def _sweep_batch_last(y, b, diag, offdiag, omega, valid):
+    """One lexicographic SOR sweep of B systems, ``y``, ``b``: ``(w, nx, B)``, ``diag``, ``omega``:
+    ``(B,)``, ``valid``: ``(w, nx)``, as a ``lax.scan`` over wavefronts: the carry is the freshly
+    updated previous wavefront, the inputs are the old current/next wavefronts (no in-place updates).
+    The arithmetic of :func:`jaxsci.relax._stencil.sheared_sor_sweep`, term for term."""
     nxt_old = jnp.concatenate([y[1:], jnp.zeros_like(y[:1])])
     zero = jnp.zeros_like(y[0, :1])
 
@@ -53,10 +53,54 @@ def _sweep(y, b, diag, offdiag, omega, valid):
     return out
 
 
-def _residual_norm(y, b, diag, offdiag, valid):
-    nb = _shift(y, -1, -1) + _shift(y, 1, 1) + _shift(y, -1, 0) + _shift(y, 1, 0)
-    r = b - jnp.where(valid[..., None], diag * y + offdiag * nb, 0)
-    return jnp.sqrt(jnp.sum(r * r, axis=(0, 1)))
+@custom_vmap
+def _sweep(y, b, diag, offdiag, omega, valid):
+    """One sweep of one system in the sheared layout (``y``, ``b``, ``valid``: ``(nx, w)``)."""
+    out = _sweep_batch_last(y.T[..., None], b.T[..., None], diag, offdiag, omega, valid.T)
+    return out[..., 0].T
+
+
+@_sweep.def_vmap
+def _sweep_vmap(size, batched, y, b, diag, offdiag, omega, valid):
+    if batched[3] or batched[5]:  # not the table's use: batch everything the plain way
+        return jax.vmap(_sweep.fun, in_axes=[0 if t else None for t in batched])(
+            y, b, diag, offdiag, omega, valid
+        ), True
+    last = lambda a, t, shape: jnp.transpose(a if t else jnp.broadcast_to(a, (size, *shape)))
+    vec = lambda a, t: a if t else jnp.broadcast_to(a, (size,))
+    out = _sweep_batch_last(
+        last(y, batched[0], y.shape[-2:]),
+        last(b, batched[1], b.shape[-2:]),
+        vec(diag, batched[2]),
+        offdiag,
+        vec(omega, batched[4]),
+        valid.T,
+    )
+    return jnp.transpose(out), True
+
+
+def _sor_cost(shape, diag, offdiag, b, omega, mask, rtol, max_steps):
+    """:func:`jaxsci.relax.solve_cost` of ``relax.sor`` on ``LaplacianStencil(shape, diag, offdiag,
+    mask)`` from x0 = 0, in the one stationary loop (one system; the table vmaps it)."""
+    state = splitting(LaplacianStencil(shape, diag, offdiag, mask), "lexicographic")
+    dtype = state.dtype
+    rtol = resolve_rtol(rtol, dtype)
+    bs = state.layout(jnp.asarray(b, dtype))
+    omega = jnp.asarray(omega, dtype)
+    diag = jnp.asarray(diag, dtype)
+    correct = lambda y, r, k: _sweep(y, bs, diag, state.offdiag, omega, state.valid_s)
+    residual = lambda y: bs - state.mv(y)
+    x, result, stats = stationary(
+        correct,
+        residual,
+        bs,
+        jnp.zeros_like(bs),
+        rtol=rtol,
+        atol=0.0,
+        max_steps=max_steps,
+        floor=rounding_floor(state, dtype, rtol),
+    )
+    return solve_cost(Solution(x, result, stats, None))
 
 
 def sor_counts_batched(
@@ -69,52 +113,19 @@ def sor_counts_batched(
     mask: Bool[Array, "a c"] | None = None,
     rtol: float = 1e-8,
     max_steps: int = 10000,
-    block: int = 4,
 ) -> Int[Array, " B"]:
     """Costs (sweeps) of lexicographic SOR for B systems ``diag_k·I + offdiag·(neighbours)`` on one
-    2D grid (optional domain ``mask``), right-hand sides ``b`` (grid-shaped) and parameters ``omega``;
-    x0 = 0, converged at ``||r_k|| <= rtol ||b||`` (as :func:`sor`, whose ``num_steps`` it equals on
-    success). A system that fails (budget, divergence, NaN) costs ``max_steps``. Sweeps run in
-    blocks of ``block`` (finished systems keep iterating harmlessly; their count is frozen). Cost
-    O(B·N) per sweep."""
-    sh = Sheared(*shape)
-    valid = sh.valid()
-    if mask is not None:
-        valid = valid & sh.shear(jnp.asarray(mask))
-    bs = jax.vmap(sh.shear)(b)  # (B, nx, w)
-    bs = jnp.transpose(jnp.where(valid, bs, 0), (2, 1, 0))  # (w, nx, B)
-    valid = valid.T
-    y = jnp.zeros_like(bs)
-    r0 = jnp.sqrt(jnp.sum(bs * bs, axis=(0, 1)))
-    tol = rtol * r0
-    limit = DIVERGENCE_FACTOR * r0
-    conv0 = r0 <= tol
-    done0 = conv0 | (max_steps == 0)
-
-    def one(_, c):
-        y, count, done, conv = c
-        y = _sweep(y, bs, diag, offdiag, omega, valid)
-        rn = _residual_norm(y, bs, diag, offdiag, valid)
-        count = count + (~done).astype(count.dtype)
-        conv = conv | (~done & (rn <= tol))
-        failed = ~jnp.isfinite(rn) | (rn > limit)
-        done = done | conv | failed | (count >= max_steps)
-        return y, count, done, conv
-
-    def cond(c):
-        return ~jnp.all(c[2])
-
-    def body(c):
-        return lax.fori_loop(0, block, one, c)
-
-    zeros = jnp.zeros(bs.shape[-1], int)
-    _, count, _, conv = lax.while_loop(cond, body, (y, zeros, done0, conv0))
-    return jnp.where(conv, count, max_steps)
+    2D grid (optional domain ``mask``), right-hand sides ``b`` (grid-shaped) and parameters ``omega``,
+    from x0 = 0 to ``rtol``: ``relax.solve_cost(relax.sor(LaplacianStencil(shape, diag_k, offdiag,
+    mask), b_k, omega_k, rtol=rtol, max_steps=max_steps, throw=False))``, i.e. ``num_steps`` on
+    success and ``max_steps`` for a failed solve (budget, divergence, NaN, stagnation). One
+    :func:`jaxsci._iterate.stationary` loop per system under ``jax.vmap`` (finished systems are frozen
+    while the others iterate). Cost O(B·N) per sweep."""
+    one = lambda d, bb, w: _sor_cost(tuple(shape), d, offdiag, bb, w, mask, rtol, max_steps)
+    return jax.vmap(one)(jnp.asarray(diag), jnp.asarray(b), jnp.asarray(omega))
 
 
-_counts_jit = jax.jit(
-    sor_counts_batched, static_argnames=("shape", "offdiag", "rtol", "max_steps", "block")
-)
+_counts_jit = jax.jit(sor_counts_batched, static_argnames=("shape", "offdiag", "rtol", "max_steps"))
 
 
 def shifted_laplacian_cost_table(
@@ -126,7 +137,6 @@ def shifted_laplacian_cost_table(
     chunk: int = 4096,
     min_chunk: int = 256,
     spread: float = 1.3,
-    block: int = 4,
 ) -> np.ndarray:
     """``costs[t, i]`` = lexicographic SOR sweeps (``num_steps``) for ``A_t = delsq(G) + c_t I``,
     ``b_t``, ω_i, from x0 = 0 to ``rtol`` (the paper's 1e-8 by default); a failed solve costs
@@ -159,7 +169,7 @@ def shifted_laplacian_cost_table(
     bgrid = seq.rhs_grid()
     mask = None if mask is None else jnp.asarray(mask)
     f = lambda dg, bb, w: _counts_jit(
-        inner.shape, dg, -1.0, bb, w, mask=mask, rtol=rtol, max_steps=max_steps, block=block
+        inner.shape, dg, -1.0, bb, w, mask=mask, rtol=rtol, max_steps=max_steps
     )
     out = np.empty(T * d, dtype=np.int64)
     ps = pred.ravel()[order]

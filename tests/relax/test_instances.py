@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 import jaxsci.relax as R
+from jaxsci import RESULTS
 from jaxsci.relax._table import shifted_laplacian_cost_table
 
 
@@ -94,3 +95,27 @@ def test_heat_equation_run_online_warm_started_pcg():
         np.testing.assert_allclose(sol.value, v_direct, atol=1e-7)
         v = sol.value
     np.testing.assert_allclose(u, v, atol=1e-12)
+
+
+def test_sor_counts_batched_equal_per_system_sor_costs():
+    """The batched kernel is relax.sor's one stationary loop per system: ``num_steps`` on success,
+    ``max_steps`` for a failed system (a diverging omega, an exhausted budget), as solve_cost prices."""
+    G = R.numgrid("L", 9)
+    op = R.numgrid_stencil(G)
+    shifts = jnp.array([0.0, 0.3, 0.1, 0.0])
+    omegas = jnp.array([1.6, 1.2, 2.5, 1.0])
+    keys = jax.random.split(jax.random.key(3), 4)
+    b = jnp.stack([R.vector_to_grid(G, R.truncated_gaussian(k, int(G.max()))) for k in keys])
+    counts = R.sor_counts_batched(
+        op.shape, 4 + shifts, -1.0, b, omegas, mask=op.mask, rtol=1e-8, max_steps=45
+    )
+    sols = [
+        R.sor(R.numgrid_stencil(G, shift=c), bb, w, rtol=1e-8, max_steps=45, throw=False)
+        for c, bb, w in zip(shifts, b, omegas, strict=True)
+    ]
+    results = [s.result for s in sols]
+    assert results[0] == RESULTS.successful and results[1] == RESULTS.successful
+    assert results[2] == RESULTS.diverged and results[3] == RESULTS.max_steps_reached
+    np.testing.assert_array_equal(counts, [int(R.solve_cost(s)) for s in sols])
+    np.testing.assert_array_equal(counts[:2], [int(s.stats["num_steps"]) for s in sols[:2]])
+    assert int(counts[2]) == int(counts[3]) == 45
