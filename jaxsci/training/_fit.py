@@ -24,8 +24,9 @@ from jax.sharding import NamedSharding, SingleDeviceSharding
 from jax.sharding import PartitionSpec as P
 from jaxtyping import Array, ArrayLike, PRNGKeyArray, Real
 
-from .._checks import check_choice, check_positive_int
+from .._checks import check_choice, check_positive, check_positive_int, check_range
 from .._progress import progress_meter
+from ..spectral._inputs import check_key
 from ._checkpoint import load_checkpoint, save_checkpoint
 from ._losses import mse, relative_h1, relative_l2
 from ._normalize import trainable_mask
@@ -51,10 +52,24 @@ def make_optimizer(
     ``schedule="step"``: ``lr * gamma^floor(epoch / step_epochs)`` (FNO: Adam 1e-3, halved every 100
     epochs); ``"cosine"``: cosine decay to 0 over ``epochs``; ``"constant"``. ``weight_decay`` is added
     to the gradient before Adam (PyTorch ``Adam(weight_decay=...)``, the FNO setting 1e-4).
+
+    ``learning_rate > 0``, ``weight_decay >= 0``, ``0 < gamma <= 1``, ``step_epochs >= 1`` (finite
+    numbers; a negative rate or decay would ascend the loss).
     """
     check_choice(schedule, "schedule", ("step", "cosine", "constant"))
     check_positive_int(steps_per_epoch, "steps_per_epoch")
     check_positive_int(epochs, "epochs")
+    check_positive_int(step_epochs, "step_epochs")
+    for value, name in (
+        (learning_rate, "learning_rate"),
+        (weight_decay, "weight_decay"),
+        (gamma, "gamma"),
+    ):
+        if isinstance(value, bool) or not isinstance(value, (int, float, np.number, jax.Array)):
+            raise TypeError(f"`{name}` must be a real number, got {value!r}.")
+    check_positive(learning_rate, "learning_rate")
+    check_positive(weight_decay, "weight_decay", strict=False)
+    check_range(gamma, "gamma", 0.0, 1.0, closed="right")
     if schedule == "step":
         lr = optax.exponential_decay(
             learning_rate,
@@ -95,10 +110,23 @@ def make_train_step(
       parallel, XLA inserting the gradient all-reduce.
 
     ``x``: ``(B, *in_shape)``, ``y``: ``(B, *out_shape)``; ``loss``: the batch-mean loss (a scalar).
+    A non-finite loss (a NaN/inf in the batch, or a diverging step) raises at run time
+    (``eqx.error_if``) instead of returning a model with NaN parameters.
     """
+    if not callable(loss_fn):
+        raise TypeError(f"`loss_fn` must be a callable loss(pred, target), got {loss_fn!r}.")
+    if not (hasattr(optimizer, "init") and hasattr(optimizer, "update")):
+        raise TypeError(
+            f"`optimizer` must be an optax.GradientTransformation, got {type(optimizer).__name__}."
+        )
 
     @eqx.filter_jit
     def step(model, opt_state, x, y, key):
+        if jnp.ndim(x) < 1 or jnp.ndim(y) < 1 or jnp.shape(x)[0] != jnp.shape(y)[0]:
+            raise ValueError(
+                f"`x` and `y` must be batches with the same leading size, got shapes "
+                f"{jnp.shape(x)} and {jnp.shape(y)}."
+            )
         keys = jax.random.split(key, jnp.shape(x)[0])
 
         def batch_loss(model):
@@ -106,6 +134,12 @@ def make_train_step(
             return jnp.mean(jax.vmap(loss_fn)(pred, _like(y, pred)))
 
         loss, grads = eqx.filter_value_and_grad(batch_loss)(model)
+        loss = eqx.error_if(
+            loss,
+            ~jnp.isfinite(loss),
+            "make_train_step: the batch loss is non-finite (NaN or inf): check the batch `x`, `y` "
+            "for NaN/inf, or lower the learning rate of `optimizer` (the training diverged).",
+        )
         params = eqx.filter(model, eqx.is_inexact_array)
         updates, opt_state = optimizer.update(grads, opt_state, params)
         updates = eqx.filter(updates, trainable_mask(model))
@@ -118,10 +152,17 @@ _Data = tuple[Real[ArrayLike, " n ..."], Real[ArrayLike, " n ..."]]
 
 
 def _check_data(data, name):
-    """Shapes only: JAX arrays stay where they are (no host copy); other array-likes become NumPy."""
+    """Shapes, dtypes and finiteness of a data pair. JAX arrays stay where they are (no host copy of
+    the data: the finiteness test is a device reduction, one bool comes back); other array-likes
+    become NumPy."""
     if not (isinstance(data, (tuple, list)) and len(data) == 2):
         raise TypeError(f"`{name}` must be a pair (inputs, targets), got {type(data).__name__}.")
     x, y = (a if isinstance(a, (jax.Array, np.ndarray)) else np.asarray(a) for a in data)
+    for a, part in ((x, "inputs"), (y, "targets")):
+        if not (jnp.issubdtype(a.dtype, jnp.number) or a.dtype == np.bool_) or jnp.issubdtype(
+            a.dtype, jnp.complexfloating
+        ):
+            raise TypeError(f"`{name}` {part} must be real numbers, got dtype {a.dtype}.")
     if x.ndim < 2 or y.ndim < 2:
         raise ValueError(
             f"`{name}` arrays must have shape (N, C, *spatial), got {x.shape} and {y.shape}."
@@ -130,6 +171,21 @@ def _check_data(data, name):
         raise ValueError(
             f"`{name}` inputs and targets differ in sample count: {x.shape[0]} vs {y.shape[0]}."
         )
+    if x.shape[0] == 0:
+        raise ValueError(
+            f"`{name}` must hold at least one sample, got shapes {x.shape}, {y.shape}."
+        )
+    for a, part in ((x, "inputs"), (y, "targets")):
+        if not jnp.issubdtype(a.dtype, jnp.inexact):
+            continue
+        finite = (
+            np.all(np.isfinite(a)) if isinstance(a, np.ndarray) else bool(jnp.isfinite(a).all())
+        )
+        if not finite:
+            raise ValueError(
+                f"`{name}` {part} contain NaN or inf: training or evaluating on them gives NaN "
+                "losses (drop or repair those samples)."
+            )
     return x, y
 
 
@@ -170,6 +226,12 @@ def evaluate(
         for lst, m in zip(out, _metrics(model, xb, yb, h1_method), strict=True):
             lst.append(np.asarray(m)[:valid])
     rel, h1, err = (np.concatenate(o) for o in out)
+    bad = ~(np.isfinite(rel) & np.isfinite(h1) & np.isfinite(err))
+    if bad.any():
+        raise ValueError(
+            f"evaluate: the predictions of `model` are non-finite (NaN or inf) on {int(bad.sum())} "
+            f"of {n} samples (first: sample {int(np.argmax(bad))})."
+        )
     return {
         "relative_l2": float(rel.mean()),
         "relative_h1": float(h1.mean()),
@@ -265,10 +327,17 @@ def fit(
       file present, training continues from its epoch; since epoch ``e`` always uses the permutation
       and keys of ``fold_in(key, e)``, a resumed run reproduces the uninterrupted one.
 
+    NaN/inf in ``train_data`` or ``test_data`` raise before training (a ``ValueError`` naming the
+    argument); a loss that becomes non-finite while training (a diverging learning rate) raises at
+    that step (:func:`make_train_step`). Zero targets are fine with the relative losses (they count
+    the absolute error there; see :mod:`jaxsci.training`).
+
     A progress bar (:func:`jaxsci._progress.progress_meter`: tqdm when installed) shows the epoch and
     the running loss when ``progress``.
     """
     x, y = _check_data(train_data, "train_data")
+    check_key(key)
+    check_choice(h1_method, "h1_method", ("fd", "spectral"))
     check_positive_int(epochs, "epochs")
     check_positive_int(batch_size, "batch_size")
     check_positive_int(eval_every, "eval_every", minimum=0)

@@ -10,7 +10,8 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array, ArrayLike, Float, PRNGKeyArray, Real
 
-from .._checks import check_choice
+from .._checks import check_choice, check_positive, error_if_not
+from ..spectral._inputs import as_real
 
 __all__ = ["Normalized", "Normalizer", "trainable_mask"]
 
@@ -52,6 +53,7 @@ class Normalizer(eqx.Module):
         if jnp.ndim(self.mean) < 1:
             raise ValueError(f"`mean` must have shape (C, *grid), got {jnp.shape(self.mean)}.")
         check_choice(self.layout, "layout", _LAYOUTS)
+        check_positive(self.eps, "eps", strict=False)
 
     @classmethod
     def from_data(
@@ -62,16 +64,28 @@ class Normalizer(eqx.Module):
         layout: str = "nodes",
         eps: float = 1e-5,
     ) -> Normalizer:
-        """Statistics of ``data`` (shape ``(N, C, *spatial)``): per channel (default) or per point."""
+        """Statistics of ``data`` (shape ``(N, C, *spatial)``, ``N >= 1``): per channel (default) or
+        per point. Computed on ``data`` scaled by its largest magnitude per channel (or point), so
+        they neither overflow nor underflow. A NaN or inf in ``data`` raises at run time
+        (``eqx.error_if``): one bad sample would make every statistic NaN."""
         check_choice(layout, "layout", _LAYOUTS)
-        data = jnp.asarray(data)
-        if not jnp.issubdtype(data.dtype, jnp.floating):
-            data = data.astype(jnp.result_type(float))
+        check_positive(eps, "eps", strict=False)
+        data = as_real(data, "data", integers=True)
         if data.ndim < 2:
             raise ValueError(f"`data` must have shape (N, C, *spatial), got {data.shape}.")
+        if data.size == 0:
+            raise ValueError(f"`data` must not be empty, got shape {data.shape}.")
         axes = (0,) if pointwise else (0,) + tuple(range(2, data.ndim))
-        mean = jnp.mean(data, axis=axes, keepdims=True)[0]
-        std = jnp.std(data, axis=axes, keepdims=True)[0]
+        scale = jnp.max(jnp.abs(data), axis=axes, keepdims=True)
+        scale = jnp.where((scale > 0) & jnp.isfinite(scale), scale, jnp.ones_like(scale))
+        scaled = data / scale
+        mean = (jnp.mean(scaled, axis=axes, keepdims=True) * scale)[0]
+        std = (jnp.std(scaled, axis=axes, keepdims=True) * scale)[0]
+        std = error_if_not(
+            std,
+            jnp.isfinite(mean).all() & jnp.isfinite(std).all(),
+            "Normalizer.from_data: `data` contains NaN or inf (drop or repair those samples).",
+        )
         return cls(mean, std, eps=eps, layout=layout)
 
     @property

@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
-import jax.numpy as jnp
+import numpy as np
 from jaxtyping import Array, ArrayLike, Float
 
+from ..spectral._inputs import as_real
 from ._fit import evaluate
 
 __all__ = ["resample", "resolution_transfer"]
@@ -21,17 +22,35 @@ def resample(
     Node grids ``x_i = i/(n-1)`` per axis (endpoints included, the Darcy layout), or with
     ``periodic=True`` periodic grids ``x_i = i/n``. On nested grids (``2s - 1 -> s`` nodes, ``2s -> s``
     periodic points) it is exact injection, and linear interpolation the other way; injecting an
-    interpolated field gives it back. Cost O(C N n) for ``N`` points and ``n`` per axis. Batch-free.
+    interpolated field gives it back. Cost O(C N n) for ``N`` points and ``n`` per axis. Batch-free
+    (``jax.vmap`` over a batch ``(N, C, *spatial)``). Every axis of ``x`` and ``shape`` needs at least 2
+    points.
     """
     from ..multigrid._mgno import _resample
 
-    x = jnp.asarray(x)
-    shape = tuple(int(n) for n in shape)
-    if len(shape) != x.ndim - 1 or min(shape) < 2:
+    x = as_real(x, "x")
+    if x.ndim < 2:
         raise ValueError(
-            f"`shape` must have {x.ndim - 1} entries >= 2 (x has shape {x.shape}), got {shape}."
+            f"`x` must be one channels-first field of shape (C, *spatial), got shape {x.shape}."
         )
-    return _resample(x, shape, bool(periodic))
+    if isinstance(shape, (int, float)) or not hasattr(shape, "__iter__"):
+        raise TypeError(f"`shape` must be a sequence of grid sizes, got {shape!r}.")
+    shape = tuple(shape)
+    for n in shape:
+        if isinstance(n, bool) or not isinstance(n, (int, np.integer)):
+            raise TypeError(f"`shape` must hold ints, got {shape!r}.")
+    if len(shape) != x.ndim - 1:
+        raise ValueError(
+            f"`shape` must have one entry per spatial axis of `x` ({x.ndim - 1} for `x` of shape "
+            f"{x.shape}, channels first), got {shape}; for a batch (N, C, *spatial) use jax.vmap."
+        )
+    if min(shape) < 2:
+        raise ValueError(f"`shape` entries must be >= 2, got {shape}.")
+    if x.shape[0] == 0 or min(x.shape[1:]) < 2:
+        raise ValueError(
+            f"`x` must have at least one channel and 2 points per spatial axis, got shape {x.shape}."
+        )
+    return _resample(x, tuple(int(n) for n in shape), bool(periodic))
 
 
 def resolution_transfer(
