@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import functools
 
+import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, ArrayLike, Float, PRNGKeyArray, Real
 
-from .._checks import check_ndim, check_positive, check_positive_int
+from .._checks import check_ndim, check_positive, check_positive_int, error_if_not
+from ..spectral._inputs import as_array, as_real, compute_dtype
 from ._generate import generate
 from ._grf import _one_field
 
@@ -25,16 +27,36 @@ def etdrk4_coefficients(
     fourth-order weights ``f1, f2, f3`` of Cox & Matthews (2002), evaluated with the contour integral of
     Kassam & Trefethen (2005, SIAM J. Sci. Comput. 26, eq. 2.5): each ``phi`` is averaged over
     ``num_contour`` points on the circle of radius 1 around ``dt L``, which avoids the cancellation of
-    the explicit formulas for small ``|dt L|``. ``L`` must be real (dissipative); the result is real.
+    the explicit formulas for small ``|dt L|``. ``L`` must be real and finite (dissipative: large
+    positive ``dt L`` overflows and raises); ``dt > 0``; ``num_contour >= 1``. The result is real.
     """
-    hl = dt * np.asarray(linear, dtype=np.float64)
+    arr = np.asarray(as_array(linear, "linear")) if not isinstance(linear, np.ndarray) else linear
+    if not (np.issubdtype(arr.dtype, np.number) or arr.dtype == np.bool_) or np.iscomplexobj(arr):
+        raise TypeError(f"`linear` must be a real array, got dtype {arr.dtype}.")
+    arr = arr.astype(np.float64)
+    if not np.all(np.isfinite(arr)):
+        raise ValueError("`linear` must be finite, got NaN or inf.")
+    check_positive(dt, "dt")
+    num_contour = check_positive_int(num_contour, "num_contour")
+    hl = dt * arr
     r = np.exp(1j * np.pi * (np.arange(1, num_contour + 1) - 0.5) / num_contour)
     lr = hl[..., None] + r
-    q = dt * np.mean((np.exp(lr / 2) - 1) / lr, axis=-1).real
-    f1 = dt * np.mean((-4 - lr + np.exp(lr) * (4 - 3 * lr + lr**2)) / lr**3, axis=-1).real
-    f2 = dt * np.mean((2 + lr + np.exp(lr) * (-2 + lr)) / lr**3, axis=-1).real
-    f3 = dt * np.mean((-4 - 3 * lr - lr**2 + np.exp(lr) * (4 - lr)) / lr**3, axis=-1).real
-    return {"E": np.exp(hl), "E2": np.exp(hl / 2), "Q": q, "f1": f1, "f2": f2, "f3": f3}
+    with np.errstate(all="ignore"):  # exp underflows to 0 and lr**3 overflows for very stiff modes
+        # the Kassam-Trefethen integrands, written in powers of 1/lr so that neither lr**3
+        # overflows nor 0 * inf appears for very stiff modes (exp(lr) = 0 there)
+        ex, i1 = np.exp(lr), 1 / lr
+        i2, i3 = i1 * i1, i1 * i1 * i1
+        q = dt * np.mean((np.exp(lr / 2) - 1) * i1, axis=-1).real
+        f1 = dt * np.mean(-4 * i3 - i2 + ex * (4 * i3 - 3 * i2 + i1), axis=-1).real
+        f2 = dt * np.mean(2 * i3 + i2 + ex * (-2 * i3 + i2), axis=-1).real
+        f3 = dt * np.mean(-4 * i3 - 3 * i2 - i1 + ex * (4 * i3 - i2), axis=-1).real
+        out = {"E": np.exp(hl), "E2": np.exp(hl / 2), "Q": q, "f1": f1, "f2": f2, "f3": f3}
+    if not all(np.all(np.isfinite(v)) for v in out.values()):
+        raise ValueError(
+            "the ETDRK4 coefficients overflow: `linear` * `dt` is too large and positive (the "
+            "linear part must be dissipative, `linear` <= 0, or the step smaller)."
+        )
+    return out
 
 
 @functools.lru_cache(maxsize=16)
@@ -58,8 +80,12 @@ def burgers_solve(
     advection, not by ``nu k_max^2``. The mean of ``u`` (mode 0) is conserved exactly.
 
     Batch-free (vmap for batches), jit-able, differentiable with respect to ``u0``.
-    Cost: O(num_steps * n log n) time, O(n) memory. ``n`` must be even.
+    Cost: O(num_steps * n log n) time, O(n) memory. ``n`` must be even. Integer ``u0`` becomes JAX's
+    default float dtype; float16/bfloat16 are integrated in float32 and cast back; complex ``u0``
+    raises. A non-finite solution (NaN/inf in ``u0``, or a time step ``t_final / num_steps`` too
+    large for this ``u0``) raises at run time (``eqx.error_if``, also under ``jit``/``vmap``).
     """
+    u0 = as_real(u0, "u0", integers=True)
     check_ndim(u0, "u0", 1)
     n = jnp.shape(u0)[0]
     check_positive_int(n, "u0.shape[0]", minimum=4, even=True)
@@ -68,11 +94,12 @@ def burgers_solve(
     check_positive_int(num_steps, "num_steps")
     dt = float(t_final) / int(num_steps)
     k, c, dealias = _coefficients(int(n), float(nu), dt)
-    u0 = jnp.asarray(u0)
-    dtype = u0.dtype if jnp.issubdtype(u0.dtype, jnp.floating) else jnp.zeros(()).dtype
+    out_dtype = u0.dtype
+    dtype = compute_dtype(out_dtype)
     u0 = u0.astype(dtype)
     cdtype = jnp.result_type(dtype, jnp.complex64)
-    g = -0.5j * jnp.asarray(k * dealias, dtype=cdtype)  # N(v) = -(i k / 2) fft(u^2), dealiased
+    g = -0.5j * jnp.asarray(k * dealias, dtype=cdtype)
+    dealias = jnp.asarray(dealias, dtype)  # N(v) = -(i k / 2) fft(u^2), dealiased
     E, E2, Q, f1, f2, f3 = (
         jnp.asarray(c[name], dtype=dtype) for name in ("E", "E2", "Q", "f1", "f2", "f3")
     )
@@ -92,7 +119,14 @@ def burgers_solve(
         return E * v + nv * f1 + 2 * (na + nb) * f2 + nc * f3
 
     v = jax.lax.fori_loop(0, int(num_steps), step, jnp.fft.rfft(u0))
-    return jnp.fft.irfft(v, n=n).astype(dtype)
+    u = jnp.fft.irfft(v, n=n)
+    u = error_if_not(
+        u,
+        jnp.isfinite(u),
+        "burgers_solve: the solution is not finite: `u0` contains NaN or inf, or the time step "
+        "`t_final` / `num_steps` is too large for this `u0` (increase `num_steps`).",
+    )
+    return u.astype(out_dtype)
 
 
 def burgers(
@@ -143,7 +177,7 @@ def burgers(
         solve_resolution=int(solve_resolution),
     )
 
-    @jax.jit
+    @eqx.filter_jit
     def chunk(keys):
         def one(k):
             u0 = _one_field(k, (solve_resolution,), 2.0, 5.0, 25.0, "periodic", True)

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import functools
-
+import equinox as eqx
 import jax
 import jax.numpy as jnp
 from jaxtyping import Array, ArrayLike, Float, PRNGKeyArray
 
 from .._checks import check_ndim, check_positive, check_positive_int, check_range
+from ..spectral._inputs import as_real, check_key
 from ._generate import generate
 from ._grf import _one_field
 
@@ -24,8 +24,20 @@ def darcy_operator(a: Float[ArrayLike, " s s"]):
     Apply it with ``op.mv(u[1:-1, 1:-1])``."""
     from ..multigrid import diffusion
 
+    a = _check_a(a)
     s = a.shape[-1]
     return diffusion(a[1:-1, 1:-1], h=1.0 / (s - 1), bc="dirichlet")
+
+
+def _check_a(a):
+    a = as_real(a, "a")
+    check_ndim(a, "a", 2)
+    s = a.shape[0]
+    if a.shape[1] != s:
+        raise ValueError(f"`a` must be square (s, s), got shape {a.shape}.")
+    if s < 3:
+        raise ValueError(f"`a` must have at least 3 x 3 nodes (an interior), got shape {a.shape}.")
+    return a
 
 
 def darcy_solve(
@@ -45,10 +57,8 @@ def darcy_solve(
     """
     from ..multigrid import solve
 
-    check_ndim(a, "a", 2)
+    a = _check_a(a)
     s = a.shape[0]
-    if a.shape[1] != s:
-        raise ValueError(f"`a` must be square (s, s), got shape {a.shape}.")
     check_positive_int(s, "a.shape[0]", minimum=4)
     op = darcy_operator(a)
     f = jnp.ones((s - 2, s - 2), a.dtype)
@@ -62,7 +72,12 @@ def darcy_coefficient(
     """One FNO Darcy coefficient: ``a = 12`` where ``g >= 0`` and ``3`` where ``g < 0``, with ``g`` a
     zero-mean Neumann (cosine-basis) GRF ``N(0, (-Laplacian + tau^2 I)^(-alpha))``
     (:func:`jaxsci.data.grf`, ``bc="neumann"``; the scale is irrelevant to the threshold) sampled at
-    ``resolution x resolution`` points, used as the node values."""
+    ``resolution x resolution`` points, used as the node values (``resolution >= 2``; ``alpha``,
+    ``tau`` > 0)."""
+    check_key(key)
+    check_positive_int(resolution, "resolution", minimum=2)
+    check_positive(alpha, "alpha")
+    check_positive(tau, "tau")
     g = _one_field(key, (resolution, resolution), alpha, tau, 1.0, "neumann", True)
     return jnp.where(g >= 0, A_HIGH, A_LOW)
 
@@ -122,7 +137,7 @@ def darcy(
     )
 
 
-@functools.partial(jax.jit, static_argnums=(1, 2, 3, 4, 5))
+@eqx.filter_jit
 def _darcy_chunk(key_data, resolution, alpha, tau, rtol, max_steps):
     def one(kd):
         a = darcy_coefficient(jax.random.wrap_key_data(kd), resolution, alpha=alpha, tau=tau)

@@ -41,7 +41,15 @@ def _as_typed_key(key):
 
 
 def cache_path(cache_dir, name: str, params: dict, key, num_samples: int) -> pathlib.Path:
-    """The ``.npz`` file that caches data set ``name`` with these arguments (a hash of all of them)."""
+    """The ``.npz`` file that caches data set ``name`` with these arguments (a hash of all of them).
+    ``key`` is one PRNG key (typed or raw ``uint32`` data: the same file); ``params`` must be
+    JSON-serialisable."""
+    if not isinstance(cache_dir, (str, os.PathLike)):
+        raise TypeError(
+            f"`cache_dir` must be a str or a pathlib.Path, got {type(cache_dir).__name__}."
+        )
+    check_positive_int(num_samples, "num_samples")
+    key = _as_typed_key(key)
     meta = {
         "generator": name,
         "num_samples": int(num_samples),
@@ -49,7 +57,11 @@ def cache_path(cache_dir, name: str, params: dict, key, num_samples: int) -> pat
         "dtype": str(jnp.zeros(()).dtype),
         **params,
     }
-    digest = hashlib.sha256(json.dumps(meta, sort_keys=True).encode()).hexdigest()[:16]
+    try:
+        text = json.dumps(meta, sort_keys=True)
+    except TypeError as e:
+        raise TypeError(f"`params` must be JSON-serialisable: {e}") from None
+    digest = hashlib.sha256(text.encode()).hexdigest()[:16]
     return (
         pathlib.Path(cache_dir)
         / f"{name}_{params.get('resolution', '')}_{num_samples}_{digest}.npz"

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-import functools
 import math
 from collections.abc import Sequence
 
+import equinox as eqx
 import jax
 import jax.numpy as jnp
 from jaxtyping import Array, ArrayLike, Float, PRNGKeyArray, Real
 
-from .._checks import check_choice, check_positive, check_positive_int
+from .._checks import check_choice, check_positive, check_positive_int, error_if_not
 
 __all__ = ["grf", "grf_eigenvalues"]
 
@@ -35,9 +35,32 @@ def grf_eigenvalues(
 
     ``mu_k`` is the eigenvalue of ``-Laplacian`` on the unit cube for the basis function of index ``k``:
     ``(2 pi |k|)^2`` for ``bc="periodic"`` (Fourier modes, ``k`` in FFT order) and ``(pi |k|)^2`` for
-    ``bc="neumann"`` (cosines ``cos(pi k x)``, ``k >= 0``, DCT-II order). Shape: ``shape``.
+    ``bc="neumann"`` (cosines ``cos(pi k x)``, ``k >= 0``, DCT-II order). Shape: ``shape`` (1 or more
+    sizes >= 1). ``alpha``, ``tau``, ``sigma`` must be > 0 and finite: checked at trace time for host
+    values, at run time (``eqx.error_if``) for JAX arrays.
     """
-    shape = tuple(int(n) for n in shape)
+    check_choice(bc, "bc", _BCS)
+    if isinstance(shape, (int, float)) or not hasattr(shape, "__iter__"):
+        raise TypeError(f"`shape` must be a sequence of sizes, got {shape!r}.")
+    shape = tuple(shape)
+    if not shape:
+        raise ValueError("`shape` must have at least one entry, got ().")
+    shape = tuple(check_positive_int(n, "shape") for n in shape)
+    params = ((alpha, "alpha"), (tau, "tau"), (sigma, "sigma"))
+    for value, name in params:
+        check_positive(value, name)
+    lam = _eigenvalues(shape, alpha, tau, sigma, bc)
+    for value, name in params:
+        if isinstance(value, jax.Array):
+            lam = error_if_not(
+                lam,
+                jnp.isfinite(value) & (value > 0),
+                f"grf_eigenvalues: `{name}` must be > 0 and finite.",
+            )
+    return lam
+
+
+def _eigenvalues(shape, alpha, tau, sigma, bc):
     factor = 2.0 * math.pi if bc == "periodic" else math.pi
     ks = _wavenumbers(shape, bc)
     grids = jnp.meshgrid(*ks, indexing="ij")
@@ -47,9 +70,16 @@ def grf_eigenvalues(
 
 def _one_field(key, shape, alpha, tau, sigma, bc, mean_zero):
     n_total = math.prod(shape)
-    lam = grf_eigenvalues(shape, alpha=alpha, tau=tau, sigma=sigma, bc=bc)
+    lam = _eigenvalues(shape, alpha, tau, sigma, bc)
     if mean_zero:
         lam = lam.at[(0,) * len(shape)].set(0.0)
+    lam = error_if_not(
+        lam,
+        jnp.isfinite(lam),
+        "grf: the covariance eigenvalues sigma^2 (mu_k + tau^2)^(-alpha) are not finite: `alpha`, "
+        "`tau` or `sigma` is NaN/inf, or `tau` is too small (or `sigma` too large) for `alpha` in "
+        "this precision.",
+    )
     axes = tuple(range(len(shape)))
     white = jax.random.normal(key, shape, dtype=lam.dtype)
     if bc == "periodic":
@@ -63,7 +93,7 @@ def _one_field(key, shape, alpha, tau, sigma, bc, mean_zero):
     return jnp.sqrt(n_total) * jax.scipy.fft.idctn(white * jnp.sqrt(lam), norm="ortho", axes=axes)
 
 
-@functools.partial(jax.jit, static_argnames=("num_samples", "shape", "bc", "mean_zero"))
+@eqx.filter_jit  # eqx: run-time errors (eqx.error_if) come back readable
 def _grf_jit(key, num_samples, shape, alpha, tau, sigma, bc, mean_zero):
     keys = jax.random.split(key, num_samples)
     return jax.vmap(lambda k: _one_field(k, shape, alpha, tau, sigma, bc, mean_zero))(keys)
