@@ -7,13 +7,22 @@ simplex, which costs one sort, O(d log d), or a few O(d) pivot passes (``method=
 function costs O(d).
 """
 
+import math
+
 import equinox as eqx
 import jax
 import jax.numpy as jnp
+import numpy as np
 from jax import lax
 from jaxtyping import Array, ArrayLike, Float
 
-from .._checks import check_choice, check_positive, check_positive_int
+from .._checks import (
+    check_choice,
+    check_positive,
+    check_positive_int,
+    concrete_or_none,
+    error_if_not,
+)
 
 __all__ = ["AbstractConstraint", "Ball", "Box", "Product", "Simplex", "Unconstrained"]
 
@@ -42,6 +51,18 @@ class Unconstrained(AbstractConstraint):
         return jnp.where(jnp.all(g == 0), jnp.zeros((), g.dtype), jnp.inf)
 
 
+def _bound(value, name):
+    if isinstance(value, str):
+        raise TypeError(f"`{name}` must be a real number or array, got {value!r}.")
+    try:
+        arr = jnp.asarray(value)
+    except (TypeError, ValueError) as e:
+        raise TypeError(f"`{name}` must be a real number or array, got {value!r}.") from e
+    if not (jnp.issubdtype(arr.dtype, jnp.integer) or jnp.issubdtype(arr.dtype, jnp.floating)):
+        raise TypeError(f"`{name}` must be real (integer or floating), got dtype {arr.dtype}.")
+    return arr.astype(jnp.promote_types(jnp.result_type(float), arr.dtype))
+
+
 class Box(AbstractConstraint):
     """C = {z : lower <= z <= upper} (scalars or per-coordinate arrays); Π(z) = clip(z, lower, upper)."""
 
@@ -49,16 +70,34 @@ class Box(AbstractConstraint):
     upper: Float[Array, " ..."]
 
     def __init__(self, lower: ArrayLike = -1.0, upper: ArrayLike = 1.0):
-        lo, hi = jnp.asarray(lower, float), jnp.asarray(upper, float)
-        try:
-            bad = bool(jnp.any(lo > hi))
-        except Exception:  # noqa: BLE001 - traced bounds cannot be checked
-            bad = False
-        if bad:
+        lo, hi = _bound(lower, "lower"), _bound(upper, "upper")
+        if lo.ndim > 1 or hi.ndim > 1:
+            raise ValueError(
+                f"`lower` and `upper` must be scalars or vectors, got shapes {lo.shape} and {hi.shape}."
+            )
+        if lo.shape and hi.shape and lo.shape != hi.shape:
+            raise ValueError(
+                f"`lower` and `upper` must have the same shape, got {lo.shape} and {hi.shape}."
+            )
+        lo_h, hi_h = concrete_or_none(lower), concrete_or_none(upper)
+        for v, name in ((lo_h, "lower"), (hi_h, "upper")):
+            if v is not None and np.any(np.isnan(v)):
+                raise ValueError(f"`{name}` must not be NaN, got {v.tolist()!r}.")
+        if lo_h is not None and hi_h is not None and np.any(lo_h > hi_h):
             raise ValueError(f"`lower` must be <= `upper`, got lower={lower!r}, upper={upper!r}.")
+        # JAX bounds (also traced ones) are checked at run time
+        ok = ~jnp.isnan(lo) & ~jnp.isnan(hi) & (lo <= hi)
+        lo = error_if_not(lo, ok, "`lower` must be <= `upper` (and neither NaN).")
         self.lower, self.upper = lo, hi
 
     def project(self, z):
+        n = jnp.shape(z)[-1] if jnp.ndim(z) else None
+        for b in (self.lower, self.upper):
+            if b.ndim and b.shape[-1] != n:
+                raise ValueError(
+                    f"`z` must have size {b.shape[-1]} (the size of the bounds), got shape "
+                    f"{jnp.shape(z)}."
+                )
         return jnp.clip(z, self.lower.astype(z.dtype), self.upper.astype(z.dtype))
 
     def support(self, g):
@@ -86,38 +125,70 @@ def _threshold(z, active, radius):
     return (jnp.sum(jnp.where(active, z, 0)) - radius) / jnp.sum(active).astype(z.dtype)
 
 
+def _shifted(z, radius):
+    """``z − max z`` with entries below ``−radius`` clipped to ``−radius`` (the projection is unchanged:
+    the threshold of the shifted vector lies in [−r, 0), so those entries are inactive either way).
+    Every active entry is then within r of 0, so no sum below cancels, whatever the magnitude of z; the
+    clip keeps ``z − max z`` finite (``−2e308`` would overflow)."""
+    m = lax.stop_gradient(jnp.max(z))
+    return jnp.maximum(z - m, -radius)
+
+
 def _simplex_sort(z, radius):
+    # z is shifted (max 0, entries >= −r): the cumulative sums of the active prefix are O(ρ r)
     u = _sort_descending(lax.stop_gradient(z))
     css = jnp.cumsum(u) - radius
     j = jnp.arange(1, z.shape[-1] + 1, dtype=z.dtype)
-    rho = jnp.sum(
-        u - css / j > 0
-    )  # that set is a prefix: its length is the index of the last positive entry
+    # that set is a prefix (at least the largest entry, u_1 = 0 > −r): ρ is its length
+    rho = jnp.maximum(jnp.sum(u - css / j > 0), 1)
     # the active set is {z_i >= u_ρ} (ties with u_ρ are active too), exactly ρ entries
     return _threshold(z, z >= u[rho - 1], radius)
 
 
 def _simplex_pivot(z, radius):
-    # Michelot (1986): τ ← (Σ_{z_i > τ} z_i − r)/#{z_i > τ} until the set stops changing.
-    # τ increases monotonically and the active set shrinks, so it stops after at most d passes (in practice
-    # a handful: 4–8 on the paper's game at d = 500) at the exact threshold.
+    # Michelot (1986): τ ← (Σ_{z_i > τ} z_i − r)/#{z_i > τ} until the set stops shrinking. From a lower bound
+    # τ increases and the active set shrinks, so a pass that does not shrink it ends the loop: at most d
+    # passes (in practice a handful: 4–8 on the paper's game at d = 500), also when rounding makes τ wobble.
+    # z is shifted (max 0 > τ > −r for any τ below), so the largest entry stays active and no pass divides
+    # by zero or loses the threshold to cancellation.
     d = z.shape[-1]
-
-    def body(c, z):
-        tau, count, _ = c
-        active = z > tau
-        new = jnp.sum(active)
-        return (jnp.sum(jnp.where(active, z, 0)) - radius) / new.astype(z.dtype), new, new != count
-
     zs = lax.stop_gradient(z)  # the loop only finds the active set; τ is recomputed from it below
-    # two lower bounds on τ (the mean rule, and max z − r since the largest entry is active); from any lower
-    # bound the passes increase τ monotonically to the exact threshold, and the larger start saves passes when
-    # the projection is sparse (as the games' strategies are)
-    tau0 = jnp.maximum((jnp.sum(zs) - radius) / d, jnp.max(zs) - radius)
-    tau, _, _ = lax.while_loop(
-        lambda c: c[2], lambda c: body(c, zs), (tau0, jnp.asarray(d), jnp.asarray(True))
+
+    def cond(c):
+        _, count, prev, passes = c
+        return (count < prev) & (passes < d + 1)
+
+    def body(c):
+        tau, count, _, passes = c
+        active = zs > tau
+        new = jnp.maximum(jnp.sum(active), 1)
+        tau_new = (jnp.sum(jnp.where(active, zs, 0)) - radius) / new.astype(z.dtype)
+        # keep the previous τ if this pass did not shrink the set (the set of τ is the answer then)
+        keep = new >= count
+        return jnp.where(keep, tau, tau_new), jnp.minimum(new, count), count, passes + 1
+
+    # two lower bounds on τ (the mean rule, and max z − r = −r since the largest entry is active); from any
+    # lower bound the passes increase τ monotonically to the exact threshold, and the larger start saves
+    # passes when the projection is sparse (as the games' strategies are)
+    tau0 = jnp.maximum((jnp.sum(zs) - radius) / d, -radius)
+    tau, _, _, _ = lax.while_loop(
+        cond, body, (tau0, jnp.asarray(d + 1), jnp.asarray(d + 2), jnp.asarray(0))
     )
-    return _threshold(z, z > tau, radius)
+    active = zs > tau
+    active = jnp.where(jnp.any(active), active, zs >= 0)
+    return _threshold(z, active, radius)
+
+
+def _project_simplex(z, radius, method):
+    """The projection without input checks (the solvers' path: a NaN iterate gives NaN, reported by the
+    solver's status). Half precision is computed in float32."""
+    dtype = z.dtype
+    work = jnp.promote_types(dtype, jnp.float32)
+    zw = z.astype(work)
+    r = jnp.asarray(radius, work)
+    zs = _shifted(zw, r)
+    tau = (_simplex_sort if method == "sort" else _simplex_pivot)(zs, r)
+    return jnp.maximum(zs - tau, 0).astype(dtype)
 
 
 def project_simplex(
@@ -133,14 +204,34 @@ def project_simplex(
     ρ = max{j : u_j − (Σ_{i<=j} u_i − r)/j > 0}, τ = (Σ_{i<=ρ} u_i − r)/ρ. Cost O(d log d) (one sort, done on
     order-preserving integer keys, which XLA:CPU sorts ~3× faster than floats), memory O(d).
     ``method="pivot"`` (Michelot 1986): fixed-point passes τ ← (Σ_{z_i>τ} z_i − r)/#{z_i > τ} from
-    τ = max((Σz − r)/d, max z − r); exact after finitely many O(d) passes (a handful in practice), no sort:
+    τ = max((Σz − r)/d, max z − r); at most d passes (a handful in practice), no sort:
     about 2–5× faster than ``"sort"`` on a CPU at d = 500, where the projection dominates an iteration of the
     VR methods. Both are differentiable almost everywhere (τ is piecewise linear in z).
+
+    Stable at any magnitude: both work on z − max z (entries below −r clipped, which leaves the projection
+    unchanged), so the sums that give τ involve only the entries within r of the largest one, and the
+    output is nonnegative and sums to ``radius`` to rounding (``[1e17, 1, 0.5]`` gives ``[1, 0, 0]``).
+    float16/bfloat16 inputs are computed in float32 and returned in their dtype.
+
+    Raises ``ValueError``/``TypeError`` naming the argument for a bad shape, dtype, ``radius`` or ``method``
+    at trace time, and (``eqx.error_if``, also under ``jit``) for a non-finite ``z`` or a ``radius``
+    that is not a positive finite number at run time.
     """
     check_choice(method, "method", ("sort", "pivot"))
+    if isinstance(radius, str):
+        raise TypeError(f"`radius` must be a positive number, got {radius!r}.")
+    check_positive(radius, "radius")
     z = jnp.asarray(z)
-    tau = (_simplex_sort if method == "sort" else _simplex_pivot)(z, radius)
-    return jnp.maximum(z - tau, 0)
+    if not jnp.issubdtype(z.dtype, jnp.floating):
+        raise TypeError(f"`z` must be a real floating array, got dtype {z.dtype}.")
+    if z.ndim != 1 or z.shape[0] == 0:
+        raise ValueError(f"`z` must be a non-empty vector (shape (d,)), got shape {z.shape}.")
+    r = jnp.asarray(radius)
+    if r.ndim or not jnp.issubdtype(r.dtype, jnp.number) or jnp.iscomplexobj(r):
+        raise TypeError(f"`radius` must be a real scalar, got {radius!r}.")
+    z = error_if_not(z, jnp.isfinite(z), "`z` must be finite (it has NaN or inf entries).")
+    z = error_if_not(z, jnp.isfinite(r) & (r > 0), "`radius` must be a positive finite number.")
+    return _project_simplex(z, radius, method)
 
 
 class Simplex(AbstractConstraint):
@@ -151,11 +242,18 @@ class Simplex(AbstractConstraint):
     method: str = eqx.field(static=True, default="sort")
 
     def __check_init__(self):
+        if isinstance(self.radius, bool) or not isinstance(
+            self.radius, (int, float, np.integer, np.floating)
+        ):
+            raise TypeError(
+                f"`radius` must be a Python number (a static field), got {self.radius!r} of type "
+                f"{type(self.radius).__name__}."
+            )
         check_positive(self.radius, "radius")
         check_choice(self.method, "method", ("sort", "pivot"))
 
     def project(self, z):
-        return project_simplex(z, self.radius, method=self.method)
+        return _project_simplex(z, self.radius, self.method)
 
     def support(self, g):
         return self.radius * jnp.max(g)
@@ -168,16 +266,33 @@ class Ball(AbstractConstraint):
     center: float = eqx.field(static=True, default=0.0)
 
     def __check_init__(self):
+        for name in ("radius", "center"):
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, (int, float, np.integer, np.floating)):
+                raise TypeError(
+                    f"`{name}` must be a Python number (a static field), got {v!r} of type "
+                    f"{type(v).__name__}."
+                )
+            if not math.isfinite(v):
+                raise ValueError(f"`{name}` must be finite, got {v!r}.")
         check_positive(self.radius, "radius")
 
     def project(self, z):
-        d = z - self.center
-        nrm = jnp.linalg.norm(d)
-        scale = jnp.minimum(1.0, self.radius / jnp.maximum(nrm, jnp.finfo(z.dtype).tiny))
+        d = jnp.asarray(z) - self.center
+        nrm = _norm(d)
+        scale = jnp.minimum(1.0, self.radius / jnp.maximum(nrm, jnp.finfo(d.dtype).tiny))
         return self.center + d * scale
 
     def support(self, g):
-        return self.center * jnp.sum(g) + self.radius * jnp.linalg.norm(g)
+        return self.center * jnp.sum(g) + self.radius * _norm(g)
+
+
+def _norm(x):
+    """‖x‖₂ scaled by max |x| (no overflow at 1e30 in float32, no underflow at 1e-30), differentiable."""
+    s = lax.stop_gradient(jnp.max(jnp.abs(x), initial=0.0))
+    ok = jnp.isfinite(s) & (s > 0)
+    div = jnp.where(ok, s, 1.0).astype(x.dtype)
+    return jnp.where(ok, div * jnp.linalg.norm(x / div), jnp.where(s > 0, s, 0.0))
 
 
 class Product(AbstractConstraint):
@@ -187,14 +302,18 @@ class Product(AbstractConstraint):
     sizes: tuple[int, ...] = eqx.field(static=True)
 
     def __init__(self, constraints, sizes):
-        constraints, sizes = tuple(constraints), tuple(int(s) for s in sizes)
+        constraints, sizes = tuple(constraints), tuple(sizes)
         if len(constraints) != len(sizes) or not constraints:
             raise ValueError(
                 f"`constraints` and `sizes` must be non-empty and of equal length, got "
                 f"{len(constraints)} and {len(sizes)}."
             )
-        for i, s in enumerate(sizes):
-            check_positive_int(s, f"sizes[{i}]")
+        for i, c in enumerate(constraints):
+            if not isinstance(c, AbstractConstraint):
+                raise TypeError(
+                    f"`constraints` must hold AbstractConstraint instances, got {c!r} at index {i}."
+                )
+        sizes = tuple(check_positive_int(s, f"sizes[{i}]") for i, s in enumerate(sizes))
         self.constraints, self.sizes = constraints, sizes
 
     def project(self, z):

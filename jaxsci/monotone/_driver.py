@@ -62,7 +62,7 @@ from jax import lax
 from jaxtyping import Array, ArrayLike, Float, PRNGKeyArray, Real
 
 from .._checks import check_positive, check_positive_int, check_range, error_if_not
-from .._solution import DIVERGENCE_FACTOR, RESULTS, Solution, diverged, finalize, status
+from .._solution import DIVERGENCE_FACTOR, RESULTS, Solution, diverged, finalize, norm, status
 from ._problems import AbstractFiniteSumProblem
 
 __all__ = ["AbstractMonotoneSolver", "MonotoneState"]
@@ -102,19 +102,19 @@ def _where(pred, a, b):
 def probe_lipschitz(problem, z0):
     """L̂_0 = ‖F(z0) − F(z1)‖/‖z0 − z1‖ along z1 = z0 − δ F(z0) (costs 2 full evaluations)."""
     f0 = problem.operator(z0)
-    nf = jnp.linalg.norm(f0)
+    nf = norm(f0)
     tiny = jnp.finfo(z0.dtype).tiny
-    delta = 1e-4 * (1.0 + jnp.linalg.norm(z0)) / jnp.maximum(nf, tiny)
+    delta = 1e-4 * (1.0 + norm(z0)) / jnp.maximum(nf, tiny)
     z1 = z0 - delta * f0
     return jnp.maximum(
-        jnp.linalg.norm(problem.operator(z1) - f0) / jnp.maximum(delta * nf, tiny), jnp.sqrt(tiny)
+        norm(problem.operator(z1) - f0) / jnp.maximum(delta * nf, tiny), jnp.sqrt(tiny)
     )
 
 
 def ratio(df, dz):
     """‖df‖/‖dz‖, 0 where dz = 0 (a local Lipschitz ratio)."""
-    nz = jnp.linalg.norm(dz)
-    return jnp.where(nz > 0, jnp.linalg.norm(df) / jnp.where(nz > 0, nz, 1.0), 0.0)
+    nz = norm(dz)
+    return jnp.where(nz > 0, norm(df) / jnp.where(nz > 0, nz, 1.0), 0.0)
 
 
 def _interval(low, high, closed):
@@ -128,11 +128,22 @@ def _as_key(key, name):
         raise ValueError(
             f"`key` is required by the stochastic solver `{name}` (e.g. jax.random.key(0))."
         )
-    if not (isinstance(key, jax.Array) and jnp.issubdtype(key.dtype, jax.dtypes.prng_key)):
-        key = jnp.asarray(key)
-        if key.dtype != jnp.uint32:
-            raise TypeError(f"`key` must be a PRNG key (jax.random.key), got dtype {key.dtype}.")
+    if not isinstance(key, (jax.Array, jax.core.Tracer)):
+        raise TypeError(
+            f"`key` must be a PRNG key (jax.random.key(0)), got {type(key).__name__} {key!r:.60}."
+        )
+    if not jnp.issubdtype(key.dtype, jax.dtypes.prng_key):
+        if key.dtype != jnp.uint32 or key.shape != (2,):
+            raise TypeError(
+                "`key` must be one PRNG key (jax.random.key(0), or a raw uint32 key of shape (2,)), "
+                f"got dtype {key.dtype} and shape {key.shape}."
+            )
         key = jax.random.wrap_key_data(key)
+    if key.shape != ():
+        raise ValueError(
+            f"`key` must be a single PRNG key, got a key array of shape {key.shape} (use jax.vmap "
+            "over the keys for several solves)."
+        )
     return key
 
 
@@ -191,8 +202,21 @@ class AbstractMonotoneSolver(eqx.Module):
                 raise ValueError(f"`step_size` must be {allowed}, got {self.step_size!r}.")
         for name, (low, high, closed) in self._ranges.items():
             value = getattr(self, name)
-            if value is not None and not isinstance(value, str):
-                check_range(value, name, low, high, closed=closed)
+            if value is None or (name == "step_size" and isinstance(value, str)):
+                continue
+            if isinstance(value, (str, bool, np.bool_)) or not isinstance(
+                value, (int, float, np.number, np.ndarray, jax.Array, jax.core.Tracer)
+            ):
+                raise TypeError(f"`{name}` must be a number, got {value!r}.")
+            if jnp.ndim(value) != 0 or not (
+                jnp.issubdtype(jnp.result_type(value), jnp.integer)
+                or jnp.issubdtype(jnp.result_type(value), jnp.floating)
+            ):
+                raise TypeError(
+                    f"`{name}` must be a real scalar, got shape {jnp.shape(value)} and dtype "
+                    f"{jnp.result_type(value)}."
+                )
+            check_range(value, name, low, high, closed=closed)
         if isinstance(self.max_epochs, bool) or not isinstance(
             self.max_epochs, (int, float, np.integer, np.floating)
         ):
@@ -202,6 +226,10 @@ class AbstractMonotoneSolver(eqx.Module):
         check_positive(self.max_epochs, "max_epochs")
         check_positive_int(self.num_logs, "num_logs", minimum=2)
         if self.log_every is not None:
+            if isinstance(self.log_every, bool) or not isinstance(
+                self.log_every, (int, float, np.integer, np.floating)
+            ):
+                raise TypeError(f"`log_every` must be a Python number, got {self.log_every!r}.")
             check_positive(self.log_every, "log_every")
 
     @property
@@ -239,6 +267,11 @@ class AbstractMonotoneSolver(eqx.Module):
         call costs a dispatch). ``key`` drives the stochastic solvers (ignored by the deterministic
         ones). ``throw=True`` raises on failure (see ``RESULTS``); ``throw=False`` returns the
         solution with its ``result``."""
+        if not isinstance(state, MonotoneState):
+            raise TypeError(
+                f"`state` must be the MonotoneState from `solver.init(problem)`, got "
+                f"{type(state).__name__}."
+            )
         solver, runtime = _to_arrays(self)
         return _solve(solver, state, z0, key, throw, runtime)
 
@@ -262,6 +295,9 @@ class AbstractMonotoneSolver(eqx.Module):
 
     def _inner_step_size(self, problem):
         return None
+
+    def _check_inner_step_size(self, gamma, skip):
+        return gamma
 
     def _start(self, problem, z0, params, state, key) -> dict:
         """The loop state at z0: at least ``z``, ``units``, ``iterations``, ``k``, ``anchor``,
@@ -330,16 +366,24 @@ class AbstractMonotoneSolver(eqx.Module):
             raise ValueError(
                 f"`z0` must have shape ({problem.dim},) for this problem, got {jnp.shape(z0)}."
             )
-        dtype = jnp.result_type(jnp.asarray(z0).dtype, problem.dtype, jnp.float32)
-        z0 = jnp.asarray(z0, dtype)
+        z0 = jnp.asarray(z0)
+        if not (jnp.issubdtype(z0.dtype, jnp.integer) or jnp.issubdtype(z0.dtype, jnp.floating)):
+            raise TypeError(f"`z0` must be real (integer or floating), got dtype {z0.dtype}.")
+        # half precision and integers are computed in (at least) float32 and the problem's dtype
+        dtype = jnp.result_type(z0.dtype, problem.dtype, jnp.float32)
+        z0 = z0.astype(dtype)
+        config_ok = jnp.asarray(True)
         for name in runtime:
             low, high, closed = self._ranges[name]
             v = getattr(self, name)
             lo_ok = v >= low if closed in ("left", "both") else v > low
             hi_ok = v <= high if closed in ("right", "both") else v < high
+            config_ok = config_ok & lo_ok & hi_ok
             z0 = error_if_not(
                 z0, lo_ok & hi_ok, f"`{name}` must lie in {_interval(low, high, closed)}."
             )
+        r0 = problem.residual(z0)
+        finite0 = jnp.isfinite(r0) & jnp.all(jnp.isfinite(z0))
         key = _as_key(key, self._name) if self._stochastic else None
         params = {
             name: jnp.asarray(getattr(self, name), dtype)
@@ -347,16 +391,17 @@ class AbstractMonotoneSolver(eqx.Module):
             if getattr(self, name) is not None and not isinstance(getattr(self, name), str)
         }
         if state.inner_step_size is not None:
-            params["inner_step_size"] = state.inner_step_size.astype(dtype)
+            # a bad default is reported where the data are finite and the configuration valid
+            params["inner_step_size"] = self._check_inner_step_size(
+                state.inner_step_size.astype(dtype), ~finite0 | ~config_ok
+            )
         s = self._start(problem, z0, params, state, key)
         max_units, log_units, num_logs = self._schedule(n)
         restart_factor = getattr(self, "restart_factor", None)
         run_budget = self.tol is None
         tol = jnp.zeros((), dtype) if run_budget else params["tol"]
 
-        r0 = problem.residual(z0)
         nan = jnp.asarray(jnp.nan, dtype)
-        finite0 = jnp.isfinite(r0) & jnp.all(jnp.isfinite(z0))
         carry = {
             "state": s,
             "slot": jnp.asarray(1),

@@ -2,6 +2,7 @@
 
 import equinox as eqx
 import jax.numpy as jnp
+import numpy as np
 from jaxtyping import ArrayLike, Float
 
 from .._checks import check_positive
@@ -62,8 +63,10 @@ def game_value(
     """
     if not isinstance(game, BilinearGame):
         raise TypeError(f"`game` must be a BilinearGame, got {type(game).__name__}.")
-    check_positive(tol, "tol")
-    check_positive(max_epochs, "max_epochs")
+    for value, name in ((tol, "tol"), (max_epochs, "max_epochs")):
+        if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+            raise TypeError(f"`{name}` must be a Python number, got {value!r}.")
+        check_positive(value, name)
     if z0 is None:
         parts = []
         for c, size in zip(game.constraint.constraints, game.constraint.sizes, strict=True):

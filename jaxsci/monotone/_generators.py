@@ -11,9 +11,15 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, ArrayLike, Float
 
-from .._checks import check_choice, check_ndim, check_positive, check_positive_int
+from .._checks import (
+    check_choice,
+    check_ndim,
+    check_positive,
+    check_positive_int,
+    default_float_dtype,
+)
 from ._constraints import AbstractConstraint, Ball, Product, Simplex
-from ._problems import AbstractFiniteSumProblem, AffineFiniteSum, BilinearGame
+from ._problems import AbstractFiniteSumProblem, AffineFiniteSum, BilinearGame, _real_array
 
 __all__ = [
     "RobustLogisticRegression",
@@ -43,7 +49,15 @@ def policeman_and_burglar_matrix(
     """
     check_positive_int(n, "n")
     check_choice(variant, "variant", ("authors", "nemirovski"))
+    if isinstance(theta, (str, bool)) or not isinstance(
+        theta, (int, float, np.integer, np.floating)
+    ):
+        raise TypeError(f"`theta` must be a positive number, got {theta!r}.")
     check_positive(theta, "theta")
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
+        raise TypeError(f"`seed` must be an int, got {seed!r} of type {type(seed).__name__}.")
+    if not 0 <= seed < 2**32:
+        raise ValueError(f"`seed` must lie in [0, 2**32), got {seed}.")
     rng = np.random.RandomState(seed)  # same stream as np.random.seed(seed); np.random.randn(n)
     w = np.abs(rng.randn(n))
     i = np.arange(n)
@@ -63,6 +77,8 @@ def policeman_and_burglar(
     """:class:`BilinearGame` on simplices with :func:`policeman_and_burglar_matrix` (``variant`` "authors", the
     figure's, or "nemirovski", the original). Start at uniform strategies z0 = 1/n as in the paper.
     ``simplex_method``: see :class:`BilinearGame`."""
+    dtype = default_float_dtype(dtype)
+    check_choice(simplex_method, "simplex_method", ("sort", "pivot"))
     a = policeman_and_burglar_matrix(n, theta=theta, seed=seed, variant=variant)
     return BilinearGame(jnp.asarray(a, dtype), "simplex", simplex_method=simplex_method)
 
@@ -76,6 +92,7 @@ def ouyang_xu_quadratic(n: int = 200, *, dtype=None) -> AffineFiniteSum:
     F is monotone and Lipschitz but not cocoercive (⟨Mz, z⟩ = 0 for z = (0, y)). Start at z0 = 1/n.
     """
     check_positive_int(n, "n", minimum=2)
+    dtype = default_float_dtype(dtype)
     a = np.zeros((n, n))
     i = np.arange(n)
     a[i, n - 1 - i] = 1.0
@@ -127,9 +144,8 @@ class RobustLogisticRegression(AbstractFiniteSumProblem):
         check_positive(mu, "mu", strict=False)
         check_positive(rho, "rho")
         check_positive(radius, "radius")
-        x = jnp.asarray(features)
-        x = x.astype(jnp.result_type(x.dtype, jnp.float32))
-        self.features, self.labels = x, jnp.asarray(labels, x.dtype)
+        x = _real_array(features, "features")
+        self.features, self.labels = x, _real_array(labels, "labels").astype(x.dtype)
         self.mu, self.rho = jnp.asarray(mu, x.dtype), jnp.asarray(rho, x.dtype)
         self.constraint = Product((Ball(float(radius)), Simplex()), (d, num))
         try:  # host float64 bound on L_F over the domain (see `lipschitz`); NaN for traced data
@@ -214,6 +230,10 @@ def robust_logistic_regression(
     ``"breast_cancer"`` (N = 569, 30 features) or ``"digits"`` (N = 1797, 64 features; label: digit >= 5).
     Features are standardised and a constant intercept column is appended; labels are ±1."""
     check_choice(dataset, "dataset", ("breast_cancer", "digits"))
+    dtype = default_float_dtype(dtype)
+    check_positive(mu, "mu", strict=False)
+    check_positive(rho, "rho")
+    check_positive(radius, "radius")
     from sklearn import datasets  # lazy: scikit-learn is an optional dependency
 
     if dataset == "breast_cancer":

@@ -239,11 +239,18 @@ class InexactVRHalpern(AbstractMonotoneSolver):
         dtype = jnp.result_type(problem.dtype, jnp.float32)
         p = self._probability(problem, dtype)
         lbar = jnp.asarray(problem.average_lipschitz, dtype)
-        gamma = jnp.sqrt(p * (1 - p)) / (jnp.asarray(self.step_size, dtype) * lbar + 1.0)
+        # checked in the solve (`_check_inner_step_size`), where NaN data reports `nonfinite_input`
+        return jnp.sqrt(p * (1 - p)) / (jnp.asarray(self.step_size, dtype) * lbar + 1.0)
+
+    def _check_inner_step_size(self, gamma, skip):
+        if self.inner_step_size is not None:
+            return gamma
         return error_if_not(
             gamma,
-            jnp.isfinite(gamma) & (gamma > 0),
-            "`inner_step_size` must be given: the problem's `average_lipschitz` is unknown (NaN).",
+            (jnp.isfinite(gamma) & (gamma > 0)) | skip,
+            "`inner_step_size` must be given: its default √(p(1 − p))/(η L̄ + 1) is not a positive "
+            "number (the problem's `average_lipschitz` L̄ is unknown or non-finite, or "
+            "`snapshot_probability` p = 1).",
         )
 
     def _start(self, problem, z0, params, state, key):

@@ -25,7 +25,8 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, ArrayLike, Float, Int
 
-from .._checks import check_choice, check_ndim
+from .._checks import check_choice, check_ndim, check_positive_int
+from .._solution import norm
 from ._constraints import AbstractConstraint, Box, Product, Simplex, Unconstrained
 
 __all__ = ["AbstractFiniteSumProblem", "AffineFiniteSum", "BilinearGame", "coordinate_groups"]
@@ -36,6 +37,19 @@ def _concrete(x):
         return np.asarray(x, dtype=np.float64)
     except Exception:  # noqa: BLE001 - tracers: constants unknown
         return None
+
+
+def _real_array(x, name):
+    """``x`` as a JAX array of a real floating dtype (integers promoted, at least float32); complex,
+    boolean or non-numeric input raises a ``TypeError`` naming ``name``."""
+    if isinstance(x, str):
+        raise TypeError(f"`{name}` must be a real array, got {x!r}.")
+    a = jnp.asarray(x)
+    if not (jnp.issubdtype(a.dtype, jnp.integer) or jnp.issubdtype(a.dtype, jnp.floating)):
+        raise TypeError(f"`{name}` must be real (integer or floating), got dtype {a.dtype}.")
+    if jnp.issubdtype(a.dtype, jnp.integer):
+        return a.astype(jnp.result_type(float))  # integers: JAX's default float dtype
+    return a.astype(jnp.promote_types(a.dtype, jnp.float32))  # half precision: float32
 
 
 def _nan():
@@ -76,9 +90,11 @@ class AbstractFiniteSumProblem(eqx.Module):
         return self.constraint.project(z)
 
     def residual(self, z: Float[ArrayLike, " d"]) -> Float[Array, ""]:
-        """‖z − Π(z − F(z))‖₂ (natural residual, step 1); ‖F(z)‖ when unconstrained."""
+        """‖z − Π(z − F(z))‖₂ (natural residual, step 1); ‖F(z)‖ when unconstrained. A scaled norm
+        (:func:`jaxsci._solution.norm`: no overflow or underflow at 1e±30 in float32), not for
+        differentiation."""
         z = jnp.asarray(z)
-        return jnp.linalg.norm(z - self.project(z - self.operator(z)))
+        return norm(z - self.project(z - self.operator(z)))
 
     @property
     def lipschitz(self) -> Float[Array, " "]:
@@ -99,7 +115,12 @@ def coordinate_groups(sizes, num_components: int) -> np.ndarray:
 
     For blocks of size n each (the paper's problems) component i owns coordinate i of every block.
     """
-    n = int(num_components)
+    n = check_positive_int(num_components, "num_components")
+    if isinstance(sizes, (str, bytes)) or not hasattr(sizes, "__iter__"):
+        raise TypeError(f"`sizes` must be a sequence of block sizes, got {sizes!r}.")
+    sizes = [check_positive_int(s, "sizes") for s in sizes]
+    if not sizes:
+        raise ValueError("`sizes` must be non-empty (at least one block).")
     owned: list[list[int]] = [[] for _ in range(n)]
     start = 0
     for s in sizes:
@@ -147,14 +168,19 @@ class AffineFiniteSum(AbstractFiniteSumProblem):
             raise ValueError(f"`matrix` must be square, got shape {jnp.shape(matrix)}.")
         if d == 0:
             raise ValueError("`matrix` must be non-empty (the finite sum has no components).")
-        m = jnp.asarray(matrix)
-        m = m.astype(jnp.result_type(m.dtype, jnp.float32))
-        q = jnp.zeros(d, m.dtype) if offset is None else jnp.asarray(offset, m.dtype)
+        m = _real_array(matrix, "matrix")
+        q = (
+            jnp.zeros(d, m.dtype)
+            if offset is None
+            else _real_array(offset, "offset").astype(m.dtype)
+        )
         if q.shape != (d,):
             raise ValueError(f"`offset` must have shape ({d},), got {q.shape}.")
         if groups is None:
             groups = np.arange(d, dtype=np.int32)[:, None]
         groups = np.asarray(groups)
+        if groups.dtype.kind not in "iu":
+            raise TypeError(f"`groups` must be an int array, got dtype {groups.dtype}.")
         if groups.ndim != 2 or groups.shape[0] == 0:
             raise ValueError(
                 f"`groups` must be a non-empty (n, g) int array, got shape {groups.shape}."
@@ -164,15 +190,22 @@ class AffineFiniteSum(AbstractFiniteSumProblem):
             raise ValueError("`groups` must partition the coordinates 0..d-1 (pad with d).")
         mt = jnp.concatenate([m.T, jnp.zeros((1, d), m.dtype)], axis=0)
         self.matrix_t, self.offset, self.groups = mt, q, jnp.asarray(groups, jnp.int32)
+        if constraint is not None and not isinstance(constraint, AbstractConstraint):
+            raise TypeError(
+                f"`constraint` must be an AbstractConstraint (e.g. Box()), got {constraint!r}."
+            )
         self.constraint = Unconstrained() if constraint is None else constraint
         self.constants = jnp.asarray(self._host_constants(m, groups, check_monotone), m.dtype)
 
     @staticmethod
     def _host_constants(m, groups, check_monotone):
         mm = _concrete(m)
-        if mm is None:
+        if mm is None or not np.all(np.isfinite(mm)):
+            # traced, or NaN/inf data: constants unknown (a solve reports `nonfinite_input`)
             return np.full(3, np.nan)
         d = mm.shape[0]
+        unit = max(float(np.abs(mm).max()), np.finfo(np.float64).tiny)  # no overflow at 1e300
+        mm = mm / unit
         sym = 0.5 * (mm + mm.T)
         ev, evec = np.linalg.eigh(sym)
         scale = max(np.abs(ev).max(), 1e-300)
@@ -192,7 +225,7 @@ class AffineFiniteSum(AbstractFiniteSumProblem):
             coco = 1.0 / max(ev.max(), 1e-300)
         else:
             coco = np.nan
-        return np.array([lip, lbar, coco])
+        return np.array([lip * unit, lbar * unit, coco / unit])
 
     @property
     def num_components(self) -> int:
@@ -272,8 +305,7 @@ class BilinearGame(AbstractFiniteSumProblem):
             raise ValueError(
                 f"`A` must be non-empty (the finite sum has no components), got shape {(n, m)}."
             )
-        a = jnp.asarray(A)
-        a = a.astype(jnp.result_type(a.dtype, jnp.float32))
+        a = _real_array(A, "A")
         self.matrix = a
         self.matrix_t = jnp.concatenate([a.T, jnp.zeros((1, n), a.dtype)], axis=0)
         groups = coordinate_groups([m], n)
@@ -286,15 +318,18 @@ class BilinearGame(AbstractFiniteSumProblem):
         else:
             self.constraint = Product((Box(lower, upper), Box(lower, upper)), (m, n))
         aa = _concrete(a)
-        if aa is None:
+        if aa is None or not np.all(np.isfinite(aa)):  # traced or NaN/inf: constants unknown
             self.constants = jnp.full(3, jnp.nan, a.dtype)
         else:
+            unit = max(float(np.abs(aa).max()), np.finfo(np.float64).tiny)  # no overflow at 1e300
+            aa = aa / unit
             padded = np.concatenate([aa, np.zeros((n, 1))], axis=1)
             col = max(np.linalg.norm(padded[:, g], 2) for g in groups)
             row = np.linalg.norm(aa, axis=1).max()
             lip = np.linalg.norm(aa, 2)
             self.constants = jnp.asarray(
-                [lip, np.sqrt(n) * max(row, col), 0.0 if lip > 0 else np.inf], a.dtype
+                [lip * unit, np.sqrt(n) * max(row, col) * unit, 0.0 if lip > 0 else np.inf],
+                a.dtype,
             )
 
     @property
