@@ -12,13 +12,15 @@ per level, times ``2^d / (2^d - 1)`` for the coarse levels; memory ``O(N)``.
 
 from __future__ import annotations
 
-from typing import final
+from typing import Any, final
 
 import equinox as eqx
 import jax
 import jax.numpy as jnp
+import numpy as np
 from jaxtyping import Array, Float
 
+from .._checks import check_choice, check_positive_int, check_range
 from .._grid import AbstractGridOperator
 from ._hierarchy import COARSE_SWEEPS, Hierarchy
 
@@ -55,6 +57,13 @@ def smooth(
 
     ``zero_guess=True`` promises ``u == 0`` and skips the first application of ``A``.
     """
+    if not isinstance(op, AbstractGridOperator):
+        raise TypeError(f"`op` must be a jaxsci grid operator, got {type(op).__name__}.")
+    u = _grid_array(op, u, "u")
+    f = _grid_array(op, f, "f")
+    check_positive_int(sweeps, "sweeps", minimum=0)
+    check_choice(smoother, "smoother", SMOOTHERS)
+    check_omega(omega)
     if sweeps == 0:
         return u
     d = op.diagonal().astype(u.dtype)
@@ -96,6 +105,28 @@ def smooth(
             rho = rho_new
         return u
     raise ValueError(f"`smoother` must be one of {SMOOTHERS}, got {smoother!r}.")
+
+
+def check_omega(omega: Any, name: str = "omega") -> float:
+    """``omega`` must be a real Python/NumPy number in ``(0, 2)`` (static configuration)."""
+    if isinstance(omega, bool) or not isinstance(omega, (int, float, np.integer, np.floating)):
+        raise TypeError(f"`{name}` must be a Python float in (0, 2), got {omega!r}.")
+    check_range(float(omega), name, 0.0, 2.0)
+    return float(omega)
+
+
+def _grid_array(op: AbstractGridOperator, x: Any, name: str) -> Array:
+    """``x`` as a real floating array of the operator's grid shape, or an error naming ``name``."""
+    try:
+        x = jnp.asarray(x)
+    except (TypeError, ValueError):
+        raise TypeError(
+            f"`{name}` must be a real floating array, got {type(x).__name__}."
+        ) from None
+    if not jnp.issubdtype(x.dtype, jnp.floating):
+        raise TypeError(f"`{name}` must be a real floating array, got dtype {x.dtype}.")
+    op.check_vector(x, name)
+    return x
 
 
 @final
@@ -143,7 +174,21 @@ def cycle(
 
     ``zero_guess=True`` promises ``u == 0`` and skips the first residual (saves one stencil pass).
     """
+    if not isinstance(h, Hierarchy):
+        raise TypeError(
+            f"`h` must be a multigrid Hierarchy (from `build_hierarchy`), got {h!r:.60}."
+        )
+    if not isinstance(cfg, CycleConfig):
+        raise TypeError(f"`cfg` must be a CycleConfig, got {cfg!r:.60}.")
+    if isinstance(l, bool) or not isinstance(l, (int, np.integer)):
+        raise TypeError(f"`l` must be an int level index, got {l!r}.")
+    if not 0 <= l < h.depth:
+        raise ValueError(f"`l` must lie in [0, {h.depth}) (the levels of `h`), got {l}.")
     kind = kind or cfg.cycle
+    if kind not in ("V", "W", "F"):
+        raise ValueError(f"`kind` must be one of ('V', 'W', 'F'), got {kind!r}.")
+    u = _grid_array(h.ops[l], u, "u")
+    f = _grid_array(h.ops[l], f, "f")
     if l == h.depth - 1:
         return coarse_solve(h, f, cfg)
     op = h.ops[l]
@@ -162,9 +207,7 @@ def cycle(
         ec = cycle(h, l + 1, ec, rc, cfg, kind="V")
     else:
         raise ValueError(f"`cycle` must be one of {CYCLES}, got {kind!r}.")
-    u = u + h.prolong(l, ec)
-    if op.singular:
-        u = u - jnp.mean(u)
+    u = h.project(u + h.prolong(l, ec))
     return smooth(op, u, f, sweeps=cfg.post, reverse=cfg.symmetric, **opts)
 
 

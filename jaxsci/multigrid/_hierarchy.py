@@ -35,6 +35,7 @@ import jax.scipy.linalg as jsl
 import numpy as np
 from jaxtyping import Array, Float
 
+from .._checks import check_positive_int
 from .._grid import AbstractGridOperator
 from ._galerkin import galerkin_coarsen
 from ._operator import DiffusionOperator
@@ -70,12 +71,32 @@ class Hierarchy(eqx.Module):
     - ``transfer_weights`` (static): per level ``l`` and axis, the interpolation weights between
       levels ``l`` and ``l + 1`` (``None`` where the grids are uniform and nested).
     - ``dtype`` (static): the dtype the cycles run in (``precision``, default the operator's).
+    - ``null_mode`` (static) and ``null_flag``: whether the constants are the null space of every
+      level (:attr:`DiffusionOperator.null_mode`): ``"none"``, ``"always"``, or ``"runtime"`` with
+      ``null_flag`` the boolean decided at run time from ``c`` (``c`` a JAX array, zero everywhere).
     """
 
     ops: tuple[AbstractGridOperator, ...]
     coarse_inverse: Array | None
     transfer_weights: tuple = eqx.field(static=True, default=())
     dtype: Any = eqx.field(static=True, default=None)
+    null_mode: str = eqx.field(static=True, default="none")
+    null_flag: Array | None = None
+
+    def singular(self) -> Any:
+        """``True`` where the operator is singular (constant null space): a Python bool, or a
+        boolean scalar array for ``null_mode == "runtime"``."""
+        if self.null_mode == "runtime":
+            return self.null_flag
+        return self.null_mode == "always"
+
+    def project(self, v: Float[Array, " *grid"]) -> Float[Array, " *grid"]:
+        """Subtract the mean of ``v`` where the operator is singular (onto its range), else ``v``."""
+        if self.null_mode == "none":
+            return v
+        if self.null_mode == "always":
+            return v - jnp.mean(v)
+        return v - jnp.where(self.null_flag, jnp.mean(v), jnp.zeros((), v.dtype))
 
     @property
     def depth(self) -> int:
@@ -89,13 +110,27 @@ class Hierarchy(eqx.Module):
     def _weights(self, l: int):
         return self.transfer_weights[l] if l < len(self.transfer_weights) else None
 
+    def _check_level(self, l: Any, name: str, array: Any, offset: int) -> None:
+        if isinstance(l, bool) or not isinstance(l, (int, np.integer)):
+            raise TypeError(f"`l` must be an int level index, got {l!r}.")
+        if not 0 <= l < self.depth - 1:
+            raise ValueError(f"`l` must lie in [0, {self.depth - 1}) for a transfer, got {l}.")
+        level = l + offset
+        want = self.ops[level].shape
+        if tuple(jnp.shape(array)) != tuple(want):
+            raise ValueError(
+                f"`{name}` must have the grid shape {want} of level {level}, got {jnp.shape(array)}."
+            )
+
     def prolong(self, l: int, e: Float[Array, " *coarse"]) -> Float[Array, " *fine"]:
         """Interpolate a level ``l + 1`` array to level ``l``."""
+        self._check_level(l, "e", e, 1)
         op = self.ops[l]
         return prolong(e, op.shape, op.bc, self._weights(l))
 
     def restrict(self, l: int, r: Float[Array, " *fine"]) -> Float[Array, " *coarse"]:
         """Restrict a level ``l`` array to level ``l + 1`` (``R = P^T / 2^d``)."""
+        self._check_level(l, "r", r, 0)
         return restrict(r, self.ops[l].bc, self._weights(l))
 
 
@@ -112,14 +147,15 @@ def level_shapes(
     return shapes
 
 
-def _coarse_inverse(op: AbstractGridOperator, dtype: Any) -> Array:
-    """The inverse of the coarsest operator by one Cholesky factorisation (see the module docstring)."""
+def _coarse_inverse(op: AbstractGridOperator, dtype: Any, singular: Any) -> Array:
+    """The inverse of the coarsest operator by one Cholesky factorisation (see the module docstring);
+    ``singular`` (a bool or a run-time boolean) says whether to regularise the constant null space."""
     work = jnp.promote_types(dtype, jnp.float32)
     mat = op.as_matrix().astype(work)
     n = mat.shape[0]
-    if op.singular:
+    if singular is not False:
         shift = jnp.mean(jnp.diagonal(mat))
-        mat = mat + shift / n
+        mat = mat + jnp.where(singular, shift / n, jnp.zeros((), work))
     factor = jnp.linalg.cholesky(mat)
     inverse = jsl.cho_solve((factor, True), jnp.eye(n, dtype=work))
     return inverse.astype(dtype)
@@ -160,6 +196,11 @@ def build_hierarchy(
             "`op` must be a jaxsci.multigrid operator (from `poisson` or `diffusion`), got "
             f"{type(op).__name__}."
         )
+    if max_levels is not None:
+        check_positive_int(max_levels, "max_levels")
+    check_positive_int(coarse_max, "coarse_max")
+    if dtype is not None:
+        dtype = check_float_dtype(dtype, "dtype")
     bcs = op.bc
     shapes = level_shapes(op.shape, bcs, max_levels, coarse_max)
     # True coordinates (normalised to [0, 1]) of every level, per axis, on the host.
@@ -196,7 +237,26 @@ def build_hierarchy(
             # The next level is coarsened from the uniform form: the factors belong to one level.
             ops.append(averaged.with_geometry(factors))
     dtype = jnp.dtype(dtype or op.dtype)
+    null_mode = op.null_mode
+    flag = op.null_space() if null_mode == "runtime" else None
+    singular = flag if null_mode == "runtime" else null_mode == "always"
     inverse = None
     if ops[-1].size <= DENSE_COARSE_MAX:
-        inverse = _coarse_inverse(ops[-1], dtype)
-    return Hierarchy(tuple(ops), inverse, transfer_weights, dtype)
+        inverse = _coarse_inverse(ops[-1], dtype, singular)
+    return Hierarchy(tuple(ops), inverse, transfer_weights, dtype, null_mode, flag)
+
+
+def check_float_dtype(dtype: Any, name: str) -> Any:
+    """``dtype`` as a NumPy floating dtype of at least 32 bits, or a ``TypeError`` naming ``name``."""
+    try:
+        dt = jnp.dtype(dtype)
+    except (TypeError, ValueError):
+        raise TypeError(f"`{name}` must be a floating dtype, got {dtype!r}.") from None
+    if not jnp.issubdtype(dt, jnp.floating):
+        raise TypeError(f"`{name}` must be a floating dtype, got {dt}.")
+    if dt.itemsize < 4:
+        raise TypeError(
+            f"`{name}` must be float32 or float64 (multigrid does not compute in half precision), "
+            f"got {dt}."
+        )
+    return dt

@@ -324,6 +324,7 @@ class MgNO(eqx.Module):
             )
         its = _check_iterations(num_iterations)
         dtype = default_float_dtype(dtype)
+        key = _check_key(key)
         self.grid_shape = _check_grid_shape(grid_shape, num_spatial_dims)
         *conv_keys, key_pointwise = jax.random.split(key, num_layers + 1)
         specs = []
@@ -380,10 +381,24 @@ class MgNO(eqx.Module):
         del key
         nd = self.num_spatial_dims
         c_in = self.linears[0].shape[1]
-        if jnp.ndim(x) != nd + 1 or jnp.shape(x)[0] != c_in:
-            raise ValueError(
-                f"`x` must have shape ({c_in}, *spatial) with {nd} spatial axes, got {jnp.shape(x)}."
+        try:
+            x = jnp.asarray(x)
+        except (TypeError, ValueError):
+            raise TypeError(f"`x` must be a real array, got {type(x).__name__}.") from None
+        if (
+            jnp.issubdtype(x.dtype, jnp.complexfloating)
+            or not jnp.issubdtype(x.dtype, jnp.number)
+            and x.dtype != jnp.bool_
+        ):
+            raise TypeError(
+                f"`x` must be a real (floating, integer or boolean) array, got {x.dtype}."
             )
+        if x.ndim != nd + 1 or x.shape[0] != c_in:
+            raise ValueError(
+                f"`x` must have shape ({c_in}, *spatial) with {nd} spatial axes, got {x.shape}."
+            )
+        if min(x.shape[1:]) < 1:
+            raise ValueError(f"`x` must have at least one point per spatial axis, got {x.shape}.")
         x = _as_float(x, self.projection.dtype)
         expand = (slice(None),) + (None,) * nd
         shape = tuple(x.shape[1:])
@@ -398,10 +413,42 @@ class MgNO(eqx.Module):
         return jnp.tensordot(self.projection, x, axes=1)
 
 
+def _check_key(key: Any) -> Any:
+    """One PRNG key: a typed key of shape ``()`` or a raw ``uint32`` key of shape ``(2,)``."""
+    if not isinstance(key, (jax.Array, np.ndarray)):
+        raise TypeError(f"`key` must be a JAX PRNG key (jax.random.key(seed)), got {key!r:.60}.")
+    if jnp.issubdtype(key.dtype, jax.dtypes.prng_key):
+        if key.shape != ():
+            raise ValueError(
+                f"`key` must be a single key (shape ()), got a key array of shape {key.shape}; "
+                "for an ensemble use `eqx.filter_vmap` over the keys."
+            )
+        return key
+    if key.dtype != jnp.uint32 or key.shape != (2,):
+        raise ValueError(
+            "`key` must be a single PRNG key (jax.random.key(seed), or a raw uint32 key of shape "
+            f"(2,)), got dtype {key.dtype} and shape {key.shape}."
+        )
+    return key
+
+
 def _check_iterations(num_iterations) -> list[tuple[int, int]]:
     its = []
-    for it in num_iterations:
-        it = (int(it), 0) if isinstance(it, int) else tuple(int(i) for i in it)
+    if isinstance(num_iterations, str):
+        num_iterations = [num_iterations]
+    try:
+        entries = list(num_iterations)
+    except TypeError:
+        entries = [num_iterations]
+    for it in entries:
+        try:
+            if isinstance(it, str):
+                raise TypeError
+            it = (int(it), 0) if isinstance(it, int) else tuple(int(i) for i in it)
+        except (TypeError, ValueError):
+            raise ValueError(
+                f"`num_iterations` entries must be (pre, post) >= 0, got {num_iterations!r}."
+            ) from None
         if len(it) != 2 or min(it) < 0:
             raise ValueError(
                 f"`num_iterations` entries must be (pre, post) >= 0, got {num_iterations!r}."

@@ -32,7 +32,7 @@ import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
-from jaxtyping import Array, ArrayLike, Float
+from jaxtyping import Array, ArrayLike, Float, Real
 
 from .._checks import check_positive, concrete_or_none, error_if_not
 from .._grid import AbstractGridOperator, red_mask
@@ -71,7 +71,10 @@ def _normalise_h(h: Any, shape: tuple[int, ...], bcs: tuple[str, ...]) -> tuple[
             raise TypeError(
                 "`h` must be a Python float (it is static configuration), got a tracer."
             )
-        v = float(v)
+        try:
+            v = float(v)
+        except (TypeError, ValueError):
+            raise TypeError(f"`h` must be a positive float or one per axis, got {h!r}.") from None
         if not (np.isfinite(v) and v > 0):
             raise ValueError(f"`h` must be > 0, got {h!r}.")
         out.append(v)
@@ -138,8 +141,10 @@ class DiffusionOperator(AbstractGridOperator):
     - ``shape``, ``h``, ``bc`` (static): grid size, spacing and boundary condition per axis.
 
     ``singular`` is ``True`` when no axis is Dirichlet and ``c is None``: the constants are the null
-    space and ``f`` must have zero mean. (A ``c`` given as a JAX array is never read on the host, so
-    it never makes the operator singular: pass a Python/NumPy zero for a pure Neumann problem.)
+    space and ``f`` must have zero mean. A ``c`` given as a JAX array (traced under ``jit``/``vmap``)
+    is never read on the host: without a Dirichlet axis the operator is then singular exactly when
+    ``c`` is zero everywhere, which the solvers decide at run time (``null_mode == "runtime"``,
+    :meth:`null_space`) and treat like a host zero (projection, ``RESULTS.incompatible``).
 
     Build it with :func:`poisson` or :func:`diffusion`. It is a :class:`lineax.AbstractLinearOperator`
     (symmetric, positive semidefinite; :class:`jaxsci._grid.AbstractGridOperator`): ``op.mv(u)`` (or
@@ -161,6 +166,23 @@ class DiffusionOperator(AbstractGridOperator):
     @property
     def singular(self) -> bool:
         return self.c is None and all(b != "dirichlet" for b in self.bc)
+
+    @property
+    def null_mode(self) -> str:
+        """Whether the constants are in the null space (static): ``"none"`` (a Dirichlet axis),
+        ``"always"`` (no Dirichlet axis, ``c`` a host zero) or ``"runtime"`` (no Dirichlet axis, ``c``
+        an array: singular where ``c == 0`` everywhere, see :meth:`null_space`)."""
+        if any(b == "dirichlet" for b in self.bc):
+            return "none"
+        return "always" if self.c is None else "runtime"
+
+    def null_space(self) -> Any:
+        """``True`` where the constants are in the null space: a Python bool for ``null_mode``
+        ``"none"``/``"always"``, else a boolean scalar array computed from ``c`` at run time."""
+        mode = self.null_mode
+        if mode != "runtime":
+            return mode == "always"
+        return jnp.all(self.c == 0)
 
     @property
     def periodic_axes(self) -> tuple[bool, ...]:
@@ -249,8 +271,34 @@ def _face_shape(shape: tuple[int, ...], axis: int) -> tuple[int, ...]:
     return tuple(s)
 
 
+def _check_real_dtype(x: Any, name: str, *, integers: bool) -> Any:
+    """The dtype of ``x`` (an array-like), refusing what a real operator cannot hold: strings and
+    other objects, complex and boolean values, half precision (multigrid computes in float32 or
+    float64), and integers unless ``integers``."""
+    try:
+        dtype = jnp.result_type(x) if isinstance(x, (jax.Array, np.ndarray)) else None
+        if dtype is None:
+            dtype = jnp.asarray(x).dtype
+    except (TypeError, ValueError):
+        raise TypeError(
+            f"`{name}` must be a real number or array, got {type(x).__name__}."
+        ) from None
+    if jnp.issubdtype(dtype, jnp.floating):
+        if jnp.dtype(dtype).itemsize < 4:
+            raise TypeError(
+                f"`{name}` must be float32 or float64 (multigrid does not compute in half precision), "
+                f"got {dtype}; convert it with `.astype(jnp.float32)`."
+            )
+        return dtype
+    if integers and jnp.issubdtype(dtype, jnp.integer) and dtype != jnp.bool_:
+        return dtype
+    kind = "real floating" if not integers else "real (floating or integer)"
+    raise TypeError(f"`{name}` must be a {kind} array, got dtype {dtype}.")
+
+
 def _check_c(c: Any, shape: tuple[int, ...]) -> Array | None:
     """``c`` as an array, or ``None`` when it is a host zero (then the operator may be singular)."""
+    _check_real_dtype(c, "c", integers=True)
     if jnp.ndim(c) != 0 and tuple(jnp.shape(c)) != shape:
         raise ValueError(
             f"`c` must be a scalar or have the grid shape {shape}, got {jnp.shape(c)}."
@@ -298,7 +346,7 @@ def poisson(
 
 
 def diffusion(
-    a: Float[ArrayLike, " *grid"],
+    a: Real[ArrayLike, " *grid"],
     *,
     h: float | Sequence[float] | None = None,
     bc: str | Sequence[str] = "dirichlet",
@@ -308,9 +356,11 @@ def diffusion(
 
     **Arguments:**
 
-    - ``a``: the coefficient, ``a > 0``, with the SAME shape as the unknowns (1, 2 or 3 dimensions):
-      ``a[i, j]`` is the coefficient at unknown ``(i, j)``. Face coefficients are harmonic means of the
-      two neighbouring values (see the module docstring); this keeps the flux continuous across jumps.
+    - ``a``: the coefficient, ``a > 0`` (float32/float64, or integers, converted to the default float
+      dtype; complex, boolean and half-precision arrays are refused), with the SAME shape as the
+      unknowns (1, 2 or 3 dimensions): ``a[i, j]`` is the coefficient at unknown ``(i, j)``. Face
+      coefficients are harmonic means of the two neighbouring values (see the module docstring);
+      this keeps the flux continuous across jumps.
     - ``h``, ``bc``: as in :func:`poisson` (``h`` defaults to ``1/(n+1)`` for Dirichlet axes, ``1/n``
       otherwise).
     - ``c``: reaction coefficient ``>= 0``, scalar or grid-shaped.
@@ -320,6 +370,7 @@ def diffusion(
     """
     if not hasattr(a, "shape") and not isinstance(a, (list, tuple)):
         raise TypeError(f"`a` must be an array with the grid shape, got {type(a).__name__}.")
+    _check_real_dtype(a, "a", integers=True)
     check_positive(a, "a")  # host values, at trace time
     device = isinstance(a, jax.Array)
     a = jnp.asarray(a)

@@ -30,8 +30,8 @@ from jaxtyping import Array, ArrayLike, Float
 from .._checks import check_choice, check_positive_int, check_range
 from .._iterate import cg, stationary
 from .._solution import RESULTS, Solution, default_rtol, finalize, history, norm, status
-from ._cycle import CYCLES, SMOOTHERS, CycleConfig, cycle, fmg
-from ._hierarchy import COARSE_OPERATORS, Hierarchy, build_hierarchy
+from ._cycle import CYCLES, SMOOTHERS, CycleConfig, check_omega, cycle, fmg
+from ._hierarchy import COARSE_OPERATORS, Hierarchy, build_hierarchy, check_float_dtype
 from ._operator import DiffusionOperator
 
 __all__ = ["Multigrid", "MultigridSolver", "default_multigrid_rtol", "fmg_solve", "pcg", "solve"]
@@ -95,6 +95,8 @@ def default_multigrid_rtol(op: DiffusionOperator, dtype: Any) -> float:
     that floor's neighbourhood (1.2e-5 at 31^2, 2.0e-4 at 127^2, 7.9e-4 at 255^2) instead of
     stagnating below it; float64 keeps ``1e-8`` up to ~10^4 points per axis.
     """
+    _check_op(op)
+    dtype = check_float_dtype(dtype, "dtype")
     eps = float(np.finfo(np.dtype(dtype)).eps)
     return max(default_rtol(dtype), eps * _condition_estimate(op) / 4)
 
@@ -165,19 +167,21 @@ class Multigrid(eqx.Module):
                 f"`pre` and `post` must be equal for Chebyshev, got {self.pre} and {self.post}."
             )
         if self.omega is not None:
-            if isinstance(self.omega, bool) or not isinstance(self.omega, (int, float)):
-                raise TypeError(f"`omega` must be a Python float, got {self.omega!r}.")
-            check_range(self.omega, "omega", 0.0, 2.0)
+            check_omega(self.omega)
         if self.levels is not None:
             check_positive_int(self.levels, "levels")
         check_choice(self.coarse, "coarse", COARSE_OPERATORS)
         check_positive_int(self.coarse_max, "coarse_max")
-        if self.precision is not None and not jnp.issubdtype(
-            jnp.dtype(self.precision), jnp.floating
-        ):
-            raise TypeError(f"`precision` must be a floating dtype, got {self.precision!r}.")
+        if self.precision is not None:
+            check_float_dtype(self.precision, "precision")
         check_choice(self.compatibility, "compatibility", COMPATIBILITY)
         check_choice(self.method, "method", METHODS)
+        for name in ("rtol", "atol"):
+            v = getattr(self, name)
+            if (v is not None or name == "atol") and (
+                isinstance(v, bool) or not isinstance(v, (int, float, np.integer, np.floating))
+            ):
+                raise TypeError(f"`{name}` must be a Python float, got {v!r}.")
         if self.rtol is not None:
             check_range(self.rtol, "rtol", 0.0, 1.0, closed="left")
         check_range(self.atol, "atol", 0.0, float("inf"), closed="left")
@@ -197,6 +201,7 @@ class Multigrid(eqx.Module):
     @eqx.filter_jit
     def init(self, op: DiffusionOperator) -> Hierarchy:
         """Build the hierarchy of ``op`` (level operators, transfers, coarsest factorisation)."""
+        _check_op(op)
         return build_hierarchy(
             op,
             max_levels=self.levels,
@@ -272,8 +277,7 @@ class Multigrid(eqx.Module):
         def apply(r):
             rc = r.astype(state.dtype)
             z = cycle(state, 0, jnp.zeros_like(rc), rc, cfg, zero_guess=True)
-            z = z.astype(r.dtype)
-            return z - jnp.mean(z) if op.singular else z
+            return state.project(z.astype(r.dtype))
 
         tags = (lx.symmetric_tag, lx.positive_semidefinite_tag)
         return lx.FunctionLinearOperator(apply, struct, tags)
@@ -289,32 +293,48 @@ class Multigrid(eqx.Module):
         return default_multigrid_rtol(op, dtype) if self.rtol is None else float(self.rtol)
 
     def _check_rhs(self, state, f, x0):
+        if not isinstance(state, Hierarchy):
+            raise TypeError(
+                f"`state` must be the Hierarchy from `Multigrid.init(op)`, got {type(state).__name__}."
+            )
         op = state.op
-        op.check_vector(f, "f")
-        f = jnp.asarray(f)
-        if not jnp.issubdtype(f.dtype, jnp.floating):
-            raise TypeError(f"`f` must be a floating-point array, got dtype {f.dtype}.")
+        f = _vector(op, f, "f")
         if x0 is not None:
-            op.check_vector(x0, "x0")
-            x0 = jnp.asarray(x0, f.dtype)
-        b = f - jnp.mean(f) if op.singular else f
-        return f, b, x0
+            x0 = _vector(op, x0, "x0").astype(f.dtype)
+        return f, state.project(f), x0
 
     def _iterate(self, state: Hierarchy, b: Array, x0: Array | None, rtol: float):
         """The loop itself, on ``b`` (already projected for a singular operator)."""
         op = state.op
-        dtype, cdtype = b.dtype, state.dtype
-        singular = op.singular
-
-        def project(v):
-            return v - jnp.mean(v) if singular else v
+        dtype = b.dtype
+        singular = state.null_mode != "none"
+        project = state.project
 
         b = project(b)
+        # The problem is linear: solve it for b / s with s a power of two near max |b| (exact), so
+        # that norms, inner products and rounding floors never under- or overflow (|b| = 1e-300 or
+        # 1e300); the answer and the residual norm are scaled back. With atol > 0 (absolute units)
+        # b is used as given.
+        s = _rhs_scale(b) if self.atol == 0 else jnp.ones((), dtype)
+        b = b / s
         u0 = jnp.zeros_like(b)
         if x0 is not None:
             # Also reached by tangent solves, where x0 is no guess at all: use it only if it helps.
+            x0 = x0 / s
             better = norm(b - op.mv(x0)) < norm(b)
             u0 = jnp.where(better, x0, u0)
+        u, result, stats = self._loop(state, b, u0, rtol, project if singular else None)
+        stats = dict(stats)
+        stats["residual_norm"] = stats["residual_norm"] * s
+        return u * s, result, stats
+
+    def _loop(self, state: Hierarchy, b: Array, u0: Array, rtol: float, project):
+        op = state.op
+        dtype, cdtype = b.dtype, state.dtype
+        if project is None:
+
+            def project(v):
+                return v
 
         if self.method == "pcg":
             cfg = self._config(op, symmetric=True)
@@ -331,7 +351,7 @@ class Multigrid(eqx.Module):
                 atol=self.atol,
                 max_steps=self.max_steps,
                 precondition=precondition,
-                project=project if singular else None,
+                project=project if state.null_mode != "none" else None,
             )
 
         cfg = self._config(op, symmetric=False)
@@ -368,14 +388,50 @@ class Multigrid(eqx.Module):
 
     def _finish(self, state, f, u, result, stats, rtol, throw) -> Solution:
         stats = dict(stats)
-        if state.op.singular:
-            incompat = _incompatibility(f)
+        if state.null_mode != "none":
+            singular = state.singular()
+            incompat = jnp.where(singular, _incompatibility(f), 0.0)
             stats["incompatibility"] = incompat
             if self.compatibility == "check":
-                bad = (incompat > max(rtol, 1e-12)) & (result != RESULTS.nonfinite)
+                bad = singular & (incompat > max(rtol, 1e-12)) & (result != RESULTS.nonfinite)
                 result = RESULTS.where(bad, RESULTS.incompatible, result)
         sol = Solution(u, result, stats, state)
         return finalize(sol, throw, solver="multigrid", advice=ADVICE)
+
+
+def _check_op(op: Any) -> None:
+    if not isinstance(op, DiffusionOperator):
+        raise TypeError(
+            "`op` must be a jaxsci.multigrid operator (from `poisson` or `diffusion`), got "
+            f"{type(op).__name__}."
+        )
+
+
+def _vector(op: DiffusionOperator, x: Any, name: str) -> Array:
+    """``x`` as a float32/float64 array of ``op``'s grid shape, or an error naming ``name``."""
+    try:
+        x = jnp.asarray(x)
+    except (TypeError, ValueError):
+        raise TypeError(
+            f"`{name}` must be a real floating array, got {type(x).__name__}."
+        ) from None
+    if not jnp.issubdtype(x.dtype, jnp.floating):
+        raise TypeError(f"`{name}` must be a real floating array, got dtype {x.dtype}.")
+    if x.dtype.itemsize < 4:
+        raise TypeError(
+            f"`{name}` must be float32 or float64 (multigrid does not compute in half precision), "
+            f"got {x.dtype}; convert it with `{name}.astype(jnp.float32)`."
+        )
+    op.check_vector(x, name)
+    return x
+
+
+def _rhs_scale(b: Array) -> Array:
+    """A power of two within a factor 2 of ``max |b|`` (1 when ``b`` is zero or not finite)."""
+    m = jax.lax.stop_gradient(jnp.max(jnp.abs(b)))  # locally constant: linear in b for fixed s
+    ok = jnp.isfinite(m) & (m > 0)
+    _, e = jnp.frexp(jnp.where(ok, m, 1).astype(b.dtype))
+    return jnp.where(ok, jnp.ldexp(jnp.ones((), b.dtype), e), 1).astype(b.dtype)
 
 
 def _incompatibility(f: Array) -> Array:
@@ -516,6 +572,7 @@ def fmg_solve(
     ``f``; jit/vmap/grad-able by plain autodiff.
     """
     check_positive_int(cycles_per_level, "cycles_per_level")
+    _check_op(op)
     solver = Multigrid(
         cycle="V" if cycle == "fmg" else cycle,
         smoother=smoother,
@@ -531,13 +588,13 @@ def fmg_solve(
     state = solver.init(op)
     f, b, _ = solver._check_rhs(state, f, None)
     cfg = solver._config(op, symmetric=False)
+    s = _rhs_scale(b)  # as in Multigrid._iterate: no under/overflow at |f| = 1e-300 or 1e300
+    b = b / s
     u = fmg(state, b.astype(state.dtype), cfg, cycles_per_level=cycles_per_level).astype(f.dtype)
-    if op.singular:
-        u = u - jnp.mean(u)
-    r = b - op.mv(u)
-    if op.singular:
-        r = r - jnp.mean(r)
+    u = state.project(u)
+    r = state.project(b - op.mv(u))
     b_norm, rn = norm(b), norm(r)
+    u = u * s
     scale = jnp.where(b_norm > 0, b_norm, 1)
     grew = rn > b_norm
     finite = jnp.isfinite(rn) & jnp.all(jnp.isfinite(u))
@@ -547,7 +604,7 @@ def fmg_solve(
         "num_steps": jnp.asarray(1, jnp.int32),
         "residual_history": hist,
         "convergence_factor": hist[1] / jnp.where(hist[0] > 0, hist[0], 1),
-        "residual_norm": rn,
+        "residual_norm": rn * s,
     }
     rtol = solver._rtol(op, f.dtype)
     return solver._finish(state, f, u, result, stats, rtol, throw)

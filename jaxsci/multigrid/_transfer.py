@@ -33,12 +33,14 @@ coarse conductivity right across coefficient jumps.
 
 from __future__ import annotations
 
+from typing import Any
+
 import jax
 import jax.numpy as jnp
 import numpy as np
-from jaxtyping import Array
+from jaxtyping import Array, ArrayLike, Float
 
-from ._operator import DiffusionOperator, _harmonic, pad_axis
+from ._operator import BOUNDARY_CONDITIONS, DiffusionOperator, _harmonic, pad_axis
 
 __all__ = [
     "axis_nodes",
@@ -155,23 +157,80 @@ def _resize(shape, axis, m):
     return tuple(s)
 
 
+def _check_bcs(bcs: Any, ndim: int, what: str) -> tuple[str, ...]:
+    if isinstance(bcs, str):
+        bcs = (bcs,) * ndim
+    if not isinstance(bcs, (tuple, list)) or not all(isinstance(b, str) for b in bcs):
+        raise TypeError(
+            f"`bcs` must be a boundary-condition name or a tuple of names, got {bcs!r}."
+        )
+    for b in bcs:
+        if b not in BOUNDARY_CONDITIONS:
+            raise ValueError(f"`bcs` entries must be one of {BOUNDARY_CONDITIONS}, got {b!r}.")
+    if len(bcs) != ndim:
+        raise ValueError(f"`bcs` must have one name per axis of {what} ({ndim}), got {bcs!r}.")
+    return tuple(bcs)
+
+
+def _check_field(x: Any, name: str) -> Array:
+    try:
+        x = jnp.asarray(x)
+    except (TypeError, ValueError):
+        raise TypeError(f"`{name}` must be a floating array, got {type(x).__name__}.") from None
+    if not jnp.issubdtype(x.dtype, jnp.inexact):
+        raise TypeError(f"`{name}` must be a floating array, got dtype {x.dtype}.")
+    if not 1 <= x.ndim <= 3:
+        raise ValueError(f"`{name}` must have 1, 2 or 3 dimensions, got shape {x.shape}.")
+    return x
+
+
 def prolong(
-    c: Array, fine_shape: tuple[int, ...], bcs: tuple[str, ...], weights: tuple | None = None
-) -> Array:
+    c: Float[ArrayLike, " *coarse"],
+    fine_shape: tuple[int, ...],
+    bcs: str | tuple[str, ...],
+    weights: tuple | None = None,
+) -> Float[Array, " *fine"]:
     """(Bi/tri)linear interpolation from the coarse grid to ``fine_shape``.
 
-    ``weights``: per axis, ``None`` (uniform nested grid, the default) or the output of
-    :func:`interpolation_weights` for that axis.
+    ``c`` must have the coarse shape of ``fine_shape`` (per axis ``n // 2``, Neumann ``(n + 1) // 2``);
+    ``bcs`` is one boundary-condition name per axis (or one name for all). ``weights``: per axis,
+    ``None`` (uniform nested grid, the default) or the output of :func:`interpolation_weights` for
+    that axis.
     """
+    if isinstance(fine_shape, (int, np.integer)) and not isinstance(fine_shape, bool):
+        fine_shape = (fine_shape,)
+    if not isinstance(fine_shape, (tuple, list)) or not all(
+        isinstance(n, (int, np.integer)) and not isinstance(n, bool) and n >= 1 for n in fine_shape
+    ):
+        raise TypeError(f"`fine_shape` must be a tuple of positive ints, got {fine_shape!r}.")
+    fine_shape = tuple(int(n) for n in fine_shape)
+    c = _check_field(c, "c")
+    if len(fine_shape) != c.ndim:
+        raise ValueError(
+            f"`fine_shape` must have one entry per axis of `c` ({c.ndim}), got {fine_shape}."
+        )
+    bcs = _check_bcs(bcs, c.ndim, "`c`")
+    want = coarse_shape(fine_shape, bcs)
+    if tuple(c.shape) != want or min(want) < 1:
+        raise ValueError(
+            f"`c` must have the coarse shape {want} of `fine_shape` {fine_shape} with `bcs` {bcs}, "
+            f"got {c.shape}."
+        )
     weights = weights or (None,) * len(bcs)
     for d, (n, b) in enumerate(zip(fine_shape, bcs, strict=False)):
         c = prolong_axis(c, d, n, b, weights[d])
     return c
 
 
-def restrict(f: Array, bcs: tuple[str, ...], weights: tuple | None = None) -> Array:
+def restrict(
+    f: Float[ArrayLike, " *fine"], bcs: str | tuple[str, ...], weights: tuple | None = None
+) -> Float[Array, " *coarse"]:
     """Full weighting ``R = P^T / 2^d`` to the coarse grid (``P`` from :func:`prolong` with the same
-    ``weights``)."""
+    ``weights``). ``f`` needs at least 2 points per axis; ``bcs`` as in :func:`prolong`."""
+    f = _check_field(f, "f")
+    bcs = _check_bcs(bcs, f.ndim, "`f`")
+    if min(f.shape) < 2:
+        raise ValueError(f"`f` must have at least 2 points along every axis, got shape {f.shape}.")
     weights = weights or (None,) * len(bcs)
     for d, b in enumerate(bcs):
         f = restrict_axis(f, d, coarse_size(f.shape[d], b), b, weights[d])
@@ -308,7 +367,16 @@ def _coarsen_faces(w: Array, d: int, shape, bcs) -> Array:
 
 def coarsen(op: DiffusionOperator) -> DiffusionOperator:
     """The rediscretised / coefficient-averaged coarse operator (``h -> 2h`` on every axis)."""
+    if not isinstance(op, DiffusionOperator):
+        raise TypeError(
+            "`op` must be a jaxsci.multigrid operator (from `poisson` or `diffusion`), got "
+            f"{type(op).__name__}."
+        )
     shape = coarse_shape(op.shape, op.bc)
+    if min(shape) < 1:
+        raise ValueError(
+            f"`op` is too small to coarsen: grid {op.shape} with `bc` {op.bc} has no coarse points."
+        )
     weights = [_coarsen_faces(w, d, op.shape, op.bc) for d, w in enumerate(op.weights)]
     c = op.c
     if c is not None and c.ndim:
