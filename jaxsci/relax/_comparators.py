@@ -14,16 +14,29 @@ from jax import lax
 from jax.experimental import sparse as jsparse
 from jaxtyping import Array, ArrayLike, Float, Int, Real
 
-from .._checks import check_positive_int
+from .._checks import check_positive_int, concrete_or_none
 from ._validate import check_positive_diagonal, matrix_shape
 
 
 def young_omega_from_beta(beta: Float[ArrayLike, " ..."]) -> Float[Array, " ..."]:
     """``ω* = 1 + (β/(1 + √(1 − β²)))²`` (= 2/(1 + √(1 − β²))); NaN where β >= 1 (Jacobi diverges)."""
+    _finite_host(beta, "beta")
     beta = jnp.asarray(beta)
     safe = jnp.clip(beta, 0.0, 1.0)
     w = 1 + (safe / (1 + jnp.sqrt(1 - safe**2))) ** 2
     return jnp.where(beta < 1, w, jnp.nan)
+
+
+def _finite_host(x: Any, name: str) -> None:
+    if (
+        isinstance(x, (str, bytes))
+        or not jnp.issubdtype(jnp.result_type(x), jnp.number)
+        or jnp.iscomplexobj(x)
+    ):
+        raise TypeError(f"`{name}` must be real, got {x!r}.")
+    host = concrete_or_none(x)
+    if host is not None and not np.all(np.isfinite(host)):
+        raise ValueError(f"`{name}` must be finite, got {host!r}.")
 
 
 def _host_matrix(A: Any, name: str = "A") -> np.ndarray:
@@ -36,6 +49,8 @@ def _host_matrix(A: Any, name: str = "A") -> np.ndarray:
         A = A.todense()
     matrix_shape(A, name)
     A = np.asarray(A, dtype=np.float64)  # the one host copy: the computation itself is host work
+    if not np.all(np.isfinite(A)):
+        raise ValueError(f"`{name}` must be finite (it has NaN or inf entries).")
     check_positive_diagonal(np.diagonal(A), name)
     return A
 
@@ -68,6 +83,8 @@ def sor_spectral_radius(
     beta: Float[ArrayLike, "*b"], omega: Real[ArrayLike, "*w"]
 ) -> Float[Array, "..."]:
     """ρ(C_ω) for a consistently ordered matrix with Jacobi radius β (Young's formula); broadcasts."""
+    _finite_host(beta, "beta")
+    _finite_host(omega, "omega")
     beta, omega = jnp.asarray(beta), jnp.asarray(omega)
     disc = (omega * beta) ** 2 - 4 * (omega - 1)
     below = 0.25 * (omega * beta + jnp.sqrt(jnp.maximum(disc, 0))) ** 2
@@ -76,7 +93,10 @@ def sor_spectral_radius(
 
 def best_fixed_arm(costs: Float[ArrayLike, " T d"]) -> tuple[Int[Array, " "], Float[Array, " T"]]:
     """The arm with the least total cost in hindsight and its per-instance costs."""
+    _finite_host(costs, "costs")
     costs = jnp.asarray(costs)
+    if costs.ndim != 2 or 0 in costs.shape:
+        raise ValueError(f"`costs` must be a non-empty (T, d) array, got shape {costs.shape}.")
     arm = jnp.argmin(jnp.sum(costs, axis=0))
     return arm, costs[:, arm]
 
@@ -88,6 +108,13 @@ def golden_section_search(
     section; the paper's per-step instance-optimal ω uses 12). Returns ``(x_best, f(x_best))`` over
     the evaluated points. ``cost_fn`` is a JAX function (e.g. ω ↦ a solve's ``num_steps``); lax loop."""
     check_positive_int(num_evals, "num_evals", minimum=2)
+    if not callable(cost_fn):
+        raise TypeError(f"`cost_fn` must be callable, got {type(cost_fn).__name__}.")
+    for v, name in ((low, "low"), (high, "high")):
+        _finite_host(v, name)
+    lo_h, hi_h = concrete_or_none(low), concrete_or_none(high)
+    if lo_h is not None and hi_h is not None and not lo_h < hi_h:
+        raise ValueError(f"`low` must be < `high`, got low={low!r}, high={high!r}.")
     invphi = (5**0.5 - 1) / 2
     a, b = jnp.asarray(low, float), jnp.asarray(high, float)
     c = b - invphi * (b - a)

@@ -20,9 +20,16 @@ from jax import lax
 from jax.experimental import sparse as jsparse
 from jaxtyping import Array, ArrayLike, Float, Int, PRNGKeyArray, Real
 
-from .._checks import check_choice, check_positive, check_positive_int
+from .._checks import (
+    check_choice,
+    check_positive,
+    check_positive_int,
+    concrete_or_none,
+    error_if_not,
+)
 from ._comparators import young_omega_from_beta
 from ._stencil import LaplacianStencil, laplacian_stencil
+from ._validate import check_key
 
 
 # ------------------------------------------------------------------------------ numgrid / delsq
@@ -44,12 +51,46 @@ def numgrid(region: str, n: int) -> np.ndarray:
     return flat.reshape((n, n), order="F")
 
 
+def _check_grid(G, name: str = "G", *, border: bool = False) -> np.ndarray:
+    """A ``numgrid`` numbering (host): a 2D integer array, 0 outside, the nodes numbered 1..N once each
+    (N >= 1); with ``border``, the outer rows/columns are 0 (the helpers use ``G[1:-1, 1:-1]``)."""
+    if isinstance(G, (jax.Array, jax.core.Tracer)):
+        raise TypeError(
+            f"`{name}` must be a host (NumPy) numbering grid from `numgrid`, not a JAX array."
+        )
+    try:
+        G = np.asarray(G)
+    except Exception as e:  # noqa: BLE001
+        raise TypeError(
+            f"`{name}` must be a 2D integer numbering grid, got {type(G).__name__}."
+        ) from e
+    if G.dtype.kind not in "iu":
+        raise TypeError(
+            f"`{name}` must be a 2D integer numbering grid (numgrid), got dtype {G.dtype}."
+        )
+    if G.ndim != 2:
+        raise ValueError(f"`{name}` must be a 2D numbering grid, got shape {G.shape}.")
+    nodes = np.sort(G[G > 0])
+    if (
+        G.size == 0
+        or nodes.size == 0
+        or np.any(G < 0)
+        or not np.array_equal(nodes, np.arange(1, nodes.size + 1))
+    ):
+        raise ValueError(
+            f"`{name}` must number its nodes 1..N exactly once (0 elsewhere, N >= 1), as numgrid does."
+        )
+    if border and (
+        min(G.shape) < 3 or G[0].any() or G[-1].any() or G[:, 0].any() or G[:, -1].any()
+    ):
+        raise ValueError(f"`{name}` must have a zero border (a numgrid grid), got shape {G.shape}.")
+    return G
+
+
 def delsq(G: np.ndarray, *, sparse: bool = False):
     """MATLAB ``delsq(G)``: the 5-point Laplacian (4 on the diagonal, −1 per interior neighbour) on
     the nodes numbered by ``G``; float64 NumPy (dense) or a ``BCOO`` matrix with ``sparse=True``."""
-    G = np.asarray(G)
-    if G.ndim != 2:
-        raise ValueError(f"`G` must be a 2D numbering grid, got shape {G.shape}.")
+    G = _check_grid(G)
     N = int(G.max())
     rows, cols, vals = [], [], []
     for i, j in zip(*np.nonzero(G), strict=False):
@@ -70,44 +111,100 @@ def delsq(G: np.ndarray, *, sparse: bool = False):
 def numgrid_stencil(G: np.ndarray, *, shift: ArrayLike = 0.0) -> LaplacianStencil:
     """``delsq(G) + shift·I`` as a matrix-free :class:`LaplacianStencil` on ``G[1:-1, 1:-1]`` with the
     domain mask ``G > 0`` (same unknowns, same column-major sweep order)."""
-    inner = np.asarray(G)[1:-1, 1:-1]
+    inner = _check_grid(G, border=True)[1:-1, 1:-1]
+    check_positive(4 + np.asarray(shift) if concrete_or_none(shift) is not None else 1.0, "shift")
     mask = inner > 0
     return laplacian_stencil(inner.shape, shift=shift, mask=None if mask.all() else mask)
 
 
+def _real(x, name):
+    if isinstance(x, (str, bytes)) or not jnp.issubdtype(jnp.result_type(x), jnp.number):
+        raise TypeError(f"`{name}` must be a real array, got dtype {jnp.result_type(x)}.")
+    return jnp.asarray(x)
+
+
 def vector_to_grid(G: np.ndarray, v: Float[ArrayLike, " ... N"]) -> Float[Array, " ... a b"]:
     """Place a vector in ``numgrid`` numbering onto the interior grid ``G[1:-1, 1:-1]`` (0 outside)."""
-    inner = np.asarray(G)[1:-1, 1:-1]
-    v = jnp.asarray(v)
+    inner = _check_grid(G, border=True)[1:-1, 1:-1]
+    v = _real(v, "v")
+    if v.ndim < 1 or v.shape[-1] != inner.max():
+        raise ValueError(
+            f"`v` must have shape (..., {inner.max()}) (the nodes of `G`), got {v.shape}."
+        )
     padded = jnp.concatenate([jnp.zeros((*v.shape[:-1], 1), v.dtype), v], axis=-1)
     return padded[..., inner]
 
 
 def grid_to_vector(G: np.ndarray, u: Float[ArrayLike, " ... a b"]) -> Float[Array, " ... N"]:
     """Inverse of :func:`vector_to_grid`."""
-    inner = np.asarray(G)[1:-1, 1:-1]
+    inner = _check_grid(G, border=True)[1:-1, 1:-1]
     order = np.argsort(inner.ravel())[-int(inner.max()) :]  # positions of nodes 1..N
-    u = jnp.asarray(u)
+    u = _real(u, "u")
+    if u.ndim < 2 or u.shape[-2:] != inner.shape:
+        raise ValueError(
+            f"`u` must have shape (..., {inner.shape[0]}, {inner.shape[1]}) (the interior of `G`), got {u.shape}."
+        )
     return u.reshape(*u.shape[:-2], -1)[..., order]
 
 
 # --------------------------------------------------------------------- shifted-Laplacian sequence
 def truncated_gaussian(
-    key: PRNGKeyArray, n: int, radius: float | None = None
+    key: PRNGKeyArray, n: int, radius: float | None = None, *, max_attempts: int = 64
 ) -> Float[Array, " n"]:
-    """``b ~ N(0, I_n)`` conditioned on ``‖b‖ <= radius`` (default √n), by rejection (P(accept) ≈ ½
-    for the default radius)."""
+    """``b ~ N(0, I_n)`` conditioned on ``‖b‖ <= radius`` (default √n).
+
+    By rejection (P(accept) ≈ ½ for the default radius), at most ``max_attempts`` draws; if none is
+    accepted (a small radius: P(accept) = P(χ²_n <= radius²), e.g. 1e-180 for radius 0.1, n = 100)
+    the last draw's direction is kept and its norm is drawn from the truncated χ_n law by inverting
+    its CDF (bisection on the regularised incomplete gamma function; where that CDF underflows, by
+    its small-radius limit ``radius·U^{1/n}``). So the loop is bounded and the result always lies in
+    the ball. ``radius`` must be > 0 and finite (``ValueError`` for a host value; a device value is
+    checked at run time).
+    """
+    check_key(key)
+    check_positive_int(n, "n")
+    check_positive_int(max_attempts, "max_attempts")
     radius = float(np.sqrt(n)) if radius is None else radius
+    if isinstance(radius, (str, bytes)) or jnp.ndim(radius) != 0:
+        raise TypeError(f"`radius` must be a real scalar, got {radius!r}.")
+    check_positive(radius, "radius")
+    dtype = jnp.result_type(float)
+    radius = jnp.asarray(radius, dtype)
+    radius = error_if_not(
+        radius, jnp.isfinite(radius) & (radius > 0), "`radius` must be finite and > 0."
+    )
 
     def body(c):
-        k, _ = c
+        k, _, i = c
         k, s = jax.random.split(k)
-        return k, jax.random.normal(s, (n,))
+        return k, jax.random.normal(s, (n,), dtype), i + 1
 
     k, s = jax.random.split(key)
-    return lax.while_loop(
-        lambda c: jnp.linalg.norm(c[1]) > radius, body, (k, jax.random.normal(s, (n,)))
-    )[1]
+    k, g, _ = lax.while_loop(
+        lambda c: (jnp.linalg.norm(c[1]) > radius) & (c[2] < max_attempts),
+        body,
+        (k, jax.random.normal(s, (n,), dtype), 1),
+    )
+    nrm = jnp.linalg.norm(g)
+
+    # fallback: the exact norm law, chi_n truncated to [0, radius]
+    a = 0.5 * n
+    r2 = radius**2
+    top = jax.scipy.special.gammainc(a, 0.5 * r2)
+    u = jax.random.uniform(k, (), dtype) * top
+
+    def bisect(_, lohi):
+        lo, hi = lohi
+        mid = 0.5 * (lo + hi)
+        below = jax.scipy.special.gammainc(a, 0.5 * mid) < u
+        return jnp.where(below, mid, lo), jnp.where(below, hi, mid)
+
+    lo, hi = lax.fori_loop(0, 60, bisect, (jnp.zeros((), dtype), r2))
+    tiny = top <= 1e3 * jnp.finfo(dtype).tiny
+    u01 = jax.random.uniform(jax.random.fold_in(k, 1), (), dtype)
+    rad = jnp.where(tiny, radius * u01 ** (1.0 / n), jnp.sqrt(0.5 * (lo + hi)))
+    direction = g / jnp.maximum(nrm, jnp.finfo(dtype).tiny)
+    return jnp.where(nrm <= radius, g, jnp.minimum(rad, radius) * direction)
 
 
 class ShiftedLaplacianSequence(eqx.Module):
@@ -172,7 +269,7 @@ def shifted_laplacian_sequence(
 # ------------------------------------------------------------------------------------ heat equation
 def default_kappa(t):
     """κ(t) = max(0.1 sin 2πt, −10 sin 2πt) (the authors' code; the paper's text says 0.01 sin)."""
-    s = jnp.sin(2 * jnp.pi * t)
+    s = jnp.sin(2 * jnp.pi * jnp.asarray(t))
     return jnp.maximum(0.1 * s, -10 * s)
 
 
@@ -259,7 +356,9 @@ def heat_cost_table(
     Returns the table and the final state."""
     from ._replay import solve_cost
     from ._solvers import SSORPCG
+    from ._validate import check_omega_grid
 
+    check_omega_grid(omegas)
     grid = jnp.asarray(omegas)
     pcg = SSORPCG(rtol=rtol, max_steps=max_steps)
 

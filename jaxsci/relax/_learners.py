@@ -16,7 +16,8 @@ import jax.numpy as jnp
 from jax import lax
 from jaxtyping import Array, ArrayLike, Float, Int, PRNGKeyArray
 
-from .._checks import check_positive, check_positive_int
+from .._checks import check_positive, check_positive_int, error_if_not
+from ._validate import check_cost, check_key
 
 _TINY = 1e-12
 
@@ -24,7 +25,16 @@ _TINY = 1e-12
 def _need_context(context, cls):
     if context is None:
         raise ValueError(f"`context` is required by {cls} (a contextual learner), got None.")
-    return jnp.asarray(context)
+    if isinstance(context, (str, bytes)) or not jnp.issubdtype(
+        jnp.result_type(context), jnp.number
+    ):
+        raise TypeError(f"`context` must be a real scalar, got {context!r}.")
+    if jnp.ndim(context) != 0 or jnp.iscomplexobj(context):
+        raise ValueError(f"`context` must be a real scalar, got shape {jnp.shape(context)}.")
+    context = jnp.asarray(context)
+    return error_if_not(
+        context, jnp.isfinite(context), "`context` must be finite (got NaN or inf)."
+    )
 
 
 # ---------------------------------------------------------------------------------- Tsallis-INF
@@ -46,6 +56,11 @@ def tsallis_inf_probabilities(
     the pole at min L and the "probabilities" leave the simplex). Cost O(d · newton_steps).
     """
     L = jnp.asarray(losses)
+    if L.ndim != 1 or L.shape[0] == 0:
+        raise ValueError(f"`losses` must be a non-empty 1D array, got shape {L.shape}.")
+    check_positive(eta, "eta")
+    check_positive_int(newton_steps, "newton_steps")
+    L = error_if_not(L, jnp.isfinite(L), "`losses` must be finite (got NaN or inf).")
     d = L.shape[-1]
     eta = jnp.asarray(eta, L.dtype)
     if not safeguarded:
@@ -100,6 +115,7 @@ class _Bandit(eqx.Module):
 
     def init(self, key: PRNGKeyArray) -> BanditState:
         """Fresh state (uniform play first)."""
+        check_key(key)
         d = self.num_arms
         dt = jnp.zeros(()).dtype
         return BanditState(
@@ -125,7 +141,7 @@ class _Bandit(eqx.Module):
 
     def update(self, state: BanditState, arm, cost, context=None) -> BanditState:
         """Importance-weighted loss ``(cost − cost_offset)/p[arm]`` added to the played arm."""
-        cost = jnp.asarray(cost, state.losses.dtype)
+        cost = check_cost(cost, state.losses.dtype)
         est = (cost - self.cost_offset) / state.probs[arm]
         return state._replace(
             losses=state.losses.at[arm].add(est), t=state.t + 1, cost_sum=state.cost_sum + cost
@@ -246,6 +262,7 @@ class TsallisINFCB(eqx.Module):
         return self.base.num_arms
 
     def init(self, key: PRNGKeyArray) -> BanditState:
+        check_key(key)
         return jax.vmap(self.base.init)(jax.random.split(key, self.num_bins))
 
     def _bin(self, context):
@@ -269,7 +286,10 @@ class TsallisINFCB(eqx.Module):
 # ------------------------------------------------------------------------------------- ChebCB
 def chebyshev_features(z: Float[ArrayLike, " "], num_features: int) -> Float[Array, " m"]:
     """``[T_0(z), ..., T_{m−1}(z)]`` by the three-term recurrence (z clipped to [−1, 1])."""
-    z = jnp.clip(jnp.asarray(z), -1.0, 1.0)
+    check_positive_int(num_features, "num_features")
+    z = jnp.asarray(z)
+    z = error_if_not(z, jnp.isfinite(z), "`z` must be finite (got NaN or inf).")
+    z = jnp.clip(z, -1.0, 1.0)
     feats = [jnp.ones_like(z), z]
     for _ in range(2, num_features):
         feats.append(2 * z * feats[-1] - feats[-2])
@@ -292,6 +312,12 @@ def box_least_squares(
     g = jnp.asarray(rhs)
     u = jnp.asarray(bound)
     m = g.shape[-1]
+    if G.shape != (m, m) or u.shape != (m,):
+        raise ValueError(
+            f"`gram` (m, m), `rhs` (m,) and `bound` (m,) must agree, got {G.shape}, {g.shape}, {u.shape}."
+        )
+    check_positive_int(iters, "iters")
+    check_positive(bound, "bound", strict=False)
     G = G + (ridge * jnp.trace(G) / m + _TINY) * jnp.eye(m, dtype=G.dtype)
     c = jnp.trace(G) / m
     eye = jnp.eye(m, dtype=G.dtype)
@@ -371,6 +397,7 @@ class ChebCB(eqx.Module):
         self.cost_offset, self.solver_iters = float(cost_offset), solver_iters
 
     def init(self, key: PRNGKeyArray) -> ChebCBState:
+        check_key(key)
         d, m = self.num_arms, self.num_features
         z = jnp.zeros(()).dtype
         return ChebCBState(
@@ -447,7 +474,7 @@ class ChebCB(eqx.Module):
         """Add the round to the played arm's regression statistics."""
         context = _need_context(context, "ChebCB")
         f = self.features(context)
-        cost = jnp.asarray(cost, state.sq.dtype)
+        cost = check_cost(cost, state.sq.dtype)
         k = cost - self.cost_offset
         err = (state.preds[arm] - k / state.kn) ** 2
         return state._replace(

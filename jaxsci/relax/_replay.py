@@ -8,12 +8,16 @@ an arm that fails quickly.
 from collections.abc import Callable
 from typing import Any
 
+import equinox as eqx
 import jax
 import jax.numpy as jnp
+import numpy as np
 from jax import lax
 from jaxtyping import Array, ArrayLike, Float, Int, PRNGKeyArray
 
+from .._checks import concrete_or_none, error_if_not
 from .._solution import RESULTS, Solution
+from ._validate import check_key
 
 __all__ = ["replay", "run_online", "solve_cost"]
 
@@ -22,6 +26,8 @@ def solve_cost(solution: Solution) -> Int[Array, "*batch"]:
     """The cost a learner pays for ``solution``: ``stats["num_steps"]`` when it succeeded, else the
     budget ``max_steps`` (read from the length ``max_steps + 1`` of ``stats["residual_history"]``,
     the one history shape). Batched solutions (``vmap``) give batched costs."""
+    if not isinstance(solution, Solution):
+        raise TypeError(f"`solution` must be a jaxsci.Solution, got {type(solution).__name__}.")
     stats = solution.stats
     if "residual_history" not in stats:
         raise ValueError(
@@ -50,11 +56,23 @@ def replay(
     cheaper than solving live. One ``lax.scan`` over T rounds (jit- and vmap-able over trials/keys).
     Returns ``(arms, paid)`` with ``paid[t] == costs[t, arms[t]]``.
     """
+    if isinstance(costs, (str, bytes)) or not (
+        jnp.issubdtype(jnp.result_type(costs), jnp.floating)
+        or jnp.issubdtype(jnp.result_type(costs), jnp.integer)
+    ):
+        raise TypeError(f"`costs` must be a real (T, d) array, got dtype {jnp.result_type(costs)}.")
+    host = concrete_or_none(costs)
     costs = jnp.asarray(costs)
     if costs.ndim != 2 or costs.shape[1] != learner.num_arms:
         raise ValueError(
             f"`costs` must have shape (T, {learner.num_arms}) (num_arms of the learner), got {costs.shape}."
         )
+    if costs.shape[0] == 0:
+        raise ValueError("`costs` must have at least one round (T >= 1), got shape (0, d).")
+    if host is not None and not np.all(np.isfinite(host)):
+        raise ValueError("`costs` must be finite (a NaN/inf cost corrupts the learner's state).")
+    costs = error_if_not(costs, jnp.isfinite(costs), "`costs` must be finite (got NaN or inf).")
+    check_key(key)
     needs = _contextual(learner)
     if needs and contexts is None:
         raise ValueError(f"`contexts` (shape (T,)) is required by {type(learner).__name__}.")
@@ -95,16 +113,25 @@ def run_online(
     ``omegas`` is the arm grid (default ``linspace(1, 1.95, num_arms)``, the paper's). A ``lax.scan``:
     jit-able, vmap-able over keys. Returns ``(arms, costs)`` (and the final carry when ``carry`` is given).
     """
+    check_key(key)
     d = learner.num_arms
+    if omegas is not None:
+        from ._validate import check_omega_grid
+
+        check_omega_grid(omegas)
     grid = jnp.linspace(1.0, 1.95, d) if omegas is None else jnp.asarray(omegas)
     if grid.shape != (d,):
         raise ValueError(
             f"`omegas` must have shape ({d},) (num_arms of the learner), got {grid.shape}."
         )
     leaves = jax.tree.leaves(instances)
-    if not leaves:
+    if not leaves or any(jnp.ndim(x) == 0 for x in leaves):
         raise ValueError("`instances` must be a pytree of arrays with a leading axis T.")
-    T = leaves[0].shape[0]
+    T = jnp.shape(leaves[0])[0]
+    if any(jnp.shape(x)[0] != T for x in leaves) or T == 0:
+        raise ValueError(
+            f"`instances`: every leaf must have the same leading axis T >= 1, got T={T}."
+        )
     needs = _contextual(learner)
     if needs and contexts is None:
         raise ValueError(f"`contexts` (shape (T,)) is required by {type(learner).__name__}.")
@@ -128,5 +155,7 @@ def run_online(
         cost = jnp.asarray(cost, grid.dtype)
         return (learner.update(state, arm, cost, cx), sim), (arm, cost)
 
-    (_, sim), (arms, costs) = lax.scan(step, (learner.init(key), carry), (instances, ctx))
+    # under filter_jit, so that a run-time check (a NaN cost) raises a readable EquinoxRuntimeError
+    scan = eqx.filter_jit(lambda init, xs: lax.scan(step, init, xs))
+    (_, sim), (arms, costs) = scan((learner.init(key), carry), (instances, ctx))
     return (arms, costs) if carry is None else (arms, costs, sim)

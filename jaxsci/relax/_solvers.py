@@ -122,12 +122,26 @@ class AbstractRelaxSolver(eqx.Module):
         if x0 is not None:
             state.check_vector(x0, "x0")
         dtype = jnp.result_type(float, state.dtype, b)
+        if jnp.finfo(dtype).bits < 32:
+            dtype = jnp.float32  # half precision: computed in float32
         b = jnp.asarray(b, dtype)
         x0 = jnp.zeros_like(b) if x0 is None else jnp.asarray(x0, dtype)
-        return dtype, state.layout(b), state.layout(x0)
+        # the system is solved for b / s (s = max |b|, a power of two), so a right-hand side of
+        # magnitude 1e+-300 neither underflows nor overflows in the sweeps (with atol = 0 the stopping
+        # rule is scale-invariant; with atol > 0 nothing is rescaled)
+        scale = jnp.ones((), dtype)
+        if self.atol == 0:
+            m = jnp.max(jnp.abs(b)) if b.size else jnp.zeros((), dtype)
+            ok = jnp.isfinite(m) & (m > 0)
+            scale = jnp.where(ok, jnp.exp2(jnp.round(jnp.log2(jnp.where(ok, m, 1)))), 1).astype(
+                dtype
+            )
+        return dtype, state.layout(b / scale), state.layout(x0 / scale), scale
 
-    def _finish(self, state, x, result, stats, throw) -> Solution:
-        sol = Solution(state.unlayout(x), result, stats, state)
+    def _finish(self, state, x, result, stats, throw, scale=1.0) -> Solution:
+        if "residual_norm" in stats:
+            stats = {**stats, "residual_norm": stats["residual_norm"] * scale}
+        sol = Solution(state.unlayout(x * scale), result, stats, state)
         return finalize(sol, throw, solver=self.name, advice=_ADVICE)
 
 
@@ -155,7 +169,7 @@ class _AbstractStationary(AbstractRelaxSolver):
         return _solve_stationary(self, state, b, x0, jnp.asarray(omega), throw)
 
     def _solve(self, state, b, x0, omega, throw) -> Solution:
-        dtype, b, x0 = self._prepare(state, b, x0)
+        dtype, b, x0, scale = self._prepare(state, b, x0)
         omega = omega.astype(dtype)
         factor = state.factor(omega)
         rtol = resolve_rtol(self.rtol, dtype)
@@ -175,7 +189,7 @@ class _AbstractStationary(AbstractRelaxSolver):
             max_steps=self.max_steps,
             floor=floor,
         )
-        return self._finish(state, x, result, stats, throw)
+        return self._finish(state, x, result, stats, throw, scale)
 
 
 def rounding_floor(state: AbstractSplitting, dtype: Any, rtol: float) -> Any:
@@ -312,15 +326,15 @@ class SSORPCG(AbstractRelaxSolver):
         return _solve_pcg(self, state, b, x0, jnp.asarray(omega), throw)
 
     def _solve(self, state, b, x0, omega, throw) -> Solution:
-        dtype, b, x0 = self._prepare(state, b, x0)
+        dtype, b, x0, scale = self._prepare(state, b, x0)
         omega = omega.astype(dtype)
         factor = state.factor(omega)
         d = state.diagonal().astype(dtype)
-        scale = (2 - omega) / omega
+        pscale = (2 - omega) / omega
         if self.ordering == "matlab":
-            precondition = lambda r: scale * state.lower(factor, d * state.upper(factor, r))
+            precondition = lambda r: pscale * state.lower(factor, d * state.upper(factor, r))
         else:
-            precondition = lambda r: scale * state.upper(factor, d * state.lower(factor, r))
+            precondition = lambda r: pscale * state.upper(factor, d * state.lower(factor, r))
         x, result, stats = _cg(
             state.mv,
             b,
@@ -330,7 +344,7 @@ class SSORPCG(AbstractRelaxSolver):
             max_steps=self.max_steps,
             precondition=precondition,
         )
-        return self._finish(state, x, result, stats, throw)
+        return self._finish(state, x, result, stats, throw, scale)
 
 
 @eqx.filter_jit
@@ -365,7 +379,7 @@ class CG(AbstractRelaxSolver):
         return _solve_cg(self, state, b, x0, throw)
 
     def _solve(self, state, b, x0, throw) -> Solution:
-        dtype, b, x0 = self._prepare(state, b, x0)
+        dtype, b, x0, scale = self._prepare(state, b, x0)
         x, result, stats = _cg(
             state.mv,
             b,
@@ -374,7 +388,7 @@ class CG(AbstractRelaxSolver):
             atol=self.atol,
             max_steps=self.max_steps,
         )
-        return self._finish(state, x, result, stats, throw)
+        return self._finish(state, x, result, stats, throw, scale)
 
 
 @eqx.filter_jit

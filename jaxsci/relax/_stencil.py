@@ -136,6 +136,7 @@ def laplacian_stencil(
     """
     check_positive(h, "h")
     check_positive(scale, "scale")
+    check_positive(shift, "shift", strict=False)
     d = len(tuple(shape))
     scale = jnp.asarray(scale)
     return LaplacianStencil(shape, 2 * d * scale / h**2 + shift, -scale / h**2, mask)

@@ -20,12 +20,14 @@ from jax import lax
 from jax.custom_batching import custom_vmap
 from jaxtyping import Array, Bool, Float, Int
 
+from .._checks import check_positive, check_positive_int, check_range
 from .._iterate import stationary
 from .._solution import Solution, resolve_rtol
 from ._replay import solve_cost
 from ._solvers import rounding_floor
 from ._splitting import splitting
 from ._stencil import LaplacianStencil
+from ._validate import check_tolerances
 
 __all__ = ["shifted_laplacian_cost_table", "sor_counts_batched"]
 
@@ -121,6 +123,18 @@ def sor_counts_batched(
     success and ``max_steps`` for a failed solve (budget, divergence, NaN, stagnation). One
     :func:`jaxsci._iterate.stationary` loop per system under ``jax.vmap`` (finished systems are frozen
     while the others iterate). Cost O(B·N) per sweep."""
+    check_tolerances(rtol, 0.0, max_steps)
+    shape = tuple(shape)
+    if len(shape) != 2:
+        raise ValueError(f"`shape` must be a 2D grid shape, got {shape}.")
+    nb = jnp.shape(diag)[0] if jnp.ndim(diag) == 1 else None
+    if nb is None or jnp.shape(omega) != (nb,) or jnp.shape(b) != (nb, *shape):
+        raise ValueError(
+            f"`diag` (B,), `omega` (B,) and `b` (B, {shape[0]}, {shape[1]}) must agree, got shapes "
+            f"{jnp.shape(diag)}, {jnp.shape(omega)} and {jnp.shape(b)}."
+        )
+    check_range(omega, "omega", 0.0, 2.0)
+    check_positive(diag, "diag")
     one = lambda d, bb, w: _sor_cost(tuple(shape), d, offdiag, bb, w, mask, rtol, max_steps)
     return jax.vmap(one)(jnp.asarray(diag), jnp.asarray(b), jnp.asarray(omega))
 
@@ -151,8 +165,24 @@ def shifted_laplacian_cost_table(
     need. Returns a host (T, d) int array, equal to :func:`sor`'s ``num_steps`` (same arithmetic)."""
     from ._comparators import sor_spectral_radius
 
+    check_tolerances(rtol, 0.0, max_steps)
+    check_positive_int(chunk, "chunk")
+    check_positive_int(min_chunk, "min_chunk")
     c = np.asarray(seq.shifts)
+    if (
+        isinstance(omegas, (str, bytes))
+        or not jnp.issubdtype(jnp.result_type(omegas), jnp.floating)
+        and not jnp.issubdtype(jnp.result_type(omegas), jnp.integer)
+    ):
+        raise TypeError(f"`omegas` must be real, got dtype {jnp.result_type(omegas)}.")
     omegas = np.asarray(omegas, float)
+    if (
+        omegas.ndim not in (1, 2)
+        or omegas.shape[-1] == 0
+        or (omegas.ndim == 2 and omegas.shape[0] != c.size)
+    ):
+        raise ValueError(f"`omegas` must have shape (d,) or (T={c.size}, d), got {omegas.shape}.")
+    check_range(omegas, "omegas", 0.0, 2.0)
     omegas = np.broadcast_to(
         omegas if omegas.ndim == 2 else omegas[None, :], (c.size, omegas.shape[-1])
     )

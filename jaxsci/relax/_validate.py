@@ -74,3 +74,57 @@ def check_positive_diagonal(diag: Any, name: str = "A") -> None:
         raise ValueError(
             f"`{name}` must have a positive diagonal (SOR divides by it); entry {bad} is {d[bad]!r}."
         )
+
+
+def check_key(key: Any, name: str = "key") -> None:
+    """``key`` must be one PRNG key: a typed key of shape ``()`` or a raw ``uint32`` key of shape
+    ``(2,)`` (not a batch of keys: ``vmap`` over a batch instead)."""
+    import jax
+
+    if isinstance(key, (jax.Array, jax.core.Tracer)) and jnp.issubdtype(
+        key.dtype, jax.dtypes.prng_key
+    ):
+        if key.shape != ():
+            raise ValueError(
+                f"`{name}` must be a single PRNG key (shape ()), got a key array of shape "
+                f"{key.shape}; use `jax.vmap` over a batch of keys."
+            )
+        return
+    shape, dtype = np.shape(key), jnp.result_type(key) if hasattr(key, "dtype") else None
+    if shape != (2,) or dtype != jnp.uint32:
+        raise TypeError(
+            f"`{name}` must be a PRNG key (`jax.random.key(seed)`, or a raw uint32 key of shape "
+            f"(2,)), got shape {shape} and dtype {dtype}."
+        )
+
+
+def check_cost(cost: Any, dtype: Any, name: str = "cost") -> Any:
+    """A learner's observed cost: a real scalar, finite (checked at run time: a NaN/inf cost would
+    corrupt the learner's state silently). Returns it as an array of ``dtype``."""
+    from .._checks import error_if_not
+
+    if isinstance(cost, (str, bytes)) or not (
+        jnp.issubdtype(jnp.result_type(cost), jnp.floating)
+        or jnp.issubdtype(jnp.result_type(cost), jnp.integer)
+    ):
+        raise TypeError(f"`{name}` must be a real scalar, got {type(cost).__name__} {cost!r}.")
+    if jnp.ndim(cost) != 0:
+        raise ValueError(f"`{name}` must be a scalar, got shape {jnp.shape(cost)}.")
+    host = concrete_or_none(cost)
+    if host is not None and not np.isfinite(host):
+        raise ValueError(f"`{name}` must be finite, got {host!r}.")
+    cost = jnp.asarray(cost, dtype)
+    return error_if_not(cost, jnp.isfinite(cost), f"`{name}` must be finite (got NaN or inf).")
+
+
+def check_omega_grid(omegas: Any, name: str = "omegas") -> None:
+    """A grid of relaxation parameters: real, 1D, non-empty, in (0, 2) where known on the host (a
+    device value outside is reported by each solve as ``diverged``)."""
+    if isinstance(omegas, (str, bytes)) or not (
+        jnp.issubdtype(jnp.result_type(omegas), jnp.floating)
+        or jnp.issubdtype(jnp.result_type(omegas), jnp.integer)
+    ):
+        raise TypeError(f"`{name}` must be a real 1D array, got dtype {jnp.result_type(omegas)}.")
+    if jnp.ndim(omegas) != 1 or jnp.shape(omegas)[0] == 0:
+        raise ValueError(f"`{name}` must be a non-empty 1D array, got shape {jnp.shape(omegas)}.")
+    check_range(omegas, name, 0.0, 2.0)
