@@ -34,3 +34,18 @@ def getkey():
         return sub
 
     return _next
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _release_compiled_programs():
+    """Drop JAX's compiled executables after every test module.
+
+    Each XLA:CPU executable holds its own memory mappings; a worker that compiles the thousands of
+    programs of the bad-input matrix otherwise nears the kernel's ``vm.max_map_count`` (65530) and
+    XLA then crashes while compiling (segfault/abort, seen at ~55k mappings per worker).
+    """
+    yield
+    jax.clear_caches()
+    import gc
+
+    gc.collect()
