@@ -6,6 +6,7 @@ import jax.numpy as jnp
 from jaxtyping import Array, ArrayLike, Complex, Num, Real
 
 from .._checks import check_choice, check_positive, concrete_or_none, error_if_not
+from ._util import as_array, check_finite, check_real, compute_dtype
 
 __all__ = ["discretize", "phi1"]
 
@@ -20,8 +21,18 @@ def _expm1_complex(x):
     """expm1 for complex x, accurate when |x| is small: expm1(a) cos b - 2 sin^2(b/2) + i e^a sin b."""
     a, b = jnp.real(x), jnp.imag(x)
     re = jnp.expm1(a) * jnp.cos(b) - 2 * jnp.sin(b / 2) ** 2
-    im = jnp.exp(a) * jnp.sin(b)
-    return re + 1j * im
+    im = jnp.where(b == 0, 0, jnp.exp(a) * jnp.sin(b))  # exp(inf) * 0 would be NaN
+    return re, im
+
+
+def _div(re, im, x):
+    """``(re + i im) / x``; for real ``x`` (``Im x == 0``) by real divisions, so an overflowed ``re = inf``
+    gives ``inf + 0i`` (complex division would make the imaginary part ``inf * 0 = NaN``)."""
+    c, d = jnp.real(x), jnp.imag(x)
+    real_x = d == 0
+    cs = jnp.where(real_x, c, 1)
+    general = (re + 1j * im) / jnp.where(real_x, 1, x)
+    return jnp.where(real_x, re / cs + 1j * (im / cs), general)
 
 
 def phi1(x: Num[ArrayLike, " *shape"]) -> Complex[Array, " *shape"]:
@@ -29,13 +40,18 @@ def phi1(x: Num[ArrayLike, " *shape"]) -> Complex[Array, " *shape"]:
 
     For ``|x| < 1e-3`` a 5-term Taylor series is used (truncation error below ``|x|^5 / 720``); otherwise an
     ``expm1`` form. The unused branch is evaluated at a safe point, so gradients are finite everywhere.
+    Integer inputs are converted; half precision is computed (and returned) in complex64. Elementwise, like
+    ``jnp.exp``: a NaN entry gives NaN in its own entry only (documented propagation, no error), and a
+    real ``x`` beyond the overflow threshold gives ``+inf`` (with imaginary part 0), the correctly rounded
+    value.
     """
-    x = jnp.asarray(x)
-    if not jnp.iscomplexobj(x):
-        x = x.astype(jnp.result_type(x, 1j))
+    x = as_array(x, "x")
+    if x.dtype == jnp.bool_:
+        raise TypeError("`x` must be numeric (integer, real or complex), got dtype bool.")
+    x = x.astype(compute_dtype(x, complex_=True))
     small = jnp.abs(x) < 1e-3
     xs = jnp.where(small, jnp.ones_like(x), x)
-    big = _expm1_complex(xs) / xs
+    big = _div(*_expm1_complex(xs), xs)
     xt = jnp.where(small, x, jnp.zeros_like(x))
     series = 1 + xt * (1 / 2 + xt * (1 / 6 + xt * (1 / 24 + xt / 120)))
     return jnp.where(small, series, big)
@@ -44,9 +60,12 @@ def phi1(x: Num[ArrayLike, " *shape"]) -> Complex[Array, " *shape"]:
 def _check_dt(dt, name="dt", check=True):
     """``dt > 0``: statically for host values; at run time (``eqx.error_if``) for JAX arrays when ``check``
     (the layers pass ``check=False``: their ``dt = exp(log_dt)`` is positive by construction)."""
+    if isinstance(dt, complex) or (hasattr(dt, "dtype") and jnp.iscomplexobj(dt)):
+        raise TypeError(f"`{name}` must be real, got {dt!r}.")
     check_positive(dt, name)
     host = concrete_or_none(dt) is not None
-    dt = jnp.asarray(dt)
+    dt = as_array(dt, name)
+    check_real(dt, name)
     if check and not host:
         dt = error_if_not(dt, jnp.isfinite(dt) & (dt > 0), f"`{name}` must be finite and > 0.")
     return dt
@@ -84,15 +103,16 @@ def discretize(
     **Arguments:** ``A``, ``B`` complex of shape ``(..., N)``; ``dt`` positive, a scalar, of shape ``(...)``
     (tied per channel) or ``(..., N)`` (per mode). **Returns:** ``(Abar, Bbar)``, complex ``(..., N)``.
     Cost ``O(numel)``. A non-positive ``dt`` raises: at trace time for host values, at run time
-    (``eqx.error_if``) for JAX arrays. References: Gu et al. (S4D) 2022 §3; Smith et al. (S5) 2023 App. A.
+    (``eqx.error_if``) for JAX arrays; so do NaN/inf in ``A`` or ``B`` and, for ``"bilinear"``, a singular
+    step ``dt A = 2``. References: Gu et al. (S4D) 2022 §3; Smith et al. (S5) 2023 App. A.
     """
     return _discretize(A, B, dt, method)
 
 
 def _discretize(A, B, dt, method, check=True):
     check_choice(method, "method", _METHODS)
-    A = jnp.asarray(A)
-    B = jnp.asarray(B)
+    A = as_array(A, "A")
+    B = as_array(B, "B")
     if jnp.ndim(A) < 1:
         raise ValueError(f"`A` must have shape (..., N), got {jnp.shape(A)}.")
     if jnp.shape(A) != jnp.shape(B):
@@ -100,11 +120,18 @@ def _discretize(A, B, dt, method, check=True):
             f"`A` and `B` must have the same shape, got {jnp.shape(A)} and {jnp.shape(B)}."
         )
     dt = _dt_for(A, dt, check=check)
-    cdtype = jnp.result_type(A, B, dt, 1j)
+    cdtype = compute_dtype(A, B, dt, complex_=True)
     A = A.astype(cdtype)
     B = B.astype(cdtype)
+    if check:
+        A = check_finite(A, "A")
+        B = check_finite(B, "B")
     dtA = dt * A
     if method == "zoh":
         return jnp.exp(dtA), dt * phi1(dtA) * B
     den = 1 - dtA / 2
+    if check:
+        den = error_if_not(
+            den, den != 0, "`A` and `dt`: the bilinear step is singular at dt * A = 2."
+        )
     return (1 + dtA / 2) / den, dt * B / den

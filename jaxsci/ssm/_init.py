@@ -22,7 +22,8 @@ import numpy as np
 from jax.typing import DTypeLike
 from jaxtyping import Array, Complex, Float, PRNGKeyArray, Shaped
 
-from .._checks import check_choice, check_positive, check_positive_int, default_float_dtype
+from .._checks import check_choice, check_positive_int, default_float_dtype
+from ._util import check_key, check_real_scalar
 
 __all__ = [
     "NPLR",
@@ -143,13 +144,15 @@ def s4d_init(
       agrees with state-spaces/s4 whichever sign LAPACK returns there.
     - ``"real"``: ``A_n = -(n+1)``, ``B_n = 1``.
 
-    ``real`` sets ``-Re A`` for lin/inv; ``b_clip`` (``> 0`` or ``None``) acts on ``"legs"`` only. Host
+    ``real`` sets ``-Re A`` for lin/inv and must be a finite number ``> 0`` (``Re A < 0``: a stable,
+    decaying kernel; ``real <= 0`` raises); ``b_clip`` (``> 0`` or ``None``) acts on ``"legs"`` only. Host
     float64, no randomness. Reference: Gu, Gupta, Goel, Ré, S4D, NeurIPS 2022, §4.
     """
     check_choice(kind, "kind", ("lin", "inv", "legs", "real"))
     N = check_positive_int(N, "N", minimum=2, even=True)
+    real = check_real_scalar(real, "real")
     if b_clip is not None:
-        check_positive(b_clip, "b_clip")
+        check_real_scalar(b_clip, "b_clip")
     n = np.arange(N // 2, dtype=np.float64)
     ones = np.ones(N // 2, np.complex128)
     if kind == "lin":
@@ -177,9 +180,14 @@ def init_dt(
 
     ``H`` is an int (shape ``(H,)``) or a shape tuple (e.g. ``(H, N/2)`` for per-mode steps); ``dtype`` defaults
     to JAX's default float. Works under ``jax.jit`` and ``jax.vmap`` over keys. HTTYH (Gu et al. 2022):
-    ``1/dt`` sets the memory length; use ``dt_min ~ 1/L`` for length-``L`` tasks."""
-    check_positive(dt_min, "dt_min")
-    check_positive(dt_max, "dt_max")
+    ``1/dt`` sets the memory length; use ``dt_min ~ 1/L`` for length-``L`` tasks.
+
+    ``key`` is one key (a typed key of shape ``()`` or a raw ``uint32`` key ``(2,)``; batch keys with
+    ``eqx.filter_vmap``); ``0 < dt_min <= dt_max`` must be finite and representable (normal numbers) in
+    ``dtype``."""
+    check_key(key)
+    dt_min = check_real_scalar(dt_min, "dt_min")
+    dt_max = check_real_scalar(dt_max, "dt_max")
     if dt_min > dt_max:
         raise ValueError(f"`dt_min` must be <= `dt_max`, got {dt_min} > {dt_max}.")
     if isinstance(H, tuple):
@@ -187,6 +195,12 @@ def init_dt(
     else:
         shape = (check_positive_int(H, "H"),)
     dtype = default_float_dtype(dtype)
+    fi = jnp.finfo(dtype)
+    for value, name in ((dt_min, "dt_min"), (dt_max, "dt_max")):
+        if not float(fi.tiny) <= value <= float(fi.max):
+            raise ValueError(
+                f"`{name}` must lie in [{fi.tiny}, {fi.max}] to be a normal {dtype} number, got {value}."
+            )
     lo, hi = np.log(dt_min), np.log(dt_max)
     return jnp.exp(jax.random.uniform(key, shape, dtype, minval=lo, maxval=hi))
 
@@ -253,25 +267,58 @@ def dense_ssm_kernel(
 
     ``A`` ``(N, N)``, ``B`` ``(N,)``, ``C`` ``(N,)``; ZOH via the matrix exponential of the augmented matrix
     ``[[dt A, dt B], [0, 0]]`` (float64 scaling and squaring, no SciPy),
-    bilinear via a linear solve. Cost ``O(N^2 L)``."""
+    bilinear via a linear solve. Cost ``O(N^2 L)``. Every entry must be finite; a kernel that overflows
+    (``A`` with eigenvalues of large positive real part) raises a ``ValueError`` naming ``A``."""
     check_choice(method, "method", ("zoh", "bilinear"))
-    check_positive(dt, "dt")
+    dt = check_real_scalar(dt, "dt")
     L = check_positive_int(L, "L")
-    A, B, C = (np.asarray(x) for x in (A, B, C))
+    A, B, C = (_host_array(x, name) for x, name in ((A, "A"), (B, "B"), (C, "C")))
+    if A.ndim != 2 or A.shape[0] != A.shape[1] or A.shape[0] < 1:
+        raise ValueError(f"`A` must be a square matrix (N, N) with N >= 1, got shape {A.shape}.")
     N = A.shape[0]
-    if method == "zoh":
-        M = np.zeros((N + 1, N + 1), dtype=np.result_type(A, B, float))
-        M[:N, :N] = dt * A
-        M[:N, N] = dt * B
-        X = _expm(M)
-        Ab, Bb = X[:N, :N], X[:N, N]
-    else:
-        I = np.eye(N)
-        Ab = np.linalg.solve(I - dt / 2 * A, I + dt / 2 * A)
-        Bb = np.linalg.solve(I - dt / 2 * A, dt * B)
-    out = np.empty(L, dtype=np.result_type(C, Ab))
-    x = Bb
-    for l in range(L):
-        out[l] = C @ x
-        x = Ab @ x
+    for x, name in ((B, "B"), (C, "C")):
+        if x.shape != (N,):
+            raise ValueError(f"`{name}` must have shape ({N},) to match `A`, got {x.shape}.")
+    with np.errstate(over="ignore", invalid="ignore"):
+        if method == "zoh":
+            M = np.zeros((N + 1, N + 1), dtype=np.result_type(A, B, float))
+            M[:N, :N] = dt * A
+            M[:N, N] = dt * B
+            if not np.all(np.isfinite(M)):
+                raise ValueError(f"`dt` * `A` and `dt` * `B` overflow for `dt`={dt}.")
+            X = _expm(M)
+            Ab, Bb = X[:N, :N], X[:N, N]
+        else:
+            I = np.eye(N)
+            try:
+                Ab = np.linalg.solve(I - dt / 2 * A, I + dt / 2 * A)
+                Bb = np.linalg.solve(I - dt / 2 * A, dt * B)
+            except np.linalg.LinAlgError as e:
+                raise ValueError(
+                    f"`A` and `dt`: the bilinear step is singular (I - dt A / 2 is singular): {e}"
+                ) from e
+        out = np.empty(L, dtype=np.result_type(C, Ab))
+        x = Bb
+        for l in range(L):
+            out[l] = C @ x
+            x = Ab @ x
+    if not np.all(np.isfinite(out)):
+        raise ValueError(
+            "the kernel of `A` overflows: `A` has eigenvalues with positive real part too large for "
+            f"`dt`={dt} and `L`={L} (the kernel grows like exp(l dt Re lambda))."
+        )
     return out
+
+
+def _host_array(x, name):
+    """A host float64/complex128 array of numbers, finite (a ``ValueError``/``TypeError`` naming ``name``)."""
+    arr = np.asarray(x)
+    if arr.dtype.kind not in "biufc":
+        raise TypeError(f"`{name}` must be a numeric array, got dtype {arr.dtype}.")
+    if arr.dtype.kind == "c":
+        arr = arr.astype(np.complex128)
+    else:
+        arr = arr.astype(np.float64)
+    if not np.all(np.isfinite(arr)):
+        raise ValueError(f"`{name}` must be finite (no NaN or inf).")
+    return arr

@@ -24,12 +24,19 @@ import numpy as np
 from jax.typing import DTypeLike
 from jaxtyping import Array, Bool, Complex, Float, Int, PRNGKeyArray, PyTree, Real
 
-from .._checks import check_choice, check_positive_int, check_range, default_float_dtype
+from .._checks import (
+    check_choice,
+    check_positive_int,
+    check_range,
+    default_float_dtype,
+    error_if_not,
+)
 from ._discretize import _discretize
 from ._init import init_dt, s4d_init, s5_init
-from ._kernel import causal_conv
+from ._kernel import _conv
 from ._scan import _discretize_mimo, _s5_apply, s5_step
-from ._vandermonde import vandermonde
+from ._util import as_array, check_finite, check_key, check_real, check_real_scalar, compute_dtype
+from ._vandermonde import _vandermonde_unchecked
 
 __all__ = ["S4DLayer", "S5Layer", "SSMModel", "ssm_param_labels", "SSM_PARAM_NAMES"]
 
@@ -58,10 +65,29 @@ def _neg_real_inverse(re, transform):
     return re
 
 
-def _as_float(u, dtype):
-    """Integer or boolean inputs become ``dtype`` (the parameters' float); floating inputs are kept."""
-    u = jnp.asarray(u)
-    return u if jnp.issubdtype(u.dtype, jnp.inexact) else u.astype(dtype)
+def _as_float(u, dtype, name="u"):
+    """Integer or boolean inputs become ``dtype`` (the parameters' float); floating inputs are kept (half
+    precision computed in float32); complex inputs raise, naming ``name``."""
+    u = as_array(u, name)
+    check_real(u, name, bool_ok=True)
+    if not jnp.issubdtype(u.dtype, jnp.inexact):
+        return u.astype(dtype)
+    return u.astype(compute_dtype(u))
+
+
+def _params_finite(x, layer):
+    return error_if_not(
+        x,
+        jnp.isfinite(x),
+        f"{layer}: the layer's parameters are not finite (NaN/inf: a diverged training step?), or its "
+        "kernel overflows.",
+    )
+
+
+def _check_layer_args(key, dt_min, dt_max):
+    check_key(key)
+    check_real_scalar(dt_min, "dt_min")
+    check_real_scalar(dt_max, "dt_max")
 
 
 @partial(jax.jit, static_argnums=(1, 2, 3, 4, 5))
@@ -92,8 +118,12 @@ def _s5_random(key, V, H, M, dt_min, dt_max, dtype):
 
 
 def _check_sequence(u, H, name="u"):
+    """``u`` ``(L, H)`` with ``L >= 1``; its values are checked at run time (finite)."""
     if u.ndim != 2 or u.shape[1] != H:
         raise ValueError(f"`{name}` must have shape (L, {H}) (time-first), got {u.shape}.")
+    if u.shape[0] < 1:
+        raise ValueError(f"`{name}` must have length L >= 1, got shape {u.shape}.")
+    return check_finite(u, name)
 
 
 @final
@@ -112,7 +142,12 @@ class S4DLayer(eqx.Module):
     (``(2, H, N/2)`` when bidirectional), ``log_dt`` ``(H,)`` (tied) or ``(H, N/2)`` (per mode), ``D`` ``(H,)``.
 
     ``__call__(u, *, key=None)``: ``u`` ``(L, H)`` time-first → ``(L, H)`` (``key`` is unused: the layer is
-    deterministic). Cost per call: kernel ``O(H N L)`` in GEMMs plus FFTs ``O(H L log L)``; memory
+    deterministic). Integer/boolean ``u`` is converted to the parameters' dtype; half-precision ``u`` or
+    parameters are computed in float32. NaN/inf in ``u`` raise a run-time error naming ``u`` (the FFT
+    would spread a NaN over every time step, the past included), and NaN/inf parameters (a diverged
+    training step) raise an error saying so: the layer never returns a silent NaN. ``key`` at
+    construction is one key (batch keys with ``eqx.filter_vmap``).
+    Cost per call: kernel ``O(H N L)`` in GEMMs plus FFTs ``O(H L log L)``; memory
     ``O(H (N + L))`` for the kernel, also under differentiation. Streaming: :meth:`init_state` and :meth:`step`
     (one token ``(H,)`` at a time), equal to ``__call__``. Reference: Gu et al., S4D, NeurIPS 2022.
     """
@@ -148,6 +183,7 @@ class S4DLayer(eqx.Module):
         H = check_positive_int(H, "H")
         N = check_positive_int(N, "N", minimum=2, even=True)
         check_choice(init, "init", ("legs", "inv", "lin", "real"))
+        _check_layer_args(key, dt_min, dt_max)
         dtype = default_float_dtype(dtype)
         A, B = s4d_init(init, N, b_clip=b_clip)  # float64 on the host, no key
         M = N // 2
@@ -206,21 +242,26 @@ class S4DLayer(eqx.Module):
 
     def kernel(self, L: int) -> Float[Array, " *two h l"]:
         """The convolution kernel(s) of length ``L``, channels-first ``(H, L)`` (``(2, H, L)`` when
-        bidirectional)."""
+        bidirectional). Non-finite parameters raise a run-time error."""
+        L = check_positive_int(L, "L")
         A, C, dt_b, Abar, Bbar = self._discrete()
         z = dt_b * A if self.method == "zoh" else jnp.log(Abar)
         if self.bidirectional:
-            return jnp.stack([vandermonde(C[i] * Bbar, z, L) for i in range(2)])
-        return vandermonde(C * Bbar, z, L)
+            K = jnp.stack([_vandermonde_unchecked(C[i] * Bbar, z, L) for i in range(2)])
+        else:
+            K = _vandermonde_unchecked(C * Bbar, z, L)
+        return _params_finite(K, "S4DLayer")
 
     def __call__(
         self, u: Real[Array, " l h"] | Bool[Array, " l h"], *, key: PRNGKeyArray | None = None
     ) -> Float[Array, " l h"]:
         del key
         u = _as_float(u, self.D.dtype)
-        _check_sequence(u, self.D.shape[0])
+        u = _check_sequence(u, self.D.shape[0])
         K = self.kernel(u.shape[0])
-        return causal_conv(u, K, self.D, bidirectional=self.bidirectional)
+        dtype = compute_dtype(u, K, self.D)
+        D = _params_finite(self.D.astype(dtype), "S4DLayer")
+        return _conv(u.astype(dtype), K.astype(dtype), D, self.bidirectional)
 
     def init_state(self) -> Complex[Array, " h m"]:
         """The zero state, complex ``(H, N/2)``."""
@@ -236,6 +277,10 @@ class S4DLayer(eqx.Module):
         if self.bidirectional:
             raise ValueError("a bidirectional layer has no causal streaming step")
         u = _as_float(u, self.D.dtype)
+        if u.shape != self.D.shape:
+            raise ValueError(f"`u` must have shape {self.D.shape} (one token), got {u.shape}.")
+        if jnp.shape(x) != self.A_re.shape:
+            raise ValueError(f"`x` must have shape {self.A_re.shape}, got {jnp.shape(x)}.")
         _, C, _, Abar, Bbar = self._discrete()
         x = Abar * x + Bbar * u[:, None]
         return 2 * jnp.real(jnp.sum(C * x, axis=-1)) + self.D * u, x
@@ -253,7 +298,8 @@ class S5Layer(eqx.Module):
 
     Parameters (real): ``Lambda_re``, ``Lambda_im`` ``(P/2,)``, ``B_re``/``B_im`` ``(P/2, H)``, ``C_re``/``C_im``
     ``(H, P/2)``, ``log_dt`` ``(P/2,)``, ``D`` ``(H,)``. ``__call__(u, *, key=None)``: ``(L, H)`` →
-    ``(L, H)``. Cost ``O(L P H)``; memory ``O(L P)`` (the state trajectory). Streaming: :meth:`init_state`,
+    ``(L, H)``; dtypes and checks as :class:`S4DLayer` (NaN/inf in ``u`` or in the parameters raise).
+    Cost ``O(L P H)``; memory ``O(L P)`` (the state trajectory). Streaming: :meth:`init_state`,
     :meth:`step`. Reference: Smith, Warrington, Linderman, S5, ICLR 2023.
     """
 
@@ -282,6 +328,7 @@ class S5Layer(eqx.Module):
         key: PRNGKeyArray,
     ):
         H = check_positive_int(H, "H")
+        _check_layer_args(key, dt_min, dt_max)
         dtype = default_float_dtype(dtype)
         Lam, V = s5_init(P, blocks=blocks)  # float64 on the host, no key
         M = Lam.shape[0]
@@ -325,9 +372,12 @@ class S5Layer(eqx.Module):
     ) -> Float[Array, " l h"]:
         del key
         u = _as_float(u, self.D.dtype)
-        _check_sequence(u, self.D.shape[0])
+        u = _check_sequence(u, self.D.shape[0])
         Lam, B, C, dt = self.ssm()
-        return _s5_apply(Lam, B, C, dt, u, self.D, self.method, None, True, check=False)[0]
+        Lam, B, C = (_params_finite(x, "S5Layer") for x in (Lam, B, C))
+        D = _params_finite(self.D, "S5Layer")
+        y = _s5_apply(Lam, B, C, dt, u, D, self.method, None, True, check=False)[0]
+        return _params_finite(y, "S5Layer")
 
     def init_state(self) -> Complex[Array, " m"]:
         """The zero state, complex ``(P/2,)``."""
@@ -338,6 +388,8 @@ class S5Layer(eqx.Module):
     ) -> tuple[Float[Array, " h"], Complex[Array, " m"]]:
         """One streaming step on the token ``u`` ``(H,)``: returns ``(y_t, x_t)``. Cost ``O(P H)``."""
         u = _as_float(u, self.D.dtype)
+        if u.shape != self.D.shape:
+            raise ValueError(f"`u` must have shape {self.D.shape} (one token), got {u.shape}.")
         Lam, B, C, dt = self.ssm()
         Lbar, Bbar = _discretize_mimo(Lam, B, dt, self.method, check=False)
         return s5_step(Lbar, Bbar, C, x, u, self.D)
@@ -384,7 +436,9 @@ class SSMModel(eqx.Module):
 
     ``__call__(x, *, key=None)``: one sample ``(L, d_input)`` (time-first; integer inputs are converted to
     the parameters' dtype); output ``(d_output,)`` after ``pool`` in ``{"mean", "last"}``, or
-    ``(L, d_output)`` with ``pool=None``. Batch with ``jax.vmap``. **Dropout** uses ``key`` (split per block):
+    ``(L, d_output)`` with ``pool=None``. Batch with ``jax.vmap``. ``x`` must have ``L >= 1`` rows and be
+    finite: NaN/inf in ``x`` raise a run-time error naming ``x`` (under ``vmap``, one bad sample fails the
+    batch) rather than propagating. **Dropout** uses ``key`` (split per block):
     it is active only when a ``key`` is given and the model is not in inference mode
     (``eqx.nn.inference_mode(model)``); ``key=None`` is the deterministic evaluation.
 
@@ -422,7 +476,9 @@ class SSMModel(eqx.Module):
         state_size = check_positive_int(state_size, "state_size", minimum=2, even=True)
         check_choice(layer, "layer", ("s4d", "s5"))
         check_choice(pool, "pool", ("mean", "last", None))
+        check_real_scalar(dropout, "dropout", positive=False)
         check_range(dropout, "dropout", 0.0, 1.0, closed="left")
+        check_key(key)
         dtype = default_float_dtype(dtype)
         keys = jax.random.split(key, 2 * n_layers + 2)
         self.encoder = eqx.nn.Linear(d_input, d_model, key=keys[0], dtype=dtype)
@@ -446,11 +502,8 @@ class SSMModel(eqx.Module):
     def __call__(
         self, x: Real[Array, " l d_in"] | Bool[Array, " l d_in"], *, key: PRNGKeyArray | None = None
     ) -> Float[Array, " d_out"] | Float[Array, " l d_out"]:
-        x = _as_float(x, self.encoder.weight.dtype)
-        if x.ndim != 2 or x.shape[1] != self.encoder.in_features:
-            raise ValueError(
-                f"`x` must have shape (L, {self.encoder.in_features}) (time-first), got {x.shape}."
-            )
+        x = _as_float(x, self.encoder.weight.dtype, "x")
+        x = _check_sequence(x, self.encoder.in_features, "x")
         h = jax.vmap(self.encoder)(x)  # (L, d_model)
         keys = [None] * len(self.blocks) if key is None else jax.random.split(key, len(self.blocks))
         for blk, k in zip(self.blocks, keys, strict=True):
@@ -475,7 +528,7 @@ class SSMModel(eqx.Module):
     ) -> tuple[Float[Array, " d_out"], tuple]:
         """One streaming step on the token ``x`` ``(d_input,)``: returns ``(y_t, state)``; ``y_t`` is the
         output of ``model`` on the prefix ending at this token (see the class docstring)."""
-        x = _as_float(x, self.encoder.weight.dtype)
+        x = _as_float(x, self.encoder.weight.dtype, "x")
         if x.shape != (self.encoder.in_features,):
             raise ValueError(f"`x` must have shape ({self.encoder.in_features},), got {x.shape}.")
         states, total, count = state

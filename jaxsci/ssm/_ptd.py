@@ -6,8 +6,9 @@ import dataclasses
 
 import numpy as np
 
-from .._checks import check_positive, check_positive_int
+from .._checks import check_positive_int
 from ._init import hippo
+from ._util import check_real_scalar
 
 __all__ = ["PTD", "ptd_legs"]
 
@@ -46,11 +47,14 @@ def ptd_legs(
     then ``steps`` Adam steps on the same objective over a full real ``E`` using the exact derivative of
     ``log cond(V)`` through the eigenvectors (first-order perturbation theory). ``E`` is real, so the spectrum
     stays conjugate-symmetric and ``N/2`` modes suffice. The transfer-function error of the diagonal model is
-    bounded by about ``(2 ln N + 4) ||E||`` (PTD, Thm. 3). Returns a :class:`PTD` with ``||E||`` and ``cond(V)``.
+    bounded by about ``(2 ln N + 4) ||E||`` (PTD, Thm. 3). ``gamma`` and ``lr`` are finite numbers ``> 0``,
+    ``steps`` and ``seed`` integers ``>= 0``. Returns a :class:`PTD` with ``||E||`` and ``cond(V)``.
     """
     N = check_positive_int(N, "N", minimum=2, even=True)
-    check_positive(gamma, "gamma")
+    gamma = check_real_scalar(gamma, "gamma")
+    lr = check_real_scalar(lr, "lr")
     steps = check_positive_int(steps, "steps", minimum=0)
+    seed = check_positive_int(seed, "seed", minimum=0)
     A, B, P = hippo("legs", N)
     normA = np.linalg.norm(A, 2)
     pp = P.T @ P

@@ -38,7 +38,8 @@ import jax.numpy as jnp
 from jax import lax
 from jaxtyping import Array, ArrayLike, Float, Num, Real
 
-from .._checks import check_positive_int
+from .._checks import check_positive_int, error_if_not
+from ._util import as_array, check_finite, check_real, compute_dtype
 
 __all__ = ["vandermonde", "vandermonde_naive", "vandermonde_split"]
 
@@ -153,11 +154,42 @@ def _vand_jvp(L, chunk, tile_rows, primals, tangents):
 _vand_jit = jax.jit(_vand, static_argnums=(4, 5, 6))
 
 
-def _real_dtype(*xs):
-    dtype = jnp.result_type(*xs)
-    if not jnp.issubdtype(dtype, jnp.inexact):
-        dtype = jnp.result_type(float)
-    return jnp.finfo(dtype).dtype
+def _check_modes(shape, name):
+    if len(shape) < 1:
+        raise ValueError(f"`{name}` must have at least one dimension (..., N), got shape {shape}.")
+    if shape[-1] < 1:
+        raise ValueError(
+            f"the number of modes N (last axis of `{name}`) must be >= 1, got shape {shape}."
+        )
+
+
+def _overflow_check(K, name):
+    return error_if_not(
+        K,
+        jnp.isfinite(K),
+        f"the kernel overflows: `{name}` has a real part too large for `L` (exp(l Re {name}) is not "
+        "finite in the working precision).",
+    )
+
+
+def _split_impl(W_re, W_im, z_re, z_im, L, chunk, tile_rows):
+    """The unchecked kernel (shapes, dtypes already normalised): the layers call it and check themselves."""
+    shape = W_re.shape
+    flat = [a.reshape(-1, shape[-1]) for a in (W_re, W_im, z_re, z_im)]
+    return _vand_jit(*flat, L, chunk, tile_rows).reshape(*shape[:-1], L)
+
+
+def _vandermonde_unchecked(W, z, L):
+    dtype = compute_dtype(W, z)
+    return _split_impl(
+        *(
+            jnp.asarray(part, dtype)
+            for part in (jnp.real(W), jnp.imag(W), jnp.real(z), jnp.imag(z))
+        ),
+        L,
+        None,
+        None,
+    )
 
 
 def vandermonde_split(
@@ -172,36 +204,33 @@ def vandermonde_split(
 ) -> Float[Array, " *batch l"]:
     """:func:`vandermonde` on real and imaginary parts given separately (no complex dtype anywhere).
 
-    Same formula, cost and memory as :func:`vandermonde`; ``W = W_re + i W_im`` and ``z = z_re + i z_im``.
+    Same formula, cost, memory, dtype and value checks as :func:`vandermonde`; ``W = W_re + i W_im`` and
+    ``z = z_re + i z_im``.
     """
     L = check_positive_int(L, "L")
     names = ("W_re", "W_im", "z_re", "z_im")
-    arrs = (W_re, W_im, z_re, z_im)
-    for a, name in zip(arrs, names, strict=False):
-        if jnp.ndim(a) < 1:
+    arrs = [as_array(a, name) for a, name in zip((W_re, W_im, z_re, z_im), names, strict=True)]
+    for a, name in zip(arrs, names, strict=True):
+        check_real(a, name)
+        _check_modes(a.shape, name)
+    shape = arrs[0].shape
+    for a, name in zip(arrs[1:], names[1:], strict=True):
+        if a.shape != shape:
             raise ValueError(
-                f"`{name}` must have at least one dimension (..., N), got shape {jnp.shape(a)}."
+                f"`W_re` and `{name}` must have the same shape, got {shape} and {a.shape}."
             )
-        if jnp.iscomplexobj(a):
-            raise TypeError(f"`{name}` must be real, got dtype {jnp.result_type(a)}.")
-    shape = jnp.shape(W_re)
-    for a, name in zip(arrs[1:], names[1:], strict=False):
-        if jnp.shape(a) != shape:
-            raise ValueError(
-                f"`W_re` and `{name}` must have the same shape, got {shape} and {jnp.shape(a)}."
-            )
-    if shape[-1] < 1:
-        raise ValueError(
-            f"the number of modes N (last axis of `W`) must be >= 1, got shape {shape}."
-        )
+    chunk, tile_rows = _check_blocks(chunk, tile_rows)
+    dtype = compute_dtype(*arrs)
+    arrs = [check_finite(a.astype(dtype), name) for a, name in zip(arrs, names, strict=True)]
+    return _overflow_check(_split_impl(*arrs, L, chunk, tile_rows), "z_re")
+
+
+def _check_blocks(chunk, tile_rows):
     if chunk is not None:
         chunk = check_positive_int(chunk, "chunk")
     if tile_rows is not None:
         tile_rows = check_positive_int(tile_rows, "tile_rows")
-    dtype = _real_dtype(*arrs)
-    flat = [jnp.asarray(a, dtype).reshape(-1, shape[-1]) for a in arrs]
-    K = _vand_jit(*flat, L, chunk, tile_rows)
-    return K.reshape(*shape[:-1], L)
+    return chunk, tile_rows
 
 
 def vandermonde(
@@ -228,7 +257,13 @@ def vandermonde(
     - ``chunk``: inner block length ``c`` (default: about ``sqrt(L)``, bounded so ``N*c <= max(16N, L)``).
     - ``tile_rows``: outer rows per tile (default: tiles of about 2M elements).
 
-    **Returns:** real array of shape ``(..., L)``, float64 for complex128 input (x64), float32 for complex64.
+    **Returns:** real array of shape ``(..., L)``, float64 for complex128 input (x64), float32 for complex64;
+    integer inputs are computed in JAX's default float, half precision (float16, bfloat16) in float32 (the
+    returned dtype). Booleans and strings raise a ``TypeError`` naming the argument.
+
+    **Checks** (run time, ``eqx.error_if``, also under ``jit``/``vmap``): NaN/inf in ``W`` or ``z`` raise an
+    error naming the argument, and so does a kernel that overflows (``Re z`` too large for ``L``): no NaN
+    or inf is returned.
 
     **Cost:** ``8*H*N*L`` real flops in batched GEMMs plus ``H*N*(c + L/c)`` complex exponentials (``H`` is the
     product of the leading dims); a forward- or reverse-mode derivative costs about twice that.
@@ -237,22 +272,25 @@ def vandermonde(
     ``jax.custom_jvp`` whose tangent is the same tiled product, transposed by JAX for reverse mode).
     Differentiable in ``W`` and ``z`` to any order, with JAX's complex convention.
     """
+    W, z = _check_pair(W, z)
+    L = check_positive_int(L, "L")
+    chunk, tile_rows = _check_blocks(chunk, tile_rows)
+    dtype = compute_dtype(W, z)
+    W, z = check_finite(W, "W"), check_finite(z, "z")
+    parts = (jnp.real(W), jnp.imag(W), jnp.real(z), jnp.imag(z))
+    K = _split_impl(*(jnp.asarray(p, dtype) for p in parts), L, chunk, tile_rows)
+    return _overflow_check(K, "z")
+
+
+def _check_pair(W, z):
+    W, z = as_array(W, "W"), as_array(z, "z")
     for a, name in ((W, "W"), (z, "z")):
-        if jnp.ndim(a) < 1:
-            raise ValueError(
-                f"`{name}` must have at least one dimension (..., N), got shape {jnp.shape(a)}."
-            )
-        if not jnp.issubdtype(jnp.result_type(a), jnp.number):
-            raise TypeError(f"`{name}` must be numeric, got dtype {jnp.result_type(a)}.")
-    if jnp.shape(W) != jnp.shape(z):
-        raise ValueError(
-            f"`W` and `z` must have the same shape, got {jnp.shape(W)} and {jnp.shape(z)}."
-        )
-    W = jnp.asarray(W)
-    z = jnp.asarray(z)
-    return vandermonde_split(
-        jnp.real(W), jnp.imag(W), jnp.real(z), jnp.imag(z), L, chunk=chunk, tile_rows=tile_rows
-    )
+        if a.dtype == jnp.bool_:
+            raise TypeError(f"`{name}` must be numeric (integer, real or complex), got dtype bool.")
+        _check_modes(a.shape, name)
+    if W.shape != z.shape:
+        raise ValueError(f"`W` and `z` must have the same shape, got {W.shape} and {z.shape}.")
+    return W, z
 
 
 def vandermonde_naive(
@@ -260,14 +298,13 @@ def vandermonde_naive(
 ) -> Float[Array, " *batch l"]:
     """Reference kernel that materialises ``exp(l z)`` of shape ``(..., N, L)`` (O(H N L) memory).
 
-    Used as the peer in benchmarks and as a cross-check in tests; do not use it for large problems.
+    Used as the peer in benchmarks and as a cross-check in tests; do not use it for large problems. Dtypes
+    and checks as :func:`vandermonde`.
     """
+    W, z = _check_pair(W, z)
     L = check_positive_int(L, "L")
-    W = jnp.asarray(W)
-    z = jnp.asarray(z)
-    if jnp.shape(W) != jnp.shape(z):
-        raise ValueError(
-            f"`W` and `z` must have the same shape, got {jnp.shape(W)} and {jnp.shape(z)}."
-        )
-    l = jnp.arange(L, dtype=jnp.real(z).dtype)
-    return 2 * jnp.real(jnp.einsum("...n,...nl->...l", W, jnp.exp(z[..., None] * l)))
+    cdtype = compute_dtype(W, z, complex_=True)
+    W, z = check_finite(W.astype(cdtype), "W"), check_finite(z.astype(cdtype), "z")
+    l = jnp.arange(L, dtype=jnp.finfo(cdtype).dtype)
+    K = 2 * jnp.real(jnp.einsum("...n,...nl->...l", W, jnp.exp(z[..., None] * l)))
+    return _overflow_check(K, "z")
