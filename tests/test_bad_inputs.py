@@ -14,9 +14,7 @@ import pytest
 
 import jaxsci
 
-# ssm is not covered yet: its registry and input fixes were taken back after they crashed XLA
-# compilation (segfaults) in xdist workers; see the issue-11 note.
-SUBPACKAGES = ("multigrid", "spectral", "monotone", "relax", "data", "training")
+SUBPACKAGES = ("ssm", "multigrid", "spectral", "monotone", "relax", "data", "training")
 ROOT = pathlib.Path(__file__).parent
 
 
