@@ -8,6 +8,7 @@ import jax.numpy as jnp
 from jaxtyping import Array, ArrayLike, Float, PRNGKeyArray
 
 from .._checks import check_ndim, check_positive, check_positive_int, check_range
+from .._solution import Solution
 from ..spectral._inputs import as_real, check_key
 from ._generate import generate
 from ._grf import _one_field
@@ -42,7 +43,7 @@ def _check_a(a):
 
 def darcy_solve(
     a: Float[ArrayLike, " s s"], *, rtol: float = 1e-10, max_steps: int = 60, throw: bool = True
-) -> Float[Array, " s s"]:
+) -> Float[Array, " s s"] | Solution:
     """Solve ``-div(a grad u) = 1`` on ``[0, 1]^2``, ``u = 0`` on the boundary, for one coefficient.
 
     ``a`` holds the coefficient at the ``s x s`` grid nodes ``(i, j)/(s-1)`` including the boundary
@@ -50,9 +51,12 @@ def darcy_solve(
     are the ``(s-2)^2`` interior nodes, discretised by :func:`darcy_operator` (5-point finite volumes,
     harmonic-mean face coefficients, which keep the flux continuous across the jumps of ``a``) and
     solved with :func:`jaxsci.multigrid.solve` (V(1,1) cycles, red-black Gauss-Seidel) until the
-    relative residual ``||1 - A u|| / ||1||`` is ``<= rtol``. With ``throw=True`` a failed solve raises.
+    relative residual ``||1 - A u|| / ||1||`` is ``<= rtol``.
 
-    **Returns:** ``u`` of shape ``(s, s)`` with zero boundary rows/columns. Batch-free; vmap over ``a``.
+    **Returns:** with ``throw=True`` (the default) ``u`` of shape ``(s, s)`` with zero boundary
+    rows/columns, and a failed solve raises; with ``throw=False`` the whole :class:`jaxsci.Solution`
+    (``value`` the padded ``u``, ``result`` the status, ``stats`` the cycle count and residual), so
+    that a failure is reported, not hidden in the array. Batch-free; vmap over ``a``.
     Cost: O(s^2) per cycle, about ``log(rtol) / log(0.1)`` cycles.
     """
     from ..multigrid import solve
@@ -63,7 +67,8 @@ def darcy_solve(
     op = darcy_operator(a)
     f = jnp.ones((s - 2, s - 2), a.dtype)
     sol = solve(op, f, rtol=rtol, max_steps=max_steps, throw=throw)
-    return jnp.pad(sol.value, 1)
+    u = jnp.pad(sol.value, 1)
+    return u if throw else eqx.tree_at(lambda s: s.value, sol, u)
 
 
 def darcy_coefficient(

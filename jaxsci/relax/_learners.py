@@ -475,6 +475,15 @@ class ChebCB(eqx.Module):
         context = _need_context(context, "ChebCB")
         f = self.features(context)
         cost = check_cost(cost, state.sq.dtype)
+        # The regression keeps raw sums of k²: bound |k| so that they cannot overflow to inf (and the
+        # fit to NaN). The bound is sqrt(max float)·1e-4: 1.3e150 in float64, 1.8e15 in float32.
+        bound = math.sqrt(float(jnp.finfo(state.sq.dtype).max)) * 1e-4
+        cost = error_if_not(
+            cost,
+            jnp.abs(cost) <= bound,
+            f"`cost` must be at most {bound:.3g} in magnitude for ChebCB (its regression sums "
+            "squared costs); rescale the costs.",
+        )
         k = cost - self.cost_offset
         err = (state.preds[arm] - k / state.kn) ** 2
         return state._replace(

@@ -8,7 +8,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
-from badinputs import arg, error, ok, probe_ids, run_probe
+from badinputs import arg, error, ok, probe_ids, run_probe, status
 
 from jaxsci.data import (
     burgers,
@@ -306,6 +306,17 @@ REGISTRY = {
         error("range", lambda: darcy_solve(-A1), arg("a")),
         error("range", lambda: darcy_solve(A1, rtol=-1.0), arg("rtol")),
         error("range", lambda: darcy_solve(A1, max_steps=0), arg("max_steps")),
+        # throw=False used to return a bare array with no status after a failed solve
+        status(
+            "range",
+            lambda: darcy_solve(np.ones((33, 33)), max_steps=1, throw=False),
+            "max_steps_reached",
+        ),
+        ok(
+            "valid",
+            lambda: (A1, darcy_solve(A1, throw=False).value),
+            check=lambda out: _residual(*out) < 1e-8,
+        ),
         error("nonfinite", lambda: darcy_solve(np.where(np.eye(S) > 0, np.nan, A1)), arg("a")),
         error("list", lambda: darcy_solve(A1.tolist()), arg("a")),
         ok(
@@ -387,6 +398,88 @@ REGISTRY = {
         ),
     ],
 }
+
+
+# issue 15: the Navier-Stokes generator (tiny grids, large steps: every probe compiles in seconds)
+from jaxsci.data import navier_stokes, navier_stokes_forcing, navier_stokes_solve  # noqa: E402
+
+NS_W0 = np.sin(2 * np.pi * np.arange(8) / 8)[:, None] * np.ones((1, 8))
+
+
+def _ns_solve(w0=NS_W0, **kw):
+    args = dict(nu=1e-2, num_records=2, record_interval=0.1, dt=0.05)
+    args.update(kw)
+    return navier_stokes_solve(w0, **args)
+
+
+def _ns(**kw):
+    args = dict(nu=1e-3, T=2, record_interval=0.1, dt=0.05, solve_resolution=8, progress=False)
+    args.update(kw)
+    key = args.pop("key", KEY)
+    return navier_stokes(key, 2, 4, **args)
+
+
+REGISTRY.update(
+    {
+        "navier_stokes_solve": [
+            ok(
+                "valid",
+                lambda: _ns_solve(forcing=None),
+                # a single shear mode is a steady Euler flow: it decays by the CN factor only
+                check=lambda w: np.allclose(
+                    w[1],
+                    ((1 - 0.5e-2 * 0.05 * 4 * np.pi**2) / (1 + 0.5e-2 * 0.05 * 4 * np.pi**2)) ** 4
+                    * NS_W0,
+                    atol=1e-10,
+                ),
+            ),
+            error("list", lambda: _ns_solve(NS_W0.tolist()), arg("w0")),
+            error("shape", lambda: _ns_solve(np.ones((8, 6))), arg("w0")),
+            error("shape", lambda: _ns_solve(np.ones(8)), arg("w0")),
+            error("shape", lambda: _ns_solve(forcing=np.ones((4, 4))), arg("forcing")),
+            error("dtype", lambda: _ns_solve(NS_W0 + 0j), arg("w0")),
+            error("dtype", lambda: _ns_solve(forcing="kolmogorov"), arg("forcing")),
+            error("range", lambda: _ns_solve(nu=0.0), arg("nu")),
+            error("range", lambda: _ns_solve(dt=-0.1), arg("dt")),
+            error("range", lambda: _ns_solve(dt=0.03), arg("record_interval")),
+            error("range", lambda: _ns_solve(num_records=0), arg("num_records")),
+            error("nonfinite", lambda: _ns_solve(np.full((8, 8), np.nan)), "`w0`|`dt`"),
+            error("nonfinite", lambda: _ns_solve(nu=np.inf), arg("nu")),
+            error("empty", lambda: _ns_solve(np.ones((0, 0))), arg("w0.shape[0]")),
+            ok(
+                "transform",
+                lambda: jax.jit(lambda w: _ns_solve(w))(NS_W0),
+                check=lambda w: np.allclose(w, _ns_solve(NS_W0)),
+            ),
+        ],
+        "navier_stokes_forcing": [
+            ok(
+                "valid",
+                lambda: navier_stokes_forcing(4),
+                check=lambda f: np.allclose(
+                    f[0],
+                    0.1 * (np.sin(np.pi * np.arange(4) / 2) + np.cos(np.pi * np.arange(4) / 2)),
+                ),
+            ),
+            error("range", lambda: navier_stokes_forcing(1), arg("resolution")),
+            error("dtype", lambda: navier_stokes_forcing(4.0), arg("resolution")),
+        ],
+        "navier_stokes": [
+            ok("valid", lambda: _ns(), check=lambda w: w.shape == (2, 2, 4, 4)),
+            error("range", lambda: navier_stokes(KEY, 2, 3, progress=False), arg("resolution")),
+            error("range", lambda: _ns(solve_resolution=10), arg("solve_resolution")),
+            error("range", lambda: _ns(nu=-1.0), arg("nu")),
+            error("range", lambda: _ns(T=0), arg("T")),
+            error("range", lambda: _ns(dt=0.03), arg("record_interval")),
+            error("range", lambda: _ns(chunk_size=0), arg("chunk_size")),
+            error("nonfinite", lambda: _ns(dt=np.nan), arg("dt")),
+            error("dtype", lambda: _ns(include_initial=1), arg("include_initial")),
+            error("dtype", lambda: _ns(sharding="batch"), arg("sharding")),
+            error("key", lambda: _ns(key=KEYS), arg("key")),
+            error("key", lambda: _ns(key=0), arg("key")),
+        ],
+    }
+)
 
 
 @pytest.mark.timeout(120)

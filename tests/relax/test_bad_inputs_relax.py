@@ -849,6 +849,19 @@ REGISTRY = {
             lambda: relax.ChebCB(3).sample(relax.ChebCB(3).init(KEY), jnp.nan),
             arg("context"),
         ),
+        # costs near 1e300 used to overflow the regression's sums of squares to inf and the fit to NaN
+        error(
+            "magnitude",
+            lambda: relax.ChebCB(3).update(relax.ChebCB(3).init(KEY), 0, 1e300, 0.1),
+            arg("cost"),
+        ),
+        ok(
+            "magnitude",
+            lambda: relax.ChebCB(3).probabilities(
+                relax.ChebCB(3).update(relax.ChebCB(3).init(KEY), 0, 1e12, 0.1), 0.1
+            ),
+            check=lambda p: abs(float(np.sum(p)) - 1.0) < 1e-12,
+        ),
     ],
     "BanditState": [
         ok("valid", lambda: relax.TsallisINF(3).init(KEY).probs, check=close(np.full(3, 1 / 3))),
