@@ -7,6 +7,9 @@
 - :func:`darcy`: the FNO Darcy data set, ``(a, u)`` for ``-div(a grad u) = 1`` on the unit square with
   zero Dirichlet data and ``a`` a thresholded GRF taking the values 12 and 3, solved by
   :mod:`jaxsci.multigrid` (:func:`darcy_solve`).
+- :func:`navier_stokes`: the FNO Navier-Stokes data set, vorticity trajectories ``(n, T, s, s)`` on
+  the unit torus (GRF initial vorticity, the FNO forcing), pseudo-spectral with 2/3 dealiasing and
+  Crank-Nicolson/Heun steps (:func:`navier_stokes_solve`, :func:`navier_stokes_forcing`).
 
 Generators run in chunks with a progress bar (tqdm when installed) and cache data sets as ``.npz`` in
 ``cache_dir``.
@@ -34,6 +37,9 @@ __all__ = [
     "etdrk4_coefficients",
     "grf",
     "grf_eigenvalues",
+    "navier_stokes",
+    "navier_stokes_forcing",
+    "navier_stokes_solve",
 ]
 
 from ._burgers import burgers as burgers
@@ -46,4 +52,7 @@ from ._darcy import darcy_solve as darcy_solve
 from ._generate import cache_path as cache_path
 from ._grf import grf as grf
 from ._grf import grf_eigenvalues as grf_eigenvalues
+from ._navier_stokes import navier_stokes as navier_stokes
+from ._navier_stokes import navier_stokes_forcing as navier_stokes_forcing
+from ._navier_stokes import navier_stokes_solve as navier_stokes_solve
 from ._recall import delayed_recall as delayed_recall
