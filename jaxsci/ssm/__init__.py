@@ -18,6 +18,13 @@ convolution kernels are channels-first, ``(H, L)``.
   ``optax.multi_transform`` (own learning rate, no weight decay for A, B, dt).
 """
 
+from ._companion import companion_c_from_tilde as companion_c_from_tilde
+from ._companion import companion_c_tilde as companion_c_tilde
+from ._companion import companion_closed_loop as companion_closed_loop
+from ._companion import companion_kernel as companion_kernel
+from ._companion import companion_kernel_krylov as companion_kernel_krylov
+from ._companion import companion_matrix as companion_matrix
+from ._companion import companion_state as companion_state
 from ._discretize import discretize as discretize
 from ._discretize import phi1 as phi1
 from ._init import NPLR as NPLR
@@ -55,6 +62,13 @@ __all__ = [
     "S5Layer",
     "SSMModel",
     "causal_conv",
+    "companion_c_from_tilde",
+    "companion_c_tilde",
+    "companion_closed_loop",
+    "companion_kernel",
+    "companion_kernel_krylov",
+    "companion_matrix",
+    "companion_state",
     "dense_ssm_kernel",
     "diagonal_scan",
     "discretize",

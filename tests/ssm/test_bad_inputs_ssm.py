@@ -1661,6 +1661,165 @@ REGISTRY = {
 }
 
 
+# ------------------------------------------------------------------------- companion SSMs (issue 14)
+CA = np.array([0.3, -0.2, 0.1])  # ||a||_1 < 1: eigenvalues strictly inside the unit disc
+CB = np.array([1.0, 0.5, -0.5])
+CC = np.array([0.2, -1.0, 0.7])
+CK = np.array([0.1, 0.2, -0.1])
+
+
+def _cdense():
+    A = np.eye(3, k=-1)
+    A[:, -1] += CA
+    return A
+
+
+def _ckernel_ref(L):
+    A, x, out = _cdense(), CB.copy(), []
+    for _ in range(L):
+        out.append(CC @ x)
+        x = A @ x
+    return np.array(out)
+
+
+def _companion_probes(fn, reference):
+    """Shared probes of the ``(a, b, c, L)`` kernels."""
+    return [
+        ok("valid", lambda: fn(CA, CB, CC, L), check=lambda K: np.allclose(K, reference(L))),
+        ok("valid", lambda: fn(CA, CB, CC, 2), check=lambda K: np.allclose(K, reference(2))),
+        error("range", lambda: fn(CA, CB, CC, 0), arg("L")),
+        error("dtype", lambda: fn(CA, CB, CC, 2.0), arg("L")),
+        error("shape", lambda: fn(CA, CB[:2], CC, L), arg("b")),
+        error("shape", lambda: fn(CA, CB, CC[:2], L), arg("c")),
+        error("shape", lambda: fn(CA[None], CB, CC, L), arg("a")),
+        error("empty", lambda: fn(np.zeros(0), np.zeros(0), np.zeros(0), L), arg("a")),
+        error("dtype", lambda: fn(CA + 0j, CB, CC, L), arg("a")),
+        error("dtype", lambda: fn("a", CB, CC, L), arg("a")),
+        error("nonfinite", lambda: fn(CA, _set(CB, NAN, 0), CC, L), arg("b")),
+        error("list", lambda: fn(list(CA), list(CB), list(CC), L), arg("a")),
+        ok(
+            "transform",
+            lambda: jax.jit(lambda a: fn(a, CB, CC, L))(jnp.asarray(CA)),
+            check=lambda K: np.allclose(K, reference(L)),
+        ),
+    ]
+
+
+REGISTRY.update(
+    {
+        "companion_kernel": [
+            *_companion_probes(ssm.companion_kernel, _ckernel_ref),
+            ok(
+                "valid",
+                lambda: ssm.companion_kernel(
+                    CA, CB, ssm.companion_c_tilde(CA, CC, L), L, c_tilde=True
+                ),
+                check=lambda K: np.allclose(K, _ckernel_ref(L)),
+            ),
+            error("dtype", lambda: ssm.companion_kernel(CA, CB, CC, L, c_tilde=1), arg("c_tilde")),
+            error(
+                "range",
+                lambda: ssm.companion_kernel(np.array([1.0, 0, 0]), CB, CC, 3, c_tilde=True),
+                "unit circle",
+            ),
+            ok(
+                "magnitude",
+                lambda: ssm.companion_kernel(CA, 1e-300 * CB, CC, L),
+                check=lambda K: np.allclose(K / 1e-300, _ckernel_ref(L)),
+            ),
+            ok(
+                "transform",
+                lambda: jax.grad(lambda a: ssm.companion_kernel(a, CB, CC, L).sum())(
+                    jnp.asarray(CA)
+                ),
+                check=lambda g: g.shape == (3,),
+            ),
+        ],
+        "companion_kernel_krylov": _companion_probes(ssm.companion_kernel_krylov, _ckernel_ref),
+        "companion_matrix": [
+            ok(
+                "valid", lambda: ssm.companion_matrix(CA), check=lambda A: np.allclose(A, _cdense())
+            ),
+            error("shape", lambda: ssm.companion_matrix(np.zeros((2, 2))), arg("a")),
+            error("empty", lambda: ssm.companion_matrix(np.zeros(0)), arg("a")),
+            error("dtype", lambda: ssm.companion_matrix(CA + 1j), arg("a")),
+        ],
+        "companion_c_tilde": [
+            ok(
+                "valid",
+                lambda: ssm.companion_c_tilde(CA, CC, L),
+                check=lambda ct: np.allclose(
+                    ct, CC @ (np.eye(3) - np.linalg.matrix_power(_cdense(), L))
+                ),
+            ),
+            error("range", lambda: ssm.companion_c_tilde(CA, CC, 0), arg("L")),
+            error("shape", lambda: ssm.companion_c_tilde(CA, CC[:2], L), arg("c")),
+            error("nonfinite", lambda: ssm.companion_c_tilde(_set(CA, INF, 0), CC, L), arg("a")),
+        ],
+        "companion_c_from_tilde": [
+            ok(
+                "valid",
+                lambda: ssm.companion_c_from_tilde(CA, ssm.companion_c_tilde(CA, CC, L), L),
+                check=lambda c: np.allclose(c, CC),
+            ),
+            error("range", lambda: ssm.companion_c_from_tilde(CA, CC, -1), arg("L")),
+            error("shape", lambda: ssm.companion_c_from_tilde(CA, CC[:1], L), arg("c_tilde")),
+            error(
+                "range",
+                lambda: ssm.companion_c_from_tilde(np.array([1.0, 0.0, 0.0]), CC, 3),
+                arg("c_tilde"),
+            ),
+        ],
+        "companion_state": [
+            ok(
+                "valid",
+                lambda: ssm.companion_state(CA, CB, U0[:, 0]),
+                check=lambda x: np.allclose(
+                    x,
+                    sum(
+                        np.linalg.matrix_power(_cdense(), L - 1 - t) @ CB * U0[t, 0]
+                        for t in range(L)
+                    ),
+                ),
+            ),
+            error("shape", lambda: ssm.companion_state(CA, CB, U0), arg("u")),
+            error("empty", lambda: ssm.companion_state(CA, CB, np.zeros(0)), arg("u")),
+            error(
+                "nonfinite", lambda: ssm.companion_state(CA, CB, _set(U0[:, 0], NAN, 2)), arg("u")
+            ),
+            error("shape", lambda: ssm.companion_state(CA, CB[:2], U0[:, 0]), arg("b")),
+        ],
+        "companion_closed_loop": [
+            ok(
+                "valid",
+                lambda: ssm.companion_closed_loop(CA, CB, CC, CK, CB, 5)[0],
+                check=lambda y: np.allclose(
+                    y,
+                    [
+                        CC @ np.linalg.matrix_power(_cdense() + np.outer(CB, CK), j) @ CB
+                        for j in range(1, 6)
+                    ],
+                ),
+            ),
+            error(
+                "range", lambda: ssm.companion_closed_loop(CA, CB, CC, CK, CB, 0), arg("horizon")
+            ),
+            error("shape", lambda: ssm.companion_closed_loop(CA, CB, CC, CK[:2], CB, 5), arg("k")),
+            error(
+                "nonfinite",
+                lambda: ssm.companion_closed_loop(CA, CB, CC, CK, _set(CB, NAN, 0), 5),
+                arg("x0"),
+            ),
+            error(
+                "magnitude",
+                lambda: ssm.companion_closed_loop(CA, CB, CC, 1e30 * CK, CB, 50),
+                "overflows",
+            ),
+        ],
+    }
+)
+
+
 @pytest.mark.timeout(120)
 @pytest.mark.parametrize(
     "name, index, probe",
