@@ -13,7 +13,7 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, ArrayLike, Float, PRNGKeyArray, Real
 
-from .._checks import default_float_dtype
+from .._checks import default_float_dtype, error_if_not
 from ..spectral._fno import _as_float, _draw
 
 __all__ = ["MgConv", "MgNO", "mgno_num_parameters"]
@@ -400,6 +400,8 @@ class MgNO(eqx.Module):
         if min(x.shape[1:]) < 1:
             raise ValueError(f"`x` must have at least one point per spatial axis, got {x.shape}.")
         x = _as_float(x, self.projection.dtype)
+        # NaN/inf would spread through every level of the learned V-cycles: refuse it at run time.
+        x = error_if_not(x, jnp.isfinite(x), "`x` must be finite (no NaN or inf).")
         expand = (slice(None),) + (None,) * nd
         shape = tuple(x.shape[1:])
         anchored = self.grid_shape is not None and self.grid_shape != shape

@@ -19,6 +19,7 @@ from .._checks import (
     check_positive_int,
     check_range,
     default_float_dtype,
+    error_if_not,
 )
 from ._conv import _as_modes, check_modes_fit, num_blocks, spectral_conv
 from ._inputs import as_real, check_key, check_nonempty
@@ -357,6 +358,8 @@ class FNO(eqx.Module):
         dtype = self.lift_w.dtype
         x = _as_float(x, dtype)
         check_nonempty(x, "x")
+        # NaN/inf would spread to every output point through the Fourier modes: refuse it at run time.
+        x = error_if_not(x, jnp.isfinite(x), "`x` must be finite (no NaN or inf).")
         spatial = x.shape[1:]
         pads = [int(round(self.padding * n)) for n in spatial]
         padded = tuple(n + p for n, p in zip(spatial, pads, strict=True))

@@ -50,6 +50,9 @@ from ._scan import s4d_scan as s4d_scan
 from ._scan import s4d_step as s4d_step
 from ._scan import s5_scan as s5_scan
 from ._scan import s5_step as s5_step
+from ._selective import selective_scan as selective_scan
+from ._selective import selective_scan_naive as selective_scan_naive
+from ._selective import selective_step as selective_step
 from ._vandermonde import vandermonde as vandermonde
 from ._vandermonde import vandermonde_naive as vandermonde_naive
 from ._vandermonde import vandermonde_split as vandermonde_split
@@ -86,6 +89,9 @@ __all__ = [
     "s5_init",
     "s5_scan",
     "s5_step",
+    "selective_scan",
+    "selective_scan_naive",
+    "selective_step",
     "ssm_param_labels",
     "vandermonde",
     "vandermonde_naive",

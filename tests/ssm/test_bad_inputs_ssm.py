@@ -1820,6 +1820,144 @@ REGISTRY.update(
 )
 
 
+# -------------------------------------------------------------------- selective scan (issue 13)
+SN = 2  # state size of the selective-scan probes (L = 6 steps, H = 2 channels)
+SU = U0
+SDELTA = np.random.default_rng(4).uniform(0.05, 0.5, (L, H))
+SA = -np.array([[0.5, 1.0], [1.5, 2.0]])
+SB = np.random.default_rng(5).normal(size=(L, SN))
+SC = np.random.default_rng(6).normal(size=(L, SN))
+
+
+def _sel_ref(u=SU, delta=SDELTA, A=SA, B=SB, C=SC, D=None, zoh=False):
+    h, ys = np.zeros((H, SN)), []
+    for t in range(u.shape[0]):
+        dA = delta[t][:, None] * A
+        bbar = (np.expm1(dA) / A if zoh else delta[t][:, None]) * B[t]
+        h = np.exp(dA) * h + bbar * u[t][:, None]
+        ys.append(h @ C[t] + (0 if D is None else D * u[t]))
+    return np.array(ys)
+
+
+def _selective_probes(fn):
+    args = (SU, SDELTA, SA, SB, SC)
+    return [
+        ok("valid", lambda: fn(*args, D0), check=lambda y: np.allclose(y, _sel_ref(D=D0))),
+        ok(
+            "valid",
+            lambda: fn(*args, discretization="zoh"),
+            check=lambda y: np.allclose(y, _sel_ref(zoh=True)),
+        ),
+        error("shape", lambda: fn(SU[:, :1], *args[1:]), arg("delta")),
+        error("shape", lambda: fn(SU, SDELTA, SA[:, :1], SB, SC), arg("B")),
+        error("shape", lambda: fn(SU, SDELTA, SA[:1], SB, SC), arg("A")),
+        error("shape", lambda: fn(SU, SDELTA, SA, SB[:3], SC), arg("B")),
+        error("shape", lambda: fn(SU, SDELTA, SA, SB, SC[:, :1]), arg("C")),
+        error("shape", lambda: fn(*args, D0[:1]), arg("D")),
+        error("shape", lambda: fn(*args, h0=np.zeros((SN, H + 1))), arg("h0")),
+        error("shape", lambda: fn(SU[0], SDELTA[0], SA, SB[0], SC[0]), arg("u")),
+        error("empty", lambda: fn(SU[:0], SDELTA[:0], SA, SB[:0], SC[:0]), arg("u")),
+        error("range", lambda: fn(SU, SDELTA, -SA, SB, SC), arg("A")),
+        error("range", lambda: fn(SU, -SDELTA, SA, SB, SC), arg("delta")),
+        error("range", lambda: fn(*args, discretization="bilinear"), arg("discretization")),
+        error("nonfinite", lambda: fn(_set(SU, NAN), *args[1:]), arg("u")),
+        error("nonfinite", lambda: fn(SU, SDELTA, SA, SB, _set(SC, INF)), arg("C")),
+        error("dtype", lambda: fn(SU + 0j, *args[1:]), arg("u")),
+        error("dtype", lambda: fn("u", *args[1:]), arg("u")),
+        ok(
+            "dtype",
+            lambda: fn(*(jnp.asarray(a, jnp.float32) for a in args)),
+            check=lambda y: y.dtype == jnp.float32 and np.allclose(y, _sel_ref(), atol=1e-4),
+        ),  # fmt: skip
+        error("list", lambda: fn(*(a.tolist() for a in args)), arg("u")),
+        ok(
+            "magnitude",
+            lambda: fn(SU * 1e-300, *args[1:]),
+            check=lambda y: np.allclose(y / 1e-300, _sel_ref()),
+        ),
+        ok(
+            "transform",
+            lambda: jax.jit(lambda u: fn(u, *args[1:]))(jnp.asarray(SU)),
+            check=lambda y: np.allclose(y, _sel_ref()),
+        ),
+        ok(
+            "transform",
+            lambda: jax.vmap(lambda u: fn(u, *args[1:]))(jnp.stack([SU, 2 * SU])),
+            check=lambda y: np.allclose(y[1], 2 * _sel_ref()),
+        ),
+        error(
+            "transform",
+            lambda: jax.vmap(lambda d: fn(SU, d, *args[2:]))(jnp.stack([SDELTA, -SDELTA])),
+            arg("delta"),
+        ),
+        ok(
+            "transform",
+            lambda: jax.grad(lambda A: fn(*args[:2], A, *args[3:]).sum())(jnp.asarray(SA)),
+            check=lambda g: g.shape == (H, SN),
+        ),
+    ]
+
+
+REGISTRY.update(
+    {
+        "selective_scan": [
+            *_selective_probes(ssm.selective_scan),
+            ok(
+                "valid",
+                lambda: ssm.selective_scan(SU, SDELTA, SA, SB, SC, chunk=4, return_state=True)[0],
+                check=lambda y: np.allclose(y, _sel_ref()),
+            ),
+            error(
+                "range", lambda: ssm.selective_scan(SU, SDELTA, SA, SB, SC, chunk=0), arg("chunk")
+            ),
+            error(
+                "dtype", lambda: ssm.selective_scan(SU, SDELTA, SA, SB, SC, chunk=2.0), arg("chunk")
+            ),
+            error(
+                "range", lambda: ssm.selective_scan(SU, SDELTA, SA, SB, SC, inner="x"), arg("inner")
+            ),
+        ],
+        "selective_scan_naive": _selective_probes(ssm.selective_scan_naive),
+        "selective_step": [
+            ok(
+                "valid",
+                lambda: ssm.selective_step(
+                    np.zeros((H, SN)), SU[0], SDELTA[0], SA, SB[0], SC[0], D0
+                )[0],
+                check=lambda y: np.allclose(y, _sel_ref(D=D0)[0]),
+            ),
+            error(
+                "shape",
+                lambda: ssm.selective_step(np.zeros((H, 3)), SU[0], SDELTA[0], SA, SB[0], SC[0]),
+                arg("h"),
+            ),
+            error(
+                "shape",
+                lambda: ssm.selective_step(np.zeros((H, SN)), SU, SDELTA[0], SA, SB[0], SC[0]),
+                arg("u"),
+            ),
+            error(
+                "range",
+                lambda: ssm.selective_step(np.zeros((H, SN)), SU[0], -SDELTA[0], SA, SB[0], SC[0]),
+                arg("delta"),
+            ),
+            error(
+                "range",
+                lambda: ssm.selective_step(np.zeros((H, SN)), SU[0], SDELTA[0], -SA, SB[0], SC[0]),
+                arg("A"),
+            ),
+            error(
+                "nonfinite",
+                lambda: ssm.selective_step(
+                    np.full((H, SN), NAN), SU[0], SDELTA[0], SA, SB[0], SC[0]
+                ),
+                arg("h"),
+            ),
+        ],
+    }
+)
+
+
 @pytest.mark.timeout(120)
 @pytest.mark.parametrize(
     "name, index, probe",
