@@ -42,6 +42,11 @@ from ._layers import S4DLayer as S4DLayer
 from ._layers import S5Layer as S5Layer
 from ._layers import SSMModel as SSMModel
 from ._layers import ssm_param_labels as ssm_param_labels
+from ._mamba import IO_KINDS as IO_KINDS
+from ._mamba import MambaBlock as MambaBlock
+from ._mamba import MambaModel as MambaModel
+from ._mamba import RMSNorm as RMSNorm
+from ._mamba import structured_io_factors as structured_io_factors
 from ._ptd import PTD as PTD
 from ._ptd import ptd_legs as ptd_legs
 from ._scan import diagonal_scan as diagonal_scan
@@ -53,6 +58,13 @@ from ._scan import s5_step as s5_step
 from ._selective import selective_scan as selective_scan
 from ._selective import selective_scan_naive as selective_scan_naive
 from ._selective import selective_step as selective_step
+from ._token_dynamics import SCENARIOS as SCENARIOS
+from ._token_dynamics import classify_token_dynamics as classify_token_dynamics
+from ._token_dynamics import input_output_matrix as input_output_matrix
+from ._token_dynamics import softsort as softsort
+from ._token_dynamics import token_dynamics_field as token_dynamics_field
+from ._token_dynamics import token_dynamics_ode as token_dynamics_ode
+from ._token_dynamics import token_dynamics_stack as token_dynamics_stack
 from ._vandermonde import vandermonde as vandermonde
 from ._vandermonde import vandermonde_naive as vandermonde_naive
 from ._vandermonde import vandermonde_split as vandermonde_split
@@ -92,6 +104,18 @@ __all__ = [
     "selective_scan",
     "selective_scan_naive",
     "selective_step",
+    "IO_KINDS",
+    "MambaBlock",
+    "MambaModel",
+    "RMSNorm",
+    "SCENARIOS",
+    "classify_token_dynamics",
+    "input_output_matrix",
+    "softsort",
+    "structured_io_factors",
+    "token_dynamics_field",
+    "token_dynamics_ode",
+    "token_dynamics_stack",
     "ssm_param_labels",
     "vandermonde",
     "vandermonde_naive",

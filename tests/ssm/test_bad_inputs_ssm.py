@@ -1958,6 +1958,275 @@ REGISTRY.update(
 )
 
 
+# ------------------------------------------------------------- Mamba and token dynamics (issue 13)
+@functools.cache
+def mamba_block(io=None, reorder=False):
+    return ssm.MambaBlock(H, d_state=2, io=io, reorder=reorder, key=KEY)
+
+
+@functools.cache
+def mamba_model(embedding=False, pool="mean"):
+    return ssm.MambaModel(
+        4 if embedding else H, 1, d_model=2, n_layers=1, d_state=2, embedding=embedding,
+        pool=pool, key=KEY,
+    )  # fmt: skip
+
+
+def _mamba_stream_check(module, xs):
+    state, out = module.init_state(), []
+    for t in range(xs.shape[0]):
+        yt, state = module.step(state, xs[t])
+        out.append(yt)
+    return np.stack(out)
+
+
+TD_ARGS = (U0[:4] * 0.3, SB[:2], SC[:2], np.eye(H), SA)  # x (4, 2); S_B, S_C (N = 2, D = 2)
+
+
+def _td_field_ref(x, S_B, S_C, S_delta, A):
+    sp = np.log1p(np.exp(x @ S_delta.T))
+    out = np.zeros_like(x)
+    for l in range(x.shape[0]):
+        for j in range(l + 1):
+            acc = sp[j + 1 : l + 1].sum(axis=0)
+            for d in range(x.shape[1]):
+                out[l, d] += (
+                    (S_C @ x[l]) @ (np.exp(A[d] * acc[d]) * (S_B @ x[j])) * sp[j, d] * x[j, d]
+                )
+    return out
+
+
+def _psd(M):
+    M = np.asarray(M)
+    return np.allclose(M, M.T) and np.linalg.eigvalsh(M).min() > -1e-10
+
+
+REGISTRY.update(
+    {
+        "MambaBlock": [
+            ok(
+                "valid",
+                lambda: call(mamba_block(), U),
+                check=lambda y: (
+                    y.shape == (L, H) and np.allclose(_mamba_stream_check(mamba_block(), U), y)
+                ),
+            ),
+            ok(
+                "valid",
+                lambda: call(mamba_block("positive", True), U),
+                check=lambda y: y.shape == (L, H),
+            ),
+            error("range", lambda: ssm.MambaBlock(0, key=KEY), arg("d_model")),
+            error("range", lambda: ssm.MambaBlock(H, d_state=0, key=KEY), arg("d_state")),
+            error("range", lambda: ssm.MambaBlock(H, io="psd", key=KEY), arg("io")),
+            error(
+                "range",
+                lambda: ssm.MambaBlock(H, io="positive", d_state=8, key=KEY),
+                arg("d_state"),
+            ),
+            error(
+                "range", lambda: ssm.MambaBlock(H, dt_min=1.0, dt_max=0.1, key=KEY), arg("dt_min")
+            ),
+            error(
+                "range",
+                lambda: ssm.MambaBlock(H, discretization="rk4", key=KEY),
+                arg("discretization"),
+            ),
+            error("range", lambda: ssm.MambaBlock(H, chunk=0, key=KEY), arg("chunk")),
+            error("dtype", lambda: ssm.MambaBlock(H, dtype=jnp.int32, key=KEY), arg("dtype")),
+            error("dtype", lambda: ssm.MambaBlock(2.0, key=KEY), arg("d_model")),
+            error("shape", lambda: call(mamba_block(), U[:, :1]), arg("u")),
+            error("empty", lambda: call(mamba_block(), U[:0]), arg("u")),
+            error("nonfinite", lambda: call(mamba_block(), _set(U, NAN)), arg("u")),
+            error("dtype", lambda: call(mamba_block(), U + 0j), arg("u")),
+            error("shape", lambda: mamba_block().step(mamba_block().init_state(), U), arg("u")),
+            error("key", lambda: ssm.MambaBlock(H, key=jax.random.split(KEY, 2)), arg("key")),
+            ok("key", lambda: ssm.MambaBlock(H, key=RAW_KEY).D),
+            ok(
+                "transform",
+                lambda: (
+                    eqx.filter_vmap(lambda k: ssm.MambaBlock(H, d_state=2, key=k))(
+                        jax.random.split(KEY, 2)
+                    ).A_log
+                ),
+                check=lambda a: a.shape == (2, 2 * H, 2),
+            ),
+            ok(
+                "transform",
+                lambda: vcall(mamba_block(), jnp.stack([U, U])),
+                check=lambda y: y.shape == (2, L, H),
+            ),
+        ],
+        "MambaModel": [
+            ok(
+                "valid",
+                lambda: call(mamba_model(True, None), jnp.array([0, 3, 1, 2])),
+                check=lambda y: np.allclose(
+                    _mamba_stream_check(mamba_model(True, None), jnp.array([0, 3, 1, 2])), y
+                ),
+            ),
+            ok("valid", lambda: call(mamba_model(), U), check=lambda y: y.shape == (1,)),
+            error("range", lambda: ssm.MambaModel(H, 1, n_layers=0, key=KEY), arg("n_layers")),
+            error("range", lambda: ssm.MambaModel(H, 1, pool="max", key=KEY), arg("pool")),
+            error("range", lambda: ssm.MambaModel(0, 1, key=KEY), arg("d_input")),
+            error("range", lambda: ssm.MambaModel(H, 1, d_model=2, io="psd", key=KEY), arg("io")),
+            error("dtype", lambda: call(mamba_model(True, None), jnp.array([0.5, 1.0])), arg("x")),
+            error("shape", lambda: call(mamba_model(), U[:, :1]), arg("x")),
+            error("nonfinite", lambda: call(mamba_model(), _set(U, INF)), arg("x")),
+            error("key", lambda: ssm.MambaModel(H, 1, key=None), arg("key")),
+        ],
+        "RMSNorm": [
+            ok(
+                "valid",
+                lambda: ssm.RMSNorm(H)(U[0]),
+                check=lambda y: np.allclose(y, U0[0] / np.sqrt(np.mean(U0[0] ** 2) + 1e-5)),
+            ),
+            error("range", lambda: ssm.RMSNorm(0), arg("d")),
+            error("range", lambda: ssm.RMSNorm(H, eps=-1.0), arg("eps")),
+        ],
+        "IO_KINDS": [
+            ok("valid", lambda: ssm.IO_KINDS, check=lambda k: "positive" in k and None in k)
+        ],
+        "SCENARIOS": [ok("valid", lambda: ssm.SCENARIOS, check=lambda s: len(s) == 3)],
+        "structured_io_factors": [
+            ok(
+                "valid",
+                lambda: ssm.structured_io_factors(jnp.asarray(SB[:2]), jnp.asarray(D0)),
+                check=lambda f: _psd(f[1].T @ f[0]),
+            ),
+            error(
+                "range",
+                lambda: ssm.structured_io_factors(jnp.asarray(SB[:2]), jnp.asarray(D0), "psd"),
+                arg("kind"),
+            ),
+            error(
+                "shape",
+                lambda: ssm.structured_io_factors(jnp.asarray(SB[:2]), jnp.asarray(D0[:1])),
+                arg("d"),
+            ),
+            error(
+                "shape",
+                lambda: ssm.structured_io_factors(jnp.asarray(SB[:2].T.repeat(2, 1)), jnp.zeros(4)),
+                arg("P"),
+            ),
+        ],
+        "input_output_matrix": [
+            ok(
+                "valid",
+                lambda: ssm.input_output_matrix(mamba_block("positive")),
+                check=lambda M: M.shape == (2 * H, 2 * H) and _psd(M),
+            ),
+            ok(
+                "valid",
+                lambda: ssm.input_output_matrix((SB[:2], SC[:2])),
+                check=lambda M: np.allclose(M, SC[:2].T @ SB[:2]),
+            ),
+            error("shape", lambda: ssm.input_output_matrix((SB[:2], SC[:1])), arg("S_B")),
+            error("dtype", lambda: ssm.input_output_matrix("block"), arg("block")),
+        ],
+        "classify_token_dynamics": [
+            ok(
+                "valid",
+                lambda: ssm.classify_token_dynamics(-np.eye(2)),
+                check=lambda s: s == "convergent",
+            ),
+            ok(
+                "valid",
+                lambda: ssm.classify_token_dynamics(mamba_block("negative")),
+                check=lambda s: s == "convergent",
+            ),
+            ok(
+                "valid",
+                lambda: ssm.classify_token_dynamics((SB[:2], SB[:2])),
+                check=lambda s: s == "divergent",
+            ),
+            error("shape", lambda: ssm.classify_token_dynamics(np.zeros((2, 3))), arg("block")),
+            error(
+                "nonfinite", lambda: ssm.classify_token_dynamics(np.full((2, 2), NAN)), arg("block")
+            ),
+            error("range", lambda: ssm.classify_token_dynamics(np.eye(2), rtol=-1.0), arg("rtol")),
+        ],
+        "softsort": [
+            ok(
+                "valid",
+                lambda: ssm.softsort(jnp.array([0.3, -1.0, 2.0]), 0.01),
+                check=lambda P: np.allclose(P, np.eye(3)[[1, 0, 2]]),
+            ),
+            ok("valid", lambda: ssm.softsort(U[:, 0]), check=lambda P: np.allclose(P.sum(1), 1)),
+            error("shape", lambda: ssm.softsort(U), arg("s")),
+            error("empty", lambda: ssm.softsort(jnp.zeros(0)), arg("s")),
+            error("range", lambda: ssm.softsort(U[:, 0], 0.0), arg("tau")),
+            error("nonfinite", lambda: ssm.softsort(_set(U[:, 0], NAN, 0)), arg("s")),
+            error("dtype", lambda: ssm.softsort(U[:, 0] + 0j), arg("s")),
+            ok(
+                "transform",
+                lambda: jax.jit(ssm.softsort)(U[:, 0]),
+                check=lambda P: P.shape == (L, L),
+            ),
+        ],
+        "token_dynamics_field": [
+            ok(
+                "valid",
+                lambda: ssm.token_dynamics_field(*TD_ARGS),
+                check=lambda y: np.allclose(y, _td_field_ref(*TD_ARGS)),
+            ),
+            error(
+                "shape",
+                lambda: ssm.token_dynamics_field(TD_ARGS[0], SB[:1], *TD_ARGS[2:]),
+                arg("S_B"),
+            ),
+            error("shape", lambda: ssm.token_dynamics_field(TD_ARGS[0][0], *TD_ARGS[1:]), arg("x")),
+            error("range", lambda: ssm.token_dynamics_field(*TD_ARGS[:4], -SA), arg("A")),
+            error(
+                "nonfinite",
+                lambda: ssm.token_dynamics_field(_set(TD_ARGS[0], NAN), *TD_ARGS[1:]),
+                arg("x"),
+            ),
+        ],
+        "token_dynamics_stack": [
+            ok(
+                "valid",
+                lambda: ssm.token_dynamics_stack(*TD_ARGS, dt=0.1, n_layers=1),
+                check=lambda s: np.allclose(s[1], TD_ARGS[0] + 0.1 * _td_field_ref(*TD_ARGS)),
+            ),
+            error(
+                "range",
+                lambda: ssm.token_dynamics_stack(*TD_ARGS, dt=0.1, n_layers=0),
+                arg("n_layers"),
+            ),
+            error(
+                "range", lambda: ssm.token_dynamics_stack(*TD_ARGS, dt=-0.1, n_layers=2), arg("dt")
+            ),
+        ],
+        "token_dynamics_ode": [
+            ok(
+                "valid",
+                lambda: ssm.token_dynamics_ode(
+                    *TD_ARGS, jnp.array([0.0, 0.01]), rtol=1e-10, atol=1e-12
+                ),
+                check=lambda sol: np.allclose(
+                    sol.value[1], TD_ARGS[0] + 0.01 * _td_field_ref(*TD_ARGS), atol=1e-4
+                ),
+            ),
+            error("shape", lambda: ssm.token_dynamics_ode(*TD_ARGS, jnp.zeros((2, 2))), arg("ts")),
+            error(
+                "range",
+                lambda: ssm.token_dynamics_ode(*TD_ARGS, jnp.array([0.0, 0.1]), max_steps=0),
+                arg("max_steps"),
+            ),
+            error(
+                "range", lambda: ssm.token_dynamics_ode(*TD_ARGS, jnp.array([0.5, 0.1])), arg("ts")
+            ),
+            error(
+                "shape",
+                lambda: ssm.token_dynamics_ode(TD_ARGS[0], SB[:1], *TD_ARGS[2:], jnp.array([0.1])),
+                arg("S_B"),
+            ),
+        ],
+    }
+)
+
+
 @pytest.mark.timeout(120)
 @pytest.mark.parametrize(
     "name, index, probe",
