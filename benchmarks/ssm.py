@@ -128,3 +128,8 @@ def run(bench):
                 params=params,
                 compare_to="s5-scan" if impl == "jaxsci" else None,
             )
+
+    # --- selective scan (Mamba S6) and MambaBlock: benchmarks/_ssm_selective.py (issue 13) -------------
+    from benchmarks import _ssm_selective
+
+    _ssm_selective.run(bench)
