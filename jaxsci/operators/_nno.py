@@ -27,6 +27,9 @@ __all__ = [
 ]
 
 
+INTERPOLATIONS = ("cell", "linear")
+
+
 def _spacing(n: int, layout: str) -> float:
     return 1.0 / (n - 1) if layout == "nodes" else 1.0 / n
 
@@ -37,6 +40,30 @@ def _pair(value, name: str, minimum: int) -> tuple[int, int]:
     if not (isinstance(value, Sequence) and len(value) == 2):
         raise TypeError(f"`{name}` must be an int or a pair of ints, got {value!r}.")
     return tuple(check_positive_int(v, name, minimum=minimum) for v in value)  # type: ignore[return-value]
+
+
+@functools.lru_cache(maxsize=256)
+def _cell_matrix(size: int, h_base: float, h: float) -> np.ndarray:
+    """``(size', size)``: the base taps as a piecewise-constant kernel on the cells
+    ``[(j - 1/2) h_base, (j + 1/2) h_base]`` sampled at the offsets ``j' h``, ``|j' h| <= size h_base / 2``
+    (``size' = 2 floor(size h_base / (2 h)) + 1``); an offset on a cell boundary takes half of each
+    cell (half of the edge cell at the support's ends), so the rows of every base tap sum to
+    ``h_base / h``: the integral of the kernel is kept exactly. Float64, host."""
+    r = size // 2
+    m = int(math.floor(0.5 * size * h_base / h + 1e-9))
+    mat = np.zeros((2 * m + 1, size))
+    for row, j in enumerate(range(-m, m + 1)):
+        pos = j * h / h_base + r  # in base-tap units
+        near = np.floor(pos + 0.5 + 1e-9)
+        if abs(pos + 0.5 - near) < 1e-9:  # on the boundary between cells near - 1 and near
+            for c in (int(near) - 1, int(near)):
+                if 0 <= c < size:
+                    mat[row, c] += 0.5
+        else:
+            c = int(np.floor(pos + 0.5))
+            if 0 <= c < size:
+                mat[row, c] = 1.0
+    return mat
 
 
 @functools.lru_cache(maxsize=256)
@@ -64,20 +91,30 @@ class ResolutionAwareConv(eqx.Module):
     kernel interpolation"; neuraloperator/NNs-to-NOs ``models/unet_kernel_interp.py``).
 
     ``ResolutionAwareConv(in_channels, out_channels, kernel_size, *, base_resolution,
-    grid_layout="nodes", padding_mode="zeros", bias=True, dtype=None, key)``;
+    grid_layout="nodes", padding_mode="zeros", interpolation="cell", bias=True, dtype=None, key)``;
     ``conv(x, *, key=None)`` maps ``(in_channels, H, W)`` to ``(out_channels, H, W)`` on any grid.
 
-    The ``kernel_size`` (odd) taps ``w_j`` are defined on the ``base_resolution`` grid (spacing
+    The ``kernel_size = k`` (odd) taps ``w_j`` are defined on the ``base_resolution`` grid (spacing
     ``h_0``: ``1/(n-1)`` for ``"nodes"``, ``1/n`` for ``"periodic"``/``"cells"``), i.e.
-    ``w_j = kappa(j h_0) h_0^2``, support radius ``r = (k // 2) h_0``. On a grid of spacing ``h`` the
-    kernel is resampled (linear interpolation) to the offsets ``j h``, ``|j h| <= r``
-    (``2 floor(r / h) + 1`` taps per axis; ``s (k - 1) + 1`` for an integer refinement ``s = h_0/h``,
-    as the reference) and multiplied by the quadrature ratio ``(h / h_0)^2`` (the area ratio), and the
-    padding is ``floor(r / h)`` per side (it scales with the resolution), zeros (``"zeros"``) or periodic
-    (``"circular"``). At ``base_resolution`` it is exactly the ordinary convolution with the stored
-    kernel; on finer grids it converges (first order in ``h``: the support's edge taps are counted with
-    full weight) to the convolution with the piecewise-linear kernel ``kappa``, so a model built from
-    it defines one operator on every grid. On coarser grids the kernel is subsampled.
+    ``w_j = kappa(j h_0) h_0^2``. On a grid of spacing ``h`` the kernel is resampled to the offsets
+    ``j h`` inside its fixed physical support and multiplied by the quadrature ratio ``(h / h_0)^2``
+    (the area ratio), and the padding is the new half-width (it scales with the resolution), zeros
+    (``"zeros"``) or periodic (``"circular"``). ``interpolation``:
+
+    - ``"linear"`` (the reference's bilinear kernel interpolation): ``kappa`` piecewise linear between
+      the taps, support ``|z| <= (k // 2) h_0``, ``2 floor((k // 2) h_0 / h) + 1`` taps per axis
+      (``s (k - 1) + 1`` for an integer refinement ``s = h_0 / h``). It converges at first order in
+      ``h`` (the support's edge taps count with full weight), and its limit differs from the base-grid
+      convolution by about half the edge taps' weight;
+    - ``"cell"`` (default; a stated variant): ``kappa`` piecewise constant on the base cells, support
+      ``|z| <= k h_0 / 2``, ``2 floor(k h_0 / (2 h)) + 1`` taps per axis, an offset on a cell boundary
+      taking half of each cell: the kernel's integral is kept exactly on every grid (``2k + 1`` taps
+      summing to the same total at ``s = 2``), and the base-grid convolution is the midpoint rule of
+      the limit operator, so a model trained at the base grid keeps its operator on finer grids.
+
+    At ``base_resolution`` both are exactly the ordinary convolution with the stored kernel; on finer
+    grids both converge to one integral operator, so a model built from them defines one operator on
+    every grid. On coarser grids the kernel is subsampled.
 
     Weights ``(out, in, k, k)`` and bias ``U(-1/sqrt(in k^2), 1/sqrt(in k^2))`` (PyTorch's default).
     Cost per call ``O(C_in C_out H W (r/h)^2)``: the physical stencil is fixed, so its number of taps
@@ -89,6 +126,7 @@ class ResolutionAwareConv(eqx.Module):
     base_resolution: tuple[int, int] = eqx.field(static=True)
     grid_layout: str = eqx.field(static=True)
     padding_mode: str = eqx.field(static=True)
+    interpolation: str = eqx.field(static=True)
 
     def __init__(
         self,
@@ -99,6 +137,7 @@ class ResolutionAwareConv(eqx.Module):
         base_resolution: int | Sequence[int],
         grid_layout: str = "nodes",
         padding_mode: str = "zeros",
+        interpolation: str = "cell",
         bias: bool = True,
         dtype: Any = None,
         key: PRNGKeyArray,
@@ -111,6 +150,7 @@ class ResolutionAwareConv(eqx.Module):
         self.base_resolution = _pair(base_resolution, "base_resolution", 2)
         check_choice(grid_layout, "grid_layout", LAYOUTS)
         check_choice(padding_mode, "padding_mode", ("zeros", "circular"))
+        check_choice(interpolation, "interpolation", INTERPOLATIONS)
         if not isinstance(bias, bool):
             raise TypeError(f"`bias` must be a bool, got {bias!r}.")
         check_key(key)
@@ -121,6 +161,7 @@ class ResolutionAwareConv(eqx.Module):
             dtype,
         )
         self.grid_layout, self.padding_mode = grid_layout, padding_mode
+        self.interpolation = interpolation
 
     @property
     def in_channels(self) -> int:
@@ -132,7 +173,8 @@ class ResolutionAwareConv(eqx.Module):
         mats, ratio = [], 1.0
         for n, n0 in zip(shape, self.base_resolution, strict=True):
             h, h0 = _spacing(int(n), self.grid_layout), _spacing(n0, self.grid_layout)
-            mats.append(_tap_matrix(k, h0, h))
+            tap = _tap_matrix if self.interpolation == "linear" else _cell_matrix
+            mats.append(tap(k, h0, h))
             ratio *= h / h0
         if all(m.shape[0] == k and np.allclose(m, np.eye(k)) for m in mats) and ratio == 1.0:
             return self.weight
@@ -154,12 +196,17 @@ def _conv_arrays(draw: Drawer, c_in, c_out, k, bias):
     return draw((c_out, c_in, k, k), bound), (draw((c_out,), bound) if bias else None)
 
 
-def _make_conv(draw: Drawer, c_in, c_out, k, base, layout, mode) -> ResolutionAwareConv:
+def _make_conv(draw: Drawer, c_in, c_out, k, base, layout, mode, interp) -> ResolutionAwareConv:
     """A :class:`ResolutionAwareConv` with weights from ``draw`` (inside a model's one-draw init)."""
     conv = object.__new__(ResolutionAwareConv)
     weight, bias = _conv_arrays(draw, c_in, c_out, k, True)
     fields = dict(
-        weight=weight, bias=bias, base_resolution=base, grid_layout=layout, padding_mode=mode
+        weight=weight,
+        bias=bias,
+        base_resolution=base,
+        grid_layout=layout,
+        padding_mode=mode,
+        interpolation=interp,
     )
     for name, value in fields.items():
         object.__setattr__(conv, name, value)
@@ -192,7 +239,7 @@ class ResolutionAwareUNet(eqx.Module):
 
     ``ResolutionAwareUNet(in_channels, out_channels, *, base_resolution, width=16,
     channel_multipliers=(1, 2, 2, 3), kernel_size=5, projection_width=64, grid_layout="nodes",
-    padding_mode="zeros", activation=jax.nn.gelu, dtype=None, key)``;
+    padding_mode="zeros", interpolation="cell", activation=jax.nn.gelu, dtype=None, key)``;
     ``model(x, *, key=None)``: ``(in_channels, H, W) -> (out_channels, H, W)``, any ``H, W >= 2``.
     The defaults follow the reference config (hidden width 19 there, multipliers ``[1, 2, 2, 3]``,
     GroupNorm(1), grid embedding; kernel 9 at base 128 there, 5 at the training grid here).
@@ -234,6 +281,7 @@ class ResolutionAwareUNet(eqx.Module):
         projection_width: int = 64,
         grid_layout: str = "nodes",
         padding_mode: str = "zeros",
+        interpolation: str = "cell",
         activation: Callable[[Array], Array] = jax.nn.gelu,
         dtype: Any = None,
         key: PRNGKeyArray,
@@ -256,6 +304,7 @@ class ResolutionAwareUNet(eqx.Module):
         if kernel_size % 2 == 0:
             raise ValueError(f"`kernel_size` must be odd (a centred stencil), got {kernel_size}.")
         check_choice(padding_mode, "padding_mode", ("zeros", "circular"))
+        check_choice(interpolation, "interpolation", INTERPOLATIONS)
         check_key(key)
         dtype = default_float_dtype(dtype)
         self.in_channels, self.out_channels = int(in_channels), int(out_channels)
@@ -273,6 +322,7 @@ class ResolutionAwareUNet(eqx.Module):
                     base=base,
                     layout=grid_layout,
                     mode=padding_mode,
+                    interp=interpolation,
                 )
                 return _RABlock(
                     conv(c_in, c_out),
@@ -382,7 +432,7 @@ class KernelIntegralAttention(eqx.Module):
         self,
         x: Real[ArrayLike, " c *spatial"],
         *,
-        weights: str | Real[ArrayLike, " *spatial"] | None = None,
+        weights: str | Real[ArrayLike, " *wspatial"] | None = None,
         key: PRNGKeyArray | None = None,
     ) -> Float[Array, " c *spatial"]:
         del key
