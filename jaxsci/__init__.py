@@ -8,6 +8,8 @@ Subpackages
 - :mod:`jaxsci.monotone`: (variance-reduced) Halpern iterations for finite-sum monotone inclusions.
 - :mod:`jaxsci.relax`: SOR/SSOR/SSOR-PCG with the relaxation parameter learned online by bandits.
 - :mod:`jaxsci.data`: generators of the data sets used by notebooks and benchmarks (no downloads).
+- :mod:`jaxsci.operators`: the operator-learning models (FNO, MgNO, LSM, U-Nets, resolution-aware
+  convolutions and attention as kernel integrals).
 - :mod:`jaxsci.training`: losses, an optax training loop, checkpoints and run records for operator learning.
 
 Every iterative solver returns a :class:`jaxsci.Solution` whose ``result`` is a :class:`jaxsci.RESULTS` member.
@@ -26,7 +28,16 @@ except (
 ):  # pragma: no cover - source checkout without install
     __version__ = "0.0.0+unknown"
 
-_SUBPACKAGES = ("ssm", "multigrid", "spectral", "monotone", "relax", "data", "training")
+_SUBPACKAGES = (
+    "ssm",
+    "multigrid",
+    "spectral",
+    "monotone",
+    "relax",
+    "data",
+    "training",
+    "operators",
+)
 
 
 def __getattr__(name):

@@ -14,7 +14,16 @@ import pytest
 
 import jaxsci
 
-SUBPACKAGES = ("ssm", "multigrid", "spectral", "monotone", "relax", "data", "training")
+SUBPACKAGES = (
+    "ssm",
+    "multigrid",
+    "spectral",
+    "monotone",
+    "relax",
+    "data",
+    "training",
+    "operators",
+)
 ROOT = pathlib.Path(__file__).parent
 
 
