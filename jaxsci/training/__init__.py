@@ -13,6 +13,10 @@ operator learning with single-sample models (``model(x)``, channels first; batch
   decay or cosine decay).
 - :func:`evaluate`, :func:`resolution_transfer` (a model trained on one grid evaluated on others),
   :func:`resample` (linear interpolation between node or periodic grids).
+- Time-dependent data (the Navier-Stokes tasks, 10 frames in -> 10 out): :func:`rollout`
+  (autoregressive, one step at a time or all at once), :class:`Rollout` (a rolled-out model that
+  :func:`make_train_step` / :func:`fit` train through the rollout), :func:`rollout_errors` (relative L2
+  per time step), :func:`trajectory_windows` (teacher-forcing pairs).
 - :func:`save_checkpoint` / :func:`load_checkpoint` (``eqx.tree_serialise_leaves`` + JSON).
 - :func:`num_real_parameters`: the one parameter count (complex leaves count twice);
   :class:`Normalizer` / :class:`Normalized` (fixed Gaussian input/output normalisation, per channel by
@@ -22,6 +26,7 @@ operator learning with single-sample models (``model(x)``, channels first; batch
 __all__ = [
     "Normalized",
     "Normalizer",
+    "Rollout",
     "evaluate",
     "fit",
     "load_checkpoint",
@@ -33,9 +38,16 @@ __all__ = [
     "relative_l2",
     "resample",
     "resolution_transfer",
+    "rollout",
+    "rollout_errors",
     "save_checkpoint",
+    "trajectory_windows",
 ]
 
+from ._autoregressive import Rollout as Rollout
+from ._autoregressive import rollout as rollout
+from ._autoregressive import rollout_errors as rollout_errors
+from ._autoregressive import trajectory_windows as trajectory_windows
 from ._checkpoint import load_checkpoint as load_checkpoint
 from ._checkpoint import save_checkpoint as save_checkpoint
 from ._fit import evaluate as evaluate

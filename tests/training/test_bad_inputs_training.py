@@ -562,6 +562,86 @@ REGISTRY = {
 }
 
 
+# issue 15: autoregressive rollouts (tiny windows; the model is a plain function)
+from jaxsci.training import Rollout, rollout, rollout_errors, trajectory_windows  # noqa: E402
+
+AR_W = np.random.default_rng(0).standard_normal((3, 4, 4))
+AR_MODEL = lambda w, key=None: 0.5 * w[-1:]  # noqa: E731
+AR_U = np.stack([0.5**t * AR_W[0] for t in range(8)])[None]  # w_t = 0.5^t w_0
+
+
+REGISTRY.update(
+    {
+        "rollout": [
+            ok(
+                "valid",
+                lambda: rollout(AR_MODEL, AR_U[0, :3], 5),
+                check=lambda p: np.allclose(p, AR_U[0, 3:]),
+            ),
+            error("list", lambda: rollout(AR_MODEL, AR_W.tolist(), 2), arg("x")),
+            ok(
+                "transform",
+                lambda: jax.vmap(lambda w: rollout(AR_MODEL, w, 2))(np.stack([AR_W, AR_W])),
+                check=lambda p: p.shape == (2, 2, 4, 4),
+            ),
+            error("range", lambda: rollout(AR_MODEL, AR_W, 0), arg("num_steps")),
+            error("dtype", lambda: rollout(AR_MODEL, AR_W, 2.0), arg("num_steps")),
+            error("shape", lambda: rollout(AR_MODEL, AR_W[0, 0], 2), arg("x")),
+            error("shape", lambda: rollout(lambda w, key=None: w[:, :2], AR_W, 2), arg("model")),
+            error("dtype", lambda: rollout(AR_MODEL, AR_W + 1j, 2), arg("x")),
+            error("dtype", lambda: rollout(3, AR_W, 2), arg("model")),
+        ],
+        "Rollout": [
+            ok(
+                "valid",
+                lambda: Rollout(AR_MODEL, 5)(AR_U[0, :3]),
+                check=lambda p: np.allclose(p, AR_U[0, 3:]),
+            ),
+            error("range", lambda: Rollout(AR_MODEL, 0), arg("num_steps")),
+            error("dtype", lambda: Rollout(None, 2), arg("model")),
+        ],
+        "rollout_errors": [
+            ok(
+                "valid",
+                lambda: rollout_errors(AR_MODEL, (AR_U[:, :3], AR_U[:, 3:])),
+                check=lambda e: e.shape == (5,) and np.allclose(e, 0, atol=1e-12),
+            ),
+            error("shape", lambda: rollout_errors(AR_MODEL, (AR_U[:, :3], AR_U[0])), arg("data")),
+            error("dtype", lambda: rollout_errors(AR_MODEL, AR_U), arg("data")),
+            error(
+                "empty", lambda: rollout_errors(AR_MODEL, (AR_U[:0, :3], AR_U[:0, 3:])), arg("data")
+            ),
+            error(
+                "range",
+                lambda: rollout_errors(AR_MODEL, (AR_U[:, :3], AR_U[:, 3:]), batch_size=0),
+                arg("batch_size"),
+            ),
+            error(
+                "nonfinite",
+                lambda: rollout_errors(
+                    lambda w, key=None: w[-1:] * np.nan, (AR_U[:, :3], AR_U[:, 3:])
+                ),
+                arg("model"),
+            ),
+        ],
+        "trajectory_windows": [
+            ok(
+                "valid",
+                lambda: trajectory_windows(AR_U, 3, 2, stride=2),
+                check=lambda xy: (
+                    xy[0].shape == (2, 3, 4, 4) and np.array_equal(xy[1][1], AR_U[0, 5:7])
+                ),
+            ),
+            error("range", lambda: trajectory_windows(AR_U, 6, 6), arg("num_in")),
+            error("range", lambda: trajectory_windows(AR_U, 0, 2), arg("num_in")),
+            error("range", lambda: trajectory_windows(AR_U, 2, 2, stride=0), arg("stride")),
+            error("shape", lambda: trajectory_windows(AR_U[0, 0], 2, 2), arg("u")),
+            error("dtype", lambda: trajectory_windows(AR_U + 1j, 2, 2), arg("u")),
+        ],
+    }
+)
+
+
 @pytest.mark.timeout(120)
 @pytest.mark.parametrize("name, index, probe", probe_ids(REGISTRY), ids=lambda v: str(v)[:40])
 def test_probe(name, index, probe):
