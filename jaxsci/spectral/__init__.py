@@ -12,6 +12,9 @@ Core functions (pure, one sample, jit/vmap/grad-able):
   singular modes (the mean for ``k = 0``, resonances for ``k < 0``) are projected out or reported.
 - :func:`solve_dirichlet` — DST-I solve of ``-Δu + k u = f`` with zero Dirichlet data on the interior
   nodes ``j h``, ``h = L/(n+1)``; ``stencil="fd"`` is the exact inverse of the 3/5/7-point Laplacian.
+- :func:`solve_periodic_sharded`, :func:`spectral_conv_sharded` — the FFT solve (slab-decomposed,
+  ``shard_map`` + ``all_to_all``) and the Fourier layer (truncated DFTs, one small all-reduce) on a
+  field sharded over devices along one axis; XLA's own FFT gathers a sharded field first.
 - :func:`dst1`, :func:`dstn`, :func:`idstn` — DST-I (as ``scipy.fft.dst(type=1)``), built on ``rfft``.
 - :func:`spectral_derivative`, :func:`spectral_gradient`, :func:`spectral_laplacian` — derivatives of
   periodic fields on ``[0, L)^d``; :func:`wavenumbers`.
@@ -38,7 +41,9 @@ __all__ = [
     "num_blocks",
     "solve_dirichlet",
     "solve_periodic",
+    "solve_periodic_sharded",
     "spectral_conv",
+    "spectral_conv_sharded",
     "spectral_derivative",
     "spectral_gradient",
     "spectral_laplacian",
@@ -54,6 +59,8 @@ from ._fno import FNO as FNO
 from ._fno import GRID_LAYOUTS as GRID_LAYOUTS
 from ._fno import SpectralConv as SpectralConv
 from ._fno import grid_coordinates as grid_coordinates
+from ._sharded import solve_periodic_sharded as solve_periodic_sharded
+from ._sharded import spectral_conv_sharded as spectral_conv_sharded
 from ._solve import dirichlet_eigenvalues as dirichlet_eigenvalues
 from ._solve import solve_dirichlet as solve_dirichlet
 from ._solve import solve_periodic as solve_periodic

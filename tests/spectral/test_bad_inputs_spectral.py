@@ -21,7 +21,9 @@ from jaxsci.spectral import (
     num_blocks,
     solve_dirichlet,
     solve_periodic,
+    solve_periodic_sharded,
     spectral_conv,
+    spectral_conv_sharded,
     spectral_derivative,
     spectral_gradient,
     spectral_laplacian,
@@ -38,6 +40,23 @@ XI = np.arange(1, NI + 1) / (NI + 1)  # interior Dirichlet nodes
 FD = np.sin(np.pi * XI)
 R = np.random.default_rng(0).standard_normal((3, 5))
 NAN = np.array([0.0, np.nan, 1.0, 2.0])
+_MESH = jax.sharding.Mesh(np.asarray(jax.devices()[:8]), ("x",))
+_ROWS = jax.sharding.NamedSharding(_MESH, jax.sharding.PartitionSpec("x", None))
+_CROWS = jax.sharding.NamedSharding(_MESH, jax.sharding.PartitionSpec(None, "x", None))
+XC2 = np.cos(np.arange(2 * N * N).reshape(2, N, N) / 7.0)
+WC2 = np.sin(np.arange(2 * 2 * 3 * 3 * 3).reshape(2, 2, 3, 3, 3) / 5.0)
+
+
+def _rows(x):
+    """``x`` placed over the 8 devices along its first spatial axis (axis 0, or 1 for channels)."""
+    spec = ("x", None) if np.ndim(x) == 2 else (None, "x", None)
+    return jax.device_put(x, jax.sharding.NamedSharding(_MESH, jax.sharding.PartitionSpec(*spec)))
+
+
+def _cols(x):
+    return jax.device_put(
+        x, jax.sharding.NamedSharding(_MESH, jax.sharding.PartitionSpec(None, "x"))
+    )
 
 
 def close(ref, tol=1e-10):
@@ -613,6 +632,46 @@ REGISTRY = {
             "valid",
             lambda: GRID_LAYOUTS,
             check=lambda v: v == ("nodes", "interior", "periodic", "cells"),
+        ),
+    ],
+    # sharded spectral operators (issue 16): 16 x 16 fields over the 8 fake devices
+    "solve_periodic_sharded": [
+        ok(
+            "valid",
+            lambda: solve_periodic_sharded(_rows(F2), k=1.0),
+            check=close(solve_periodic(F2, k=1.0).value),
+        ),
+        error("shape", lambda: solve_periodic_sharded(F, sharding=_ROWS), arg("f")),
+        error("shape", lambda: solve_periodic_sharded(_rows(np.ones((16, 4))), k=1.0), arg("f")),
+        error("dtype", lambda: solve_periodic_sharded(_rows(F2) + 0j, sharding=_ROWS), arg("f")),
+        error("dtype", lambda: solve_periodic_sharded(_rows(F2), k=1j), arg("k")),
+        error("range", lambda: solve_periodic_sharded(F2), arg("sharding")),
+        error("range", lambda: solve_periodic_sharded(F2, sharding="x"), arg("sharding")),
+        error("range", lambda: solve_periodic_sharded(_rows(F2), stencil="x"), arg("stencil")),
+        error("range", lambda: solve_periodic_sharded(_cols(F2)), arg("sharding")),
+        error("nonfinite", lambda: solve_periodic_sharded(_rows(F2 + np.nan), k=1.0), arg("f")),
+    ],
+    "spectral_conv_sharded": [
+        ok(
+            "valid",
+            lambda: spectral_conv_sharded(_rows(XC2), WC2, WC2, (3, 3), sharding=_CROWS),
+            check=close(spectral_conv(XC2, WC2, WC2, (3, 3))),
+        ),
+        error(
+            "shape",
+            lambda: spectral_conv_sharded(_rows(XC2), WC2, WC2, (3, 3, 3), sharding=_CROWS),
+            arg("modes"),
+        ),
+        error("range", lambda: spectral_conv_sharded(XC2, WC2, WC2, (3, 3)), arg("sharding")),
+        error(
+            "range",
+            lambda: spectral_conv_sharded(_rows(XC2), WC2, WC2, (3, 3), sharding=_ROWS),
+            arg("sharding"),
+        ),
+        error(
+            "nonfinite",
+            lambda: spectral_conv_sharded(_rows(XC2 + np.nan), WC2, WC2, (3, 3), sharding=_CROWS),
+            arg("x"),
         ),
     ],
 }
