@@ -26,6 +26,10 @@ node field to it, ``jnp.pad(u, 1)`` back (zero boundary values).
 """
 
 __all__ = [
+    "DataFileNotFoundError",
+    "InformerWindows",
+    "ar_coefficients",
+    "ar_process",
     "burgers",
     "burgers_solve",
     "cache_path",
@@ -37,11 +41,14 @@ __all__ = [
     "etdrk4_coefficients",
     "grf",
     "grf_eigenvalues",
+    "informer_windows",
     "navier_stokes",
     "navier_stokes_forcing",
     "navier_stokes_solve",
 ]
 
+from ._ar import ar_coefficients as ar_coefficients
+from ._ar import ar_process as ar_process
 from ._burgers import burgers as burgers
 from ._burgers import burgers_solve as burgers_solve
 from ._burgers import etdrk4_coefficients as etdrk4_coefficients
@@ -52,6 +59,9 @@ from ._darcy import darcy_solve as darcy_solve
 from ._generate import cache_path as cache_path
 from ._grf import grf as grf
 from ._grf import grf_eigenvalues as grf_eigenvalues
+from ._informer import DataFileNotFoundError as DataFileNotFoundError
+from ._informer import InformerWindows as InformerWindows
+from ._informer import informer_windows as informer_windows
 from ._navier_stokes import navier_stokes as navier_stokes
 from ._navier_stokes import navier_stokes_forcing as navier_stokes_forcing
 from ._navier_stokes import navier_stokes_solve as navier_stokes_solve

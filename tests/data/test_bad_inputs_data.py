@@ -482,6 +482,92 @@ REGISTRY.update(
 )
 
 
+# ------------------------------------------------------------- Informer windows, AR(p) (issue 14)
+from jaxsci.data import (  # noqa: E402
+    DataFileNotFoundError,
+    InformerWindows,
+    ar_coefficients,
+    ar_process,
+    informer_windows,
+)
+
+
+def _toy_csv():
+    import pathlib
+
+    path = pathlib.Path(TMP) / "informer_toy.csv"
+    if not path.exists():
+        path.write_text("date,OT\n" + "".join(f"t{i},{i % 7}\n" for i in range(30)))
+    return path
+
+
+def _iw(**kw):
+    args = dict(lag=4, horizon=2, borders=(12, 20, 28))
+    args.update(kw)
+    return informer_windows(_toy_csv(), **args)
+
+
+REGISTRY.update(
+    {
+        "informer_windows": [
+            ok("valid", lambda: _iw().x, check=lambda x: x.shape == (7, 4)),
+            error("range", lambda: _iw(lag=0), arg("lag")),
+            error("range", lambda: _iw(horizon=0), arg("horizon")),
+            error("range", lambda: _iw(split="dev"), arg("split")),
+            error("range", lambda: _iw(lag=10, horizon=10), arg("lag")),
+            error("range", lambda: _iw(borders=(5, 3, 28)), arg("borders")),
+            error("dtype", lambda: _iw(lag=4.0), arg("lag")),
+            error("dtype", lambda: informer_windows(3, lag=4), arg("path")),
+            error("empty", lambda: informer_windows(TMP + "/absent.csv"), arg("path")),
+        ],
+        "InformerWindows": [
+            ok(
+                "valid",
+                lambda: _iw(split="test"),
+                check=lambda w: isinstance(w, InformerWindows) and w.y.shape == (7, 2),
+            ),
+        ],
+        "DataFileNotFoundError": [
+            ok(
+                "valid",
+                lambda: np.zeros(1),
+                check=lambda _: issubclass(DataFileNotFoundError, (FileNotFoundError, ValueError)),
+            ),
+        ],
+        "ar_coefficients": [
+            ok(
+                "valid",
+                lambda: ar_coefficients(KEY, 3),
+                check=lambda phi: np.all(np.abs(np.roots(np.r_[1.0, -np.asarray(phi)])) < 1),
+            ),
+            error("range", lambda: ar_coefficients(KEY, 0), arg("p")),
+            error("range", lambda: ar_coefficients(KEY, 2, r_max=1.5), arg("r_max")),
+            error("dtype", lambda: ar_coefficients(KEY, 2.0), arg("p")),
+            ok(
+                "transform",
+                lambda: jax.jit(lambda k: ar_coefficients(k, 4))(KEY),
+                check=lambda phi: np.allclose(phi, ar_coefficients(KEY, 4)),
+            ),
+        ],
+        "ar_process": [
+            ok(
+                "valid",
+                lambda: ar_process(KEY, np.array([0.5, -0.2]), 20, noise_std=0.0),
+                check=lambda x: np.allclose(x[0, 2:], 0.5 * x[0, 1:-1] - 0.2 * x[0, :-2]),
+            ),
+            error("range", lambda: ar_process(KEY, np.array([0.5]), 0), arg("length")),
+            error("range", lambda: ar_process(KEY, np.array([0.5]), 5, batch=0), arg("batch")),
+            error(
+                "range",
+                lambda: ar_process(KEY, np.array([0.5]), 5, noise_std=-1.0),
+                arg("noise_std"),
+            ),
+            error("empty", lambda: ar_process(KEY, np.zeros(0), 5), arg("phi")),
+        ],
+    }
+)
+
+
 @pytest.mark.timeout(120)
 @pytest.mark.parametrize("name, index, probe", probe_ids(REGISTRY), ids=lambda v: str(v)[:40])
 def test_probe(name, index, probe):
