@@ -44,23 +44,25 @@ def _combine(left, right):
     return a_j * a_i, a_j * b_i + b_j
 
 
-def _chunk_associative(h0, xs, A, zoh):
+def _chunk_associative(h0, xs, A, D, zoh):
     """One chunk of ``T`` steps by an associative scan over its ``(T, D, N)`` terms."""
     u, delta, B, C = xs
     a, b = _discretize(delta, A, B, u, zoh)
     b = b.at[0].add(a[0] * h0)
     _, h = lax.associative_scan(_combine, (a, b), axis=0)
-    return h[-1], jnp.einsum("tdn,tn->td", h, C)
+    y = jnp.einsum("tdn,tn->td", h, C)
+    return h[-1], y if D is None else y + D * u
 
 
-def _chunk_sequential(h0, xs, A, zoh):
+def _chunk_sequential(h0, xs, A, D, zoh):
     """One chunk of ``T`` steps by a sequential loop holding one ``(D, N)`` state."""
 
     def step(h, x):
         u, delta, B, C = x
         a, b = _discretize(delta, A, B, u, zoh)
         h = a * h + b
-        return h, h @ C
+        y = h @ C
+        return h, y if D is None else y + D * u
 
     return lax.scan(step, h0, xs)
 
@@ -73,7 +75,7 @@ def default_chunk(L: int) -> int:
 
 
 @partial(jax.jit, static_argnames=("chunk", "zoh", "inner"))
-def _selective_scan(u, delta, A, B, C, h0, *, chunk, zoh, inner):
+def _selective_scan(u, delta, A, B, C, D, h0, *, chunk, zoh, inner):
     L, Dm = u.shape
     T = chunk
     K = -(-L // T)
@@ -87,7 +89,7 @@ def _selective_scan(u, delta, A, B, C, h0, *, chunk, zoh, inner):
     # Only the carries (the chunk-boundary states, (K, D, N)) are saved for the backward pass; each
     # chunk's states are recomputed from its boundary state there.
     body = jax.checkpoint(
-        partial(body, A=A, zoh=zoh), policy=jax.checkpoint_policies.nothing_saveable
+        partial(body, A=A, D=D, zoh=zoh), policy=jax.checkpoint_policies.nothing_saveable
     )
     h, y = lax.scan(body, h0, xs)
     return y.reshape(K * T, Dm)[:L], h
@@ -132,14 +134,19 @@ def _check_args(u, delta, A, B, C, D, h0, discretization, chunk):
         chunk = check_positive_int(chunk, "chunk")
     dtype = compute_dtype(u, delta, A, B, C, *extra)
     u, delta, A, B, C = (x.astype(dtype) for x in (u, delta, A, B, C))
-    u, B, C = (check_finite(x, n) for x, n in ((u, "u"), (B, "B"), (C, "C")))
-    delta = error_if_not(
-        delta, jnp.isfinite(delta) & (delta >= 0), "`delta` must be finite and >= 0 (a step size)."
-    )
     A = error_if_not(A, jnp.isfinite(A) & (A <= 0), "`A` must be finite and <= 0 (a decay rate).")
     if D is not None:
         D = check_finite(D.astype(dtype), "D")
     h0 = jnp.zeros((Dm, N), dtype) if h0 is None else check_finite(h0.astype(dtype), "h0")
+    # The run-time checks of the (L, D) and (L, N) inputs are attached to the small initial state,
+    # which every output depends on: checking them in place would copy the long arrays.
+    for ok, message in (
+        (jnp.isfinite(u), "`u` must be finite (no NaN or inf)."),
+        (jnp.isfinite(delta) & (delta >= 0), "`delta` must be finite and >= 0 (a step size)."),
+        (jnp.isfinite(B), "`B` must be finite (no NaN or inf)."),
+        (jnp.isfinite(C), "`C` must be finite (no NaN or inf)."),
+    ):
+        h0 = error_if_not(h0, ok, message)
     return u, delta, A, B, C, D, h0, chunk
 
 
@@ -194,9 +201,9 @@ def selective_scan(
     u, delta, A, B, C, D, h0, chunk = _check_args(u, delta, A, B, C, D, h0, discretization, chunk)
     L = u.shape[0]
     T = default_chunk(L) if chunk is None else min(chunk, L)
-    y, h = _selective_scan(u, delta, A, B, C, h0, chunk=T, zoh=discretization == "zoh", inner=inner)
-    if D is not None:
-        y = y + D * u
+    y, h = _selective_scan(
+        u, delta, A, B, C, D, h0, chunk=T, zoh=discretization == "zoh", inner=inner
+    )
     return (y, h) if return_state else y
 
 

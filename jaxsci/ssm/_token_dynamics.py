@@ -94,20 +94,23 @@ def input_output_matrix(
 
 
 def classify_token_dynamics(
-    block: MambaBlock | tuple[ArrayLike, ArrayLike] | ArrayLike, *, rtol: float = 1e-10
+    block: MambaBlock | tuple[ArrayLike, ArrayLike] | ArrayLike, *, rtol: float | None = None
 ) -> str:
     r"""The scenario of Vo et al. (ICLR 2025) that a block's parameters fall in, from ``M = S_C^T S_B``.
 
     ``block``: a :class:`MambaBlock`, a pair ``(S_B, S_C)`` or the square matrix ``M`` itself. With the
     eigenvalues ``lambda`` of the symmetric part ``(M + M^T)/2`` (the quadratic form ``x^T M x`` that
-    drives the token norms) and ``eps = rtol max|lambda|``: all ``lambda <= eps`` with some ``< -eps``
+    drives the token norms) and ``eps = rtol max|lambda|`` (``rtol=None``: ``100 d`` times the machine
+    epsilon of ``M``'s dtype, so that the zero eigenvalues of a rank-``N`` product computed in float32
+    count as zero): all ``lambda <= eps`` with some ``< -eps``
     gives ``"convergent"`` (negative (semi)definite: every token tends to zero), all ``>= -eps`` with some
     ``> eps`` gives ``"divergent"`` (positive (semi)definite: tokens grow), anything else ``"mixed"``
     (indefinite, or ``M = 0``). A host computation in float64 NumPy (not jittable); cost ``O(d^3)``.
     The theorems' exact hypotheses for a general ``A`` are stated in the paper; the one-dimensional
     case (``mu = S_C S_B``) is exact.
     """
-    rtol = check_real_scalar(rtol, "rtol")
+    if rtol is not None:
+        rtol = check_real_scalar(rtol, "rtol")
     if isinstance(block, (MambaBlock, tuple, list)) and not _is_matrix_like(block):
         M = input_output_matrix(block)
     else:
@@ -115,6 +118,8 @@ def classify_token_dynamics(
         check_real(M, "block")
         if M.ndim != 2 or M.shape[0] != M.shape[1] or M.shape[0] < 1:
             raise ValueError(f"`block` must be a square matrix S_C^T S_B, got shape {M.shape}.")
+    if rtol is None:
+        rtol = 100 * M.shape[0] * float(jnp.finfo(compute_dtype(M)).eps)
     M = np.asarray(M, np.float64)
     if not np.all(np.isfinite(M)):
         raise ValueError("`block` must have finite parameters (S_C^T S_B holds NaN/inf).")
@@ -171,6 +176,7 @@ def _field(x, S_B, S_C, S_delta, A):
         A,
         x @ S_B.T,
         x @ S_C.T,
+        None,
         h0,
         chunk=default_chunk(L),
         zoh=False,

@@ -1972,12 +1972,14 @@ def mamba_model(embedding=False, pool="mean"):
     )  # fmt: skip
 
 
+@eqx.filter_jit
+def _mamba_stream(module, xs):
+    """Streaming outputs through ``module.step`` (one compiled scan: eager steps are slow to dispatch)."""
+    return jax.lax.scan(lambda s, x: module.step(s, x)[::-1], module.init_state(), xs)[1]
+
+
 def _mamba_stream_check(module, xs):
-    state, out = module.init_state(), []
-    for t in range(xs.shape[0]):
-        yt, state = module.step(state, xs[t])
-        out.append(yt)
-    return np.stack(out)
+    return np.asarray(_mamba_stream(module, xs))
 
 
 TD_ARGS = (U0[:4] * 0.3, SB[:2], SC[:2], np.eye(H), SA)  # x (4, 2); S_B, S_C (N = 2, D = 2)
@@ -2045,7 +2047,7 @@ REGISTRY.update(
             ok(
                 "transform",
                 lambda: (
-                    eqx.filter_vmap(lambda k: ssm.MambaBlock(H, d_state=2, key=k))(
+                    eqx.filter_jit(eqx.filter_vmap(lambda k: ssm.MambaBlock(H, d_state=2, key=k)))(
                         jax.random.split(KEY, 2)
                     ).A_log
                 ),
