@@ -26,6 +26,7 @@ ROOT = pathlib.Path(__file__).resolve().parent.parent
 PACKAGE = ROOT / "jaxsci"
 NOTEBOOKS = ROOT / "notebooks"
 FIGURES = NOTEBOOKS / "figures"
+RESULTS = NOTEBOOKS / "results"
 BENCHMARKS = ROOT / "docs" / "benchmarks"
 
 # Pages whose order is fixed; any other subpackage found under jaxsci/ follows, alphabetically.
@@ -210,15 +211,21 @@ def _fmt(value) -> str:
         return f"{value:.4g}"
     if value is None:
         return ""
-    return html.escape(str(value)).replace("|", "\\|")
+    if isinstance(value, dict):
+        return ", ".join(f"{k}={_fmt(v)}" for k, v in value.items())
+    if isinstance(value, list):
+        return ", ".join(_fmt(v) for v in value)
+    return html.escape(str(value)).replace("|", "\\|").replace("\n", " ")
 
 
 def benchmark_tables(path: pathlib.Path) -> str:
     """One markdown table per benchmark from a ``python -m benchmarks --out FILE.json`` record."""
     data = json.loads(path.read_text(encoding="utf-8"))
-    env = data.get("environment", data.get("env", {}))
+    env = data.get("environment", {})
     records = data.get("records", [])
     lines = [f"## `{path.name}`", ""]
+    if data.get("note"):
+        lines += [f'!!! note "How this was measured"\n    {data["note"]}', ""]
     if env:
         lines += ["| machine | |", "|---|---|"] + [
             f"| {_fmt(k)} | {_fmt(v)} |" for k, v in env.items()
@@ -230,11 +237,30 @@ def benchmark_tables(path: pathlib.Path) -> str:
     for rec in records:
         by_bench.setdefault(str(rec.get("benchmark", "")), []).append(rec)
     for bench, recs in by_bench.items():
-        keys = [k for k in recs[0] if k != "benchmark" and not isinstance(recs[0][k], (dict, list))]
+        keys = []
+        for rec in recs:
+            keys += [k for k in rec if k != "benchmark" and k not in keys]
+        keys = [k for k in keys if any(r.get(k) not in (None, {}, [], "") for r in recs)]
         lines += [f"### {bench}", "", "| " + " | ".join(keys) + " |", "|" + "---|" * len(keys)]
         lines += ["| " + " | ".join(_fmt(r.get(k)) for k in keys) + " |" for r in recs]
         lines.append("")
     return "\n".join(lines)
+
+
+def results_tables(results: pathlib.Path = RESULTS) -> str:
+    """The notebooks' committed result tables (``notebooks/results/*.md``), headings moved two levels down."""
+    parts = []
+    for md in sorted(results.glob("*.md")) if results.is_dir() else []:
+        text = re.sub(
+            r"^(#+) ",
+            lambda m: "#" * min(len(m.group(1)) + 2, 6) + " ",
+            md.read_text(encoding="utf-8"),
+            flags=re.M,
+        )
+        parts += [f"*From `notebooks/results/{md.name}`:*", "", text.strip(), ""]
+    if not parts:
+        return ""
+    return "\n".join(["## Notebook result tables", ""] + parts)
 
 
 BENCHMARK_INTRO = """# Benchmarks
@@ -301,6 +327,7 @@ def on_files(files, config):
             "No benchmark JSON is committed yet: run the command above to produce the tables.\n"
         )
     bench += [benchmark_tables(p) for p in jsons]
+    bench.append(results_tables())
     files.append(File.generated(config, "benchmarks.md", content="\n".join(bench)))
     return files
 
