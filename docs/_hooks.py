@@ -185,8 +185,12 @@ def notebook_page(path: pathlib.Path, figures: list[str]) -> tuple[str, list[str
         "`JAXSCI_FIGURE_DIR`. The figures below are the committed ones (not re-executed at build time).",
         "",
     ]
-    if not cells or cells[0][0] != "markdown" or not cells[0][1].lstrip().startswith("# "):
-        lines.insert(0, f"# {path.stem}\n")
+    if cells and cells[0][0] == "markdown" and cells[0][1].lstrip().startswith("# "):
+        title, _, rest = cells[0][1].lstrip().partition("\n")
+        lines = [title, ""] + lines  # the notebook's own title, then the note
+        cells[0] = ("markdown", rest)
+    else:
+        lines = [f"# {path.stem}", ""] + lines
     for kind, text in cells:
         if kind == "markdown":
             lines += [text, ""]
