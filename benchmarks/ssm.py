@@ -133,3 +133,8 @@ def run(bench):
     from benchmarks import _ssm_selective
 
     _ssm_selective.run(bench)
+
+    # --- companion (SpaceTime) kernel: fast O((d + L) log(d + L)) vs the Krylov construction (issue 14)
+    from benchmarks import _ssm_companion
+
+    _ssm_companion.run(bench)

@@ -58,6 +58,12 @@ from ._scan import s5_step as s5_step
 from ._selective import selective_scan as selective_scan
 from ._selective import selective_scan_naive as selective_scan_naive
 from ._selective import selective_step as selective_step
+from ._spacetime import ClosedLoopCompanionSSM as ClosedLoopCompanionSSM
+from ._spacetime import CompanionSSM as CompanionSSM
+from ._spacetime import PreprocessSSM as PreprocessSSM
+from ._spacetime import ShiftSSM as ShiftSSM
+from ._spacetime import SpaceTime as SpaceTime
+from ._spacetime import spacetime_loss as spacetime_loss
 from ._token_dynamics import SCENARIOS as SCENARIOS
 from ._token_dynamics import classify_token_dynamics as classify_token_dynamics
 from ._token_dynamics import input_output_matrix as input_output_matrix
@@ -70,12 +76,17 @@ from ._vandermonde import vandermonde_naive as vandermonde_naive
 from ._vandermonde import vandermonde_split as vandermonde_split
 
 __all__ = [
+    "ClosedLoopCompanionSSM",
+    "CompanionSSM",
     "NPLR",
     "PTD",
+    "PreprocessSSM",
     "SSM_PARAM_NAMES",
     "S4DLayer",
     "S5Layer",
     "SSMModel",
+    "ShiftSSM",
+    "SpaceTime",
     "causal_conv",
     "companion_c_from_tilde",
     "companion_c_tilde",
@@ -116,6 +127,7 @@ __all__ = [
     "token_dynamics_field",
     "token_dynamics_ode",
     "token_dynamics_stack",
+    "spacetime_loss",
     "ssm_param_labels",
     "vandermonde",
     "vandermonde_naive",

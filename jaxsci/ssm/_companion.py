@@ -152,10 +152,23 @@ def _kernel_c_tilde(a, b, ct, L):
     return jnp.fft.irfft(Khat, n=L)
 
 
+def _kernel_series(a, b, c, L):
+    """The same Sherman–Morrison identity as a power series (no roots of unity, so no ``0/0`` when ``A``
+    has an eigenvalue on the unit circle): ``K = q(c, b) + z q(c, a) q(e_d, b) / Q(z) mod z^L``."""
+    d = a.shape[-1]
+    inv = _series_inverse(_q_poly(a), L)
+    num = _polymul(_correlate(c, a), b[..., ::-1], 2 * d - 1)
+    num = jnp.concatenate([jnp.zeros_like(num[..., :1]), num], axis=-1)  # times z
+    qcb = _correlate(c, b)
+    qcb = qcb[..., :L] if d >= L else jnp.concatenate([qcb, jnp.zeros(L - d, qcb.dtype)], axis=-1)
+    return qcb + _polymul(num, inv, L)
+
+
 @functools.partial(jax.jit, static_argnums=(3, 4))
 def _kernel_jit(a, b, c, L, c_tilde):
-    ct = c if c_tilde else c - _c_times_a_power(a, c, L)
-    return _kernel_c_tilde(a, b, ct, L)
+    if c_tilde:
+        return _kernel_c_tilde(a, b, c, L)
+    return _kernel_series(a, b, c, L)
 
 
 def companion_kernel(
@@ -174,19 +187,22 @@ def companion_kernel(
     ``d``, folded modulo ``z^L - 1`` when ``d > L``); the four ``q`` are one batched real FFT of length
     ``L`` and ``K`` is its inverse FFT.
 
-    ``c_tilde=False`` (default): ``c`` is the output vector and ``c~ = c - c A^L`` is formed with the row
-    ``c A^L`` from a power series (``h_k = c A^k e_d``, Newton's inverse of ``Q(z) = z^d chi_A(1/z)``),
-    never ``A^L``. ``c_tilde=True``: ``c`` is ``c~`` itself (the S4/SpaceTime training
-    parameterisation; :func:`companion_c_from_tilde` converts back for recurrent use).
+    ``c_tilde=True``: ``c`` is ``c~`` itself (the S4/SpaceTime training parameterisation; it skips
+    ``A^L`` entirely; :func:`companion_c_tilde` forms it and :func:`companion_c_from_tilde` converts back
+    for recurrent use), and the kernel is the roots-of-unity formula above. ``c_tilde=False`` (default):
+    ``c`` is the output vector, and the same Sherman–Morrison identity is expanded as a power series
+    instead, ``K = q(c, b) + z q(c, a) q(e_d, b) / Q(z) mod z^L`` with ``Q(z) = 1 - z q(e_d, a) =
+    z^d chi_A(1/z)`` inverted by Newton's iteration (``O(L log L)``); this form has no ``0/0`` when an
+    eigenvalue of ``A`` lies on the unit circle (e.g. ``a >= 0`` with ``||a||_1 = 1`` has the eigenvalue 1,
+    an ``L``-th root of unity for every ``L``), so it is the default and what the layers use.
 
     **Shapes:** ``a``, ``b``, ``c`` ``(d,)`` real (batch-free; batch with ``jax.vmap``), any ``d >= 1`` and
     ``L >= 1`` (``d > L`` included); returns ``(L,)`` in their promoted float dtype (float32 or float64;
     integers converted, half precision computed in float32).
     **Cost:** ``O((d + L) log(d + L))`` time, ``O(d + L)`` memory (no ``(d, L)`` Krylov matrix), also under
     ``jax.grad``. An ``A`` with an eigenvalue that is an ``L``-th root of unity makes the roots-of-unity
-    formula ``0/0`` and raises a run-time error (``eqx.error_if``) rather than returning NaN; the L1
-    normalisation of :class:`CompanionSSM` keeps eigenvalues in ``|z| <= 1`` and hits the circle only on a
-    measure-zero set. Reference: SpaceTime, ICLR 2023, Sec. 3.3.
+    formula (``c_tilde=True``) ``0/0`` and raises a run-time error (``eqx.error_if``) rather than
+    returning NaN. Reference: SpaceTime, ICLR 2023, Sec. 3.3.
     """
     L = check_positive_int(L, "L")
     if not isinstance(c_tilde, bool):

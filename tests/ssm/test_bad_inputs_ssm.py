@@ -2229,6 +2229,112 @@ REGISTRY.update(
 )
 
 
+# --------------------------------------------------------------------- SpaceTime layers (issue 14)
+@functools.cache
+def _companion_layer():
+    return ssm.CompanionSSM(H, 3, key=KEY)
+
+
+@functools.cache
+def _spacetime():
+    return ssm.SpaceTime(3, H=4, d=2, kernel_repeat=2, key=KEY)
+
+
+def _fir_stream(layer, u):
+    x, ys = layer.init_state(), []
+    for t in range(u.shape[0]):
+        y, x = layer.step(x, u[t])
+        ys.append(y)
+    return np.stack(ys)
+
+
+REGISTRY.update(
+    {
+        "CompanionSSM": [
+            ok(
+                "valid",
+                lambda: call(_companion_layer(), U),
+                check=lambda y: np.allclose(y, _fir_stream(_companion_layer(), U)),
+            ),
+            error("range", lambda: ssm.CompanionSSM(0, 3, key=KEY), arg("H")),
+            error("range", lambda: ssm.CompanionSSM(H, 0, key=KEY), arg("d")),
+            error(
+                "range",
+                lambda: ssm.CompanionSSM(3, 2, kernel_repeat=2, key=KEY),
+                arg("kernel_repeat"),
+            ),
+            error("shape", lambda: call(_companion_layer(), U[:, :1]), arg("u")),
+            error("nonfinite", lambda: call(_companion_layer(), _set(U, NAN)), arg("u")),
+            error("key", lambda: ssm.CompanionSSM(H, 3, key=jax.random.split(KEY, 2)), arg("key")),
+        ],
+        "ShiftSSM": [
+            ok(
+                "valid",
+                lambda: call(ssm.ShiftSSM(H, 3, key=KEY), U),
+                check=lambda y: np.allclose(y, _fir_stream(ssm.ShiftSSM(H, 3, key=KEY), U)),
+            ),
+            error("range", lambda: ssm.ShiftSSM(H, 0, key=KEY), arg("d")),
+            error("shape", lambda: call(ssm.ShiftSSM(H, 3, key=KEY), U[0]), arg("u")),
+        ],
+        "PreprocessSSM": [
+            ok(
+                "valid",
+                lambda: call(ssm.PreprocessSSM(H, diff_orders=(1,), ma_windows=(2,)), U),
+                check=lambda y: (
+                    np.allclose(y[1:, 0], np.diff(U0[:, 0]))
+                    and np.allclose(y[1:, 1], U0[1:, 1] - (U0[1:, 1] + U0[:-1, 1]) / 2)
+                ),
+            ),
+            error("range", lambda: ssm.PreprocessSSM(H, diff_orders=(5,)), arg("diff_orders")),
+            error("range", lambda: ssm.PreprocessSSM(H, ma_windows=(0,)), arg("ma_windows")),
+            error(
+                "empty",
+                lambda: ssm.PreprocessSSM(H, diff_orders=(), ma_windows=()),
+                arg("diff_orders"),
+            ),
+        ],
+        "ClosedLoopCompanionSSM": [
+            ok(
+                "valid",
+                lambda: call(ssm.ClosedLoopCompanionSSM(H, 3, horizon=4, key=KEY), U),
+                check=lambda y: y.shape == (4, H),
+            ),
+            error(
+                "range",
+                lambda: ssm.ClosedLoopCompanionSSM(H, 3, horizon=0, key=KEY),
+                arg("horizon"),
+            ),
+            error(
+                "nonfinite",
+                lambda: call(ssm.ClosedLoopCompanionSSM(H, 3, horizon=4, key=KEY), _set(U, INF)),
+                arg("u"),
+            ),
+        ],
+        "SpaceTime": [
+            ok(
+                "valid",
+                lambda: call(_spacetime(), U0[:, 0]),
+                check=lambda f: np.allclose(call(_spacetime(), U0[:, 0] + 2.0), f + 2.0),
+            ),
+            error("range", lambda: ssm.SpaceTime(0, key=KEY), arg("horizon")),
+            error(
+                "range", lambda: ssm.SpaceTime(3, H=4, d=2, dropout=1.5, key=KEY), arg("dropout")
+            ),
+            error("shape", lambda: call(_spacetime(), U0[:1, 0]), arg("x")),
+        ],
+        "spacetime_loss": [
+            ok(
+                "valid",
+                lambda: ssm.spacetime_loss(jnp.array([1.0, 1.0, 0.5]), jnp.zeros(2)),
+                check=lambda v: np.allclose(v, 1.5, atol=1e-5),
+            ),
+            error("shape", lambda: ssm.spacetime_loss(jnp.ones(3), jnp.zeros(3)), arg("y")),
+            error("dtype", lambda: ssm.spacetime_loss({"a": 1}, jnp.zeros(3)), arg("prediction")),
+        ],
+    }
+)
+
+
 @pytest.mark.timeout(120)
 @pytest.mark.parametrize(
     "name, index, probe",
