@@ -23,10 +23,11 @@ from jaxtyping import Array, Float
 from .._checks import check_choice, check_positive_int, check_range
 from .._grid import AbstractGridOperator
 from ._hierarchy import COARSE_SWEEPS, Hierarchy
+from ._lines import line_smooth
 
 __all__ = ["CYCLES", "SMOOTHERS", "CycleConfig", "cycle", "fmg", "smooth"]
 
-SMOOTHERS = ("rbgs", "jacobi", "chebyshev")
+SMOOTHERS = ("rbgs", "jacobi", "chebyshev", "line")
 CYCLES = ("V", "W", "F", "fmg")
 
 
@@ -51,6 +52,9 @@ def smooth(
       update is over/under-relaxed (red-black SOR; Yavneh, SIAM J. Sci. Comput. 17, 1996, finds
       omega ~ 1.15 best for V(1,1) on the 2D Laplacian). ``reverse`` runs the colours backwards
       (the adjoint sweep, used for post-smoothing so the cycle is symmetric).
+    - ``"line"``: alternating zebra line Gauss-Seidel (:mod:`jaxsci.multigrid._lines`: lines along
+      every axis in turn, each line a tridiagonal solve), robust to anisotropy and coefficient jumps;
+      ``reverse`` runs the adjoint sweep. Not for periodic axes.
     - ``"chebyshev"``: Chebyshev polynomial of degree ``sweeps`` in ``D^{-1}A`` on the interval
       ``[1/d, 2]`` (the upper end is the Gershgorin bound; the lower one covers the high frequencies
       of the ``d``-dimensional Laplacian).
@@ -66,6 +70,10 @@ def smooth(
     check_omega(omega)
     if sweeps == 0:
         return u
+    if smoother == "line":
+        return line_smooth(
+            op, u, f, sweeps=sweeps, omega=omega, reverse=reverse, zero_guess=zero_guess
+        )
     d = op.diagonal().astype(u.dtype)
     dinv = 1.0 / d
     if smoother == "jacobi":

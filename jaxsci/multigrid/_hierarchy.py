@@ -37,6 +37,7 @@ from jaxtyping import Array, Float
 
 from .._checks import check_positive_int
 from .._grid import AbstractGridOperator
+from ._dendy import dendy_coarsen, dendy_prolong, dendy_restrict
 from ._galerkin import galerkin_coarsen
 from ._operator import DiffusionOperator
 from ._transfer import (
@@ -52,7 +53,7 @@ from ._transfer import (
 
 __all__ = ["COARSE_OPERATORS", "DENSE_COARSE_MAX", "Hierarchy", "build_hierarchy", "level_shapes"]
 
-COARSE_OPERATORS = ("average", "galerkin")
+COARSE_OPERATORS = ("average", "galerkin", "dendy")
 #: The coarsest level is factorised when it has at most this many unknowns; beyond, it is smoothed.
 DENSE_COARSE_MAX = 4096
 #: Sweeps of the smoother that stand in for the coarse solve when the coarsest grid is too large.
@@ -74,6 +75,9 @@ class Hierarchy(eqx.Module):
     - ``null_mode`` (static) and ``null_flag``: whether the constants are the null space of every
       level (:attr:`DiffusionOperator.null_mode`): ``"none"``, ``"always"``, or ``"runtime"`` with
       ``null_flag`` the boolean decided at run time from ``c`` (``c`` a JAX array, zero everywhere).
+    - ``interpolation``: ``None`` (bi/trilinear transfers) or, for ``coarse="dendy"``, per level the
+      operator-dependent interpolation weights (:func:`jaxsci.multigrid._dendy.dendy_weights`, arrays
+      computed from the coefficients in ``init``); restriction is their transpose over ``2^d``.
     """
 
     ops: tuple[AbstractGridOperator, ...]
@@ -82,6 +86,7 @@ class Hierarchy(eqx.Module):
     dtype: Any = eqx.field(static=True, default=None)
     null_mode: str = eqx.field(static=True, default="none")
     null_flag: Array | None = None
+    interpolation: tuple | None = None
 
     def singular(self) -> Any:
         """``True`` where the operator is singular (constant null space): a Python bool, or a
@@ -126,11 +131,15 @@ class Hierarchy(eqx.Module):
         """Interpolate a level ``l + 1`` array to level ``l``."""
         self._check_level(l, "e", e, 1)
         op = self.ops[l]
+        if self.interpolation is not None:
+            return dendy_prolong(e, self.interpolation[l], op.shape)
         return prolong(e, op.shape, op.bc, self._weights(l))
 
     def restrict(self, l: int, r: Float[Array, " *fine"]) -> Float[Array, " *coarse"]:
         """Restrict a level ``l`` array to level ``l + 1`` (``R = P^T / 2^d``)."""
         self._check_level(l, "r", r, 0)
+        if self.interpolation is not None:
+            return dendy_restrict(r, self.interpolation[l], self.ops[l + 1].shape)
         return restrict(r, self.ops[l].bc, self._weights(l))
 
 
@@ -185,6 +194,9 @@ def build_hierarchy(
     (:func:`jaxsci.multigrid._galerkin.galerkin_coarsen`: a 9/27-point stencil, wider along Neumann
     axes), robust to coefficient jumps at the price of a setup of ``3^d`` (Dirichlet/periodic) fine
     operator applications per level and a multi-colour Gauss-Seidel on the coarse levels.
+    ``coarse="dendy"`` (2D, Dirichlet) replaces the bilinear transfers by Dendy's operator-dependent
+    interpolation (:mod:`jaxsci.multigrid._dendy`) and builds ``R A P`` with it: robust to jumps of
+    any size whose interfaces do not lie on coarse grid lines.
 
     ``dtype``: the dtype of the cycles (default the operator's). The coarsest level is factorised
     once here (see the module docstring). ``eqx.filter_jit``-ed (the configuration is static).
@@ -214,12 +226,23 @@ def build_hierarchy(
     h0 = [
         1.0 / (n + 1) if b == "dirichlet" else 1.0 / n for n, b in zip(op.shape, bcs, strict=True)
     ]
+    if coarse == "dendy" and (op.ndim != 2 or any(b != "dirichlet" for b in bcs)):
+        raise ValueError(
+            "`coarse` = 'dendy' (operator-dependent interpolation) is implemented for 2D "
+            f"operators with Dirichlet boundaries, got shape {op.shape} with `bc` {bcs}; use "
+            "`coarse='galerkin'`."
+        )
     ops: list[AbstractGridOperator] = [op]
+    interp = []
     averaged = op
     for l in range(1, len(shapes)):
         # The averaged operator of level l also gives the Galerkin level its nominal spacing.
         averaged = coarsen(averaged)
-        if coarse == "galerkin":
+        if coarse == "dendy":
+            coarse_op, weights = dendy_coarsen(ops[-1], shapes[l], averaged.h)
+            ops.append(coarse_op)
+            interp.append(weights)
+        elif coarse == "galerkin":
             fine, fshape, w = ops[-1], shapes[l - 1], transfer_weights[l - 1]
             ops.append(
                 galerkin_coarsen(
@@ -243,7 +266,10 @@ def build_hierarchy(
     inverse = None
     if ops[-1].size <= DENSE_COARSE_MAX:
         inverse = _coarse_inverse(ops[-1], dtype, singular)
-    return Hierarchy(tuple(ops), inverse, transfer_weights, dtype, null_mode, flag)
+    interpolation = None
+    if coarse == "dendy":
+        interpolation = tuple(tuple(w.astype(dtype) for w in ws) for ws in interp)
+    return Hierarchy(tuple(ops), inverse, transfer_weights, dtype, null_mode, flag, interpolation)
 
 
 def check_float_dtype(dtype: Any, name: str) -> Any:

@@ -346,13 +346,14 @@ def poisson(
 
 
 def diffusion(
-    a: Real[ArrayLike, " *grid"],
+    a: Real[ArrayLike, " *grid"] | tuple[Real[ArrayLike, " *grid"], ...],
     *,
     h: float | Sequence[float] | None = None,
     bc: str | Sequence[str] = "dirichlet",
     c: ArrayLike = 0.0,
 ) -> DiffusionOperator:
-    """The variable-coefficient operator ``-div(a grad u) + c u``.
+    """The variable-coefficient operator ``-div(a grad u) + c u``, or with per-axis coefficients
+    ``-sum_d d/dx_d (a_d du/dx_d) + c u``.
 
     **Arguments:**
 
@@ -360,7 +361,9 @@ def diffusion(
       dtype; complex, boolean and half-precision arrays are refused), with the SAME shape as the
       unknowns (1, 2 or 3 dimensions): ``a[i, j]`` is the coefficient at unknown ``(i, j)``. Face
       coefficients are harmonic means of the two neighbouring values (see the module docstring);
-      this keeps the flux continuous across jumps.
+      this keeps the flux continuous across jumps. Or a tuple ``(a_x, a_y[, a_z])`` of such arrays,
+      one per axis (anisotropic and layered media, e.g. ``(eps * ones, ones)`` for
+      ``-(eps u_xx + u_yy)``): the faces normal to axis ``d`` take harmonic means of ``a_d``.
     - ``h``, ``bc``: as in :func:`poisson` (``h`` defaults to ``1/(n+1)`` for Dirichlet axes, ``1/n``
       otherwise).
     - ``c``: reaction coefficient ``>= 0``, scalar or grid-shaped.
@@ -368,26 +371,29 @@ def diffusion(
     Differentiable with respect to ``a`` and ``c`` (the operator is a pytree of arrays).
     Cost: ``O(N)`` to build (``d`` face arrays of about ``N`` entries each).
     """
-    if not hasattr(a, "shape") and not isinstance(a, (list, tuple)):
-        raise TypeError(f"`a` must be an array with the grid shape, got {type(a).__name__}.")
-    _check_real_dtype(a, "a", integers=True)
-    check_positive(a, "a")  # host values, at trace time
-    device = isinstance(a, jax.Array)
-    a = jnp.asarray(a)
-    if not jnp.issubdtype(a.dtype, jnp.floating):
-        a = a.astype(jnp.result_type(float))
-    if not 1 <= a.ndim <= 3:
-        raise ValueError(f"`a` must have 1, 2 or 3 dimensions (the grid shape), got {a.shape}.")
-    if min(a.shape) < 1:
-        raise ValueError(f"`a` must be non-empty, got shape {a.shape}.")
-    if device:  # device values, at run time (never copied to the host)
-        a = error_if_not(a, (a > 0) & jnp.isfinite(a), "`a` must be finite and > 0.")
-    shape = tuple(a.shape)
+    if isinstance(a, tuple) and a and all(hasattr(x, "shape") for x in a):
+        fields = [_check_coefficient(x, "a") for x in a]
+        shapes = {tuple(x.shape) for x in fields}
+        if len(shapes) != 1 or len(fields) != fields[0].ndim:
+            raise ValueError(
+                "`a` given as a tuple must hold one coefficient array per axis, all of the grid "
+                f"shape, got {len(fields)} arrays of shapes {[tuple(x.shape) for x in fields]}."
+            )
+        fields = jnp.broadcast_arrays(*fields)
+        dtype = jnp.result_type(*fields)
+        fields = [x.astype(dtype) for x in fields]
+    else:
+        if not hasattr(a, "shape") and not isinstance(a, (list, tuple)):
+            raise TypeError(f"`a` must be an array with the grid shape, got {type(a).__name__}.")
+        a = _check_coefficient(a, "a")
+        fields = [a] * a.ndim
+    shape = tuple(fields[0].shape)
     bcs = _normalise_bc(bc, len(shape))
     hs = _normalise_h(h, shape, bcs)
     c = _check_c(c, shape)
     weights = []
     for d, b in enumerate(bcs):
+        a = fields[d]
         n = shape[d]
         first = jax.lax.slice_in_dim(a, 0, 1, axis=d)
         last = jax.lax.slice_in_dim(a, n - 1, n, axis=d)
@@ -402,3 +408,23 @@ def diffusion(
             lo = hi = _harmonic(last, first)
         weights.append(jnp.concatenate([lo, interior, hi], axis=d))
     return DiffusionOperator(tuple(weights), c, shape, hs, bcs)
+
+
+def _check_coefficient(a: Any, name: str) -> Array:
+    """One coefficient field as a floating array, checked ``> 0`` and finite (host values at trace
+    time, device values at run time), or an error naming ``name``."""
+    _check_real_dtype(a, name, integers=True)
+    check_positive(a, name)  # host values, at trace time
+    device = isinstance(a, jax.Array)
+    a = jnp.asarray(a)
+    if not jnp.issubdtype(a.dtype, jnp.floating):
+        a = a.astype(jnp.result_type(float))
+    if not 1 <= a.ndim <= 3:
+        raise ValueError(
+            f"`{name}` must have 1, 2 or 3 dimensions (the grid shape), got {a.shape}."
+        )
+    if min(a.shape) < 1:
+        raise ValueError(f"`{name}` must be non-empty, got shape {a.shape}.")
+    if device:  # device values, at run time (never copied to the host)
+        a = error_if_not(a, (a > 0) & jnp.isfinite(a), f"`{name}` must be finite and > 0.")
+    return a

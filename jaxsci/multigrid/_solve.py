@@ -32,6 +32,7 @@ from .._iterate import cg, stationary
 from .._solution import RESULTS, Solution, default_rtol, finalize, history, norm, status
 from ._cycle import CYCLES, SMOOTHERS, CycleConfig, check_omega, cycle, fmg
 from ._hierarchy import COARSE_OPERATORS, Hierarchy, build_hierarchy, check_float_dtype
+from ._lines import check_lines
 from ._operator import DiffusionOperator
 
 __all__ = ["Multigrid", "MultigridSolver", "default_multigrid_rtol", "fmg_solve", "pcg", "solve"]
@@ -42,10 +43,18 @@ METHODS = ("solve", "pcg")
 #: What the user should change, per failure, in the message of a failed multigrid solve.
 ADVICE = {
     "diverged": (
-        "Check that the coefficients satisfy a > 0 and c >= 0; for strongly varying coefficients "
-        "try `coarse='galerkin'` or `method='pcg'` (mg.pcg), or a smaller smoother weight `omega`."
+        "The multigrid cycle does not contract for this operator. Check a > 0 and c >= 0 and the "
+        "smoother weight `omega` (too large a weight amplifies the high frequencies); for "
+        "coefficient jumps or anisotropy use the robust setup (the defaults `coarse='auto'`, "
+        "`smoother='auto'`, `cycle='auto'`; explicitly `coarse='dendy'` (2D Dirichlet) or "
+        "`coarse='galerkin'`, `smoother='line'`, `cycle='W'`), or wrap the cycle in CG "
+        "(`mg.pcg`, `method='pcg'`)."
     ),
-    "max_steps_reached": "Increase `max_steps`, or use `method='pcg'` (mg.pcg) or `coarse='galerkin'`.",
+    "max_steps_reached": (
+        "Increase `max_steps`, use CG around the cycle (`mg.pcg`, `method='pcg'`), or the robust "
+        "setup for jumps/anisotropy (`coarse='dendy'` or `'galerkin'`, `smoother='line'`, "
+        "`cycle='W'`)."
+    ),
     "stagnation": (
         "Ask for a larger `rtol` (the default, rtol=None, fits the dtype), solve in float64, or "
         "keep float64 residuals with float32 cycles (`precision=jnp.float32`)."
@@ -59,6 +68,25 @@ ADVICE = {
     ),
     "nonfinite": "Check `f`, `x0` and the coefficients for NaN/inf, and a > 0, c >= 0.",
 }
+
+
+#: Constant-coefficient operators whose axes' couplings ``1 / h_d^2`` differ by more than this factor
+#: take the robust setup (line relaxation) by default.
+ANISOTROPY_RATIO = 4.0
+
+
+def needs_robust(op: DiffusionOperator) -> bool:
+    """Whether the defaults (``"auto"``) take the robust setup for ``op`` (static, from shapes only,
+    so the choice is the same under ``jit``/``vmap``): a 2D/3D operator whose face coefficients vary
+    across the flux direction (every :func:`diffusion` field; not :func:`poisson`), or whose grid
+    spacings make it anisotropic (``max_d h_d^-2 / min_d h_d^-2 > ANISOTROPY_RATIO``)."""
+    if op.ndim < 2:
+        return False
+    for d, w in enumerate(op.weights):
+        if any(n > 1 for e, n in enumerate(jnp.shape(w)) if e != d):
+            return True
+    inv = [1.0 / h**2 for h in op.h]
+    return max(inv) > ANISOTROPY_RATIO * min(inv)
 
 
 def _default_omega(ndim: int) -> float:
@@ -140,13 +168,13 @@ class Multigrid(eqx.Module):
     (1993).
     """
 
-    cycle: str = eqx.field(static=True, default="V")
-    smoother: str = eqx.field(static=True, default="rbgs")
+    cycle: str = eqx.field(static=True, default="auto")
+    smoother: str = eqx.field(static=True, default="auto")
     pre: int = eqx.field(static=True, default=1)
     post: int = eqx.field(static=True, default=1)
     omega: float | None = eqx.field(static=True, default=None)
     levels: int | None = eqx.field(static=True, default=None)
-    coarse: str = eqx.field(static=True, default="average")
+    coarse: str = eqx.field(static=True, default="auto")
     coarse_max: int = eqx.field(static=True, default=64)
     precision: Any = eqx.field(static=True, default=None)
     compatibility: str = eqx.field(static=True, default="check")
@@ -156,8 +184,8 @@ class Multigrid(eqx.Module):
     max_steps: int = eqx.field(static=True, default=50)
 
     def __check_init__(self):
-        check_choice(self.cycle, "cycle", CYCLES)
-        check_choice(self.smoother, "smoother", SMOOTHERS)
+        check_choice(self.cycle, "cycle", (*CYCLES, "auto"))
+        check_choice(self.smoother, "smoother", (*SMOOTHERS, "auto"))
         check_positive_int(self.pre, "pre", minimum=0)
         check_positive_int(self.post, "post", minimum=0)
         if self.pre + self.post == 0:
@@ -170,7 +198,7 @@ class Multigrid(eqx.Module):
             check_omega(self.omega)
         if self.levels is not None:
             check_positive_int(self.levels, "levels")
-        check_choice(self.coarse, "coarse", COARSE_OPERATORS)
+        check_choice(self.coarse, "coarse", (*COARSE_OPERATORS, "auto"))
         check_positive_int(self.coarse_max, "coarse_max")
         if self.precision is not None:
             check_float_dtype(self.precision, "precision")
@@ -202,12 +230,15 @@ class Multigrid(eqx.Module):
     def init(self, op: DiffusionOperator) -> Hierarchy:
         """Build the hierarchy of ``op`` (level operators, transfers, coarsest factorisation)."""
         _check_op(op)
+        _, smoother, coarse = self._resolved(op)
+        if smoother == "line":
+            check_lines(op)
         return build_hierarchy(
             op,
             max_levels=self.levels,
             coarse_max=self.coarse_max,
             dtype=self.precision,
-            coarse=self.coarse,
+            coarse=coarse,
         )
 
     @eqx.filter_jit
@@ -283,11 +314,30 @@ class Multigrid(eqx.Module):
         return lx.FunctionLinearOperator(apply, struct, tags)
 
     # ------------------------------------------------------------------------------- internals
+    def _resolved(self, op) -> tuple[str, str, str]:
+        """``(cycle, smoother, coarse)`` with every ``"auto"`` replaced: for :func:`needs_robust`
+        operators operator-dependent interpolation (``"dendy"``; ``"galerkin"`` outside 2D Dirichlet),
+        line relaxation where the axes allow it (no periodic axis; no Neumann axis with Galerkin
+        coarse operators), W-cycles for ``method="solve"``; else ``"average"``, ``"rbgs"``, V."""
+        robust = needs_robust(op)
+        dendy = robust and op.ndim == 2 and all(b == "dirichlet" for b in op.bc)
+        cycle, smoother, coarse = self.cycle, self.smoother, self.coarse
+        if coarse == "auto":
+            coarse = ("dendy" if dendy else "galerkin") if robust else "average"
+        if smoother == "auto":
+            lines = robust and "periodic" not in op.bc
+            lines = lines and not (coarse == "galerkin" and "neumann" in op.bc)
+            smoother = "line" if lines else "rbgs"
+        if cycle == "auto":
+            cycle = "W" if robust and self.method == "solve" else "V"
+        return cycle, smoother, coarse
+
     def _config(self, op, *, symmetric: bool) -> CycleConfig:
+        cycle, smoother, _ = self._resolved(op)
         omega = self.omega
         if omega is None:
-            omega = _default_omega(op.ndim) if self.smoother == "jacobi" else 1.0
-        return CycleConfig(self.cycle, self.smoother, self.pre, self.post, float(omega), symmetric)
+            omega = _default_omega(op.ndim) if smoother == "jacobi" else 1.0
+        return CycleConfig(cycle, smoother, self.pre, self.post, float(omega), symmetric)
 
     def _rtol(self, op, dtype) -> float:
         return default_multigrid_rtol(op, dtype) if self.rtol is None else float(self.rtol)
@@ -355,14 +405,14 @@ class Multigrid(eqx.Module):
             )
 
         cfg = self._config(op, symmetric=False)
-        kind = "V" if self.cycle == "fmg" else self.cycle
+        kind = "V" if cfg.cycle == "fmg" else cfg.cycle
 
         def v_cycle(r):
             return cycle(state, 0, jnp.zeros_like(r), r, cfg, kind=kind, zero_guess=True)
 
         def correct(u, r, k):
             r = r.astype(cdtype)
-            if self.cycle == "fmg":
+            if cfg.cycle == "fmg":
                 e = jax.lax.cond(k == 0, lambda r: fmg(state, r, cfg), v_cycle, r)
             else:
                 e = v_cycle(r)
@@ -451,8 +501,8 @@ def solve(
     rtol: float | None = None,
     atol: float = 0.0,
     max_steps: int = 50,
-    cycle: str = "V",
-    smoother: str = "rbgs",
+    cycle: str = "auto",
+    smoother: str = "auto",
     pre: int = 1,
     post: int = 1,
     omega: float | None = None,
@@ -460,7 +510,7 @@ def solve(
     compatibility: str = "check",
     precision: Any = None,
     coarse_max: int = 64,
-    coarse: str = "average",
+    coarse: str = "auto",
     throw: bool = True,
 ) -> Solution:
     """Solve ``A u = f`` by multigrid cycles until ``||f - A u|| <= atol + rtol ||f||``.
@@ -504,8 +554,8 @@ def pcg(
     rtol: float | None = None,
     atol: float = 0.0,
     max_steps: int = 100,
-    cycle: str = "V",
-    smoother: str = "rbgs",
+    cycle: str = "auto",
+    smoother: str = "auto",
     pre: int = 1,
     post: int = 1,
     omega: float | None = None,
@@ -513,7 +563,7 @@ def pcg(
     compatibility: str = "check",
     precision: Any = None,
     coarse_max: int = 64,
-    coarse: str = "average",
+    coarse: str = "auto",
     throw: bool = True,
 ) -> Solution:
     """Conjugate gradients preconditioned by one multigrid cycle (from a zero guess) per iteration.

@@ -298,6 +298,15 @@ REGISTRY = {
         ),
         error("list", lambda: mg.diffusion(A1.tolist()), arg("a")),
         ok(
+            "tuple",
+            lambda: mg.diffusion((jnp.asarray(A2), jnp.asarray(A2))),
+            check=lambda op: np.allclose(_dense(op), _dense(mg.diffusion(jnp.asarray(A2)))),
+        ),
+        error("shape", lambda: mg.diffusion((jnp.ones(N2),)), arg("a")),
+        error("shape", lambda: mg.diffusion((jnp.ones(N2), jnp.ones((5, 15)))), arg("a")),
+        error("range", lambda: mg.diffusion((jnp.ones(N2), -np.ones(N2))), arg("a")),
+        error("dtype", lambda: mg.diffusion((jnp.ones(N2), jnp.ones(N2, complex))), arg("a")),
+        ok(
             "magnitude",
             lambda: _S(mg.diffusion(1e30 * A1), jnp.asarray(F1)),
             check=lambda s: _true_relres(mg.diffusion(1e30 * A1), F1, s.value) < 1e-7,
@@ -586,6 +595,17 @@ REGISTRY = {
         error("range", lambda: mg.Multigrid(method="x"), arg("method")),
         error("range", lambda: mg.Multigrid(cycle="fmg").preconditioner(_hier()), arg("cycle")),
         error("shape", lambda: mg.Multigrid().init(jnp.ones(3)), arg("op")),
+        error("range", lambda: mg.Multigrid(coarse="x"), arg("coarse")),
+        error(
+            "shape",
+            lambda: mg.Multigrid(coarse="dendy").init(mg.diffusion(jnp.ones((5, 5, 5)))),
+            arg("coarse"),
+        ),
+        error(
+            "range",
+            lambda: mg.Multigrid(smoother="line").init(mg.poisson((8, 8), bc="periodic")),
+            arg("smoother"),
+        ),
         error("shape", lambda: mg.Multigrid().solve(_hier(), jnp.ones(3)), arg("f")),
         ok(
             "valid",
