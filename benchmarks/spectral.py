@@ -8,7 +8,8 @@ Cases
   (truncated DFT as dense matmuls, ``method="dft"``), and the peer ``naive`` (rfftn, an einsum over
   the full rfft spectrum with dense per-mode weights masked to the retained modes, irfftn: the
   "materialise everything" implementation). Throughput in samples/s in the notes.
-- ``dirichlet poisson``: DST-I solve of the Poisson problem at 255^2, 511^2 (quick; full adds 1023^2,
+- ``dirichlet poisson``: DST-I solve of the Poisson problem in float32 and float64 (both, whatever
+  ``--x64``) at 255^2, 511^2, 1023^2 (quick; full adds
   2047^2, 4095^2) interior unknowns; peer ``scipy``: ``scipy.fft.dstn``/``idstn`` (type 1,
   ``workers=-1``) in NumPy.
 - ``periodic poisson``: :func:`jaxsci.spectral.solve_periodic` (a ``Solution`` on the solver protocol,
@@ -95,10 +96,51 @@ def run(bench):
         if r_naive.median_s:
             r_naive.extra["samples_per_s"] = round(batch / r_naive.median_s, 1)
 
-    # --- Dirichlet Poisson by DST-I ---------------------------------------------------------
+    # --- Dirichlet Poisson by DST-I: float32 and float64 (x64 enabled locally), 255^2 to 1023^2 ------
+    import contextlib
+
     import scipy.fft
 
     sizes = (255, 511) if bench.quick else (255, 511, 1023, 2047, 4095)
+    dirichlet_sizes = (255, 511, 1023) if bench.quick else sizes
+    for d_dtype in (np.float32, np.float64):
+        ctx = jax.enable_x64(True) if d_dtype == np.float64 else contextlib.nullcontext()
+        with ctx:
+            _dirichlet_cases(bench, dirichlet_sizes, np.dtype(d_dtype))
+
+    # --- periodic Poisson by FFT --------------------------------------------------------------
+    for size in tuple(s + 1 for s in sizes):
+        xs = np.arange(size) / size
+        X, Y = np.meshgrid(xs, xs, indexing="ij")
+        u_exact = np.sin(2 * np.pi * X) * np.cos(4 * np.pi * Y)
+        f = (20 * np.pi**2 * u_exact).astype(np_dtype)
+        params = {"n": f"{size}^2", "dtype": str(np_dtype)}
+        fj = jnp.asarray(f)
+        solve = lambda f: solve_periodic(f, throw=False).value
+        rec = bench.time_jax(
+            "periodic poisson (FFT)", solve, fj, impl="jaxsci", params=params, compare_to="scipy"
+        )
+        sol = solve_periodic(fj, throw=False)
+        rec.extra["max_err_vs_exact"] = float(np.abs(np.asarray(sol.value) - u_exact).max())
+        rec.extra["result"] = "successful" if bool(sol.success) else "failed"
+        kk = 2 * np.pi * np.fft.fftfreq(size, 1 / size)
+        kr = 2 * np.pi * np.fft.rfftfreq(size, 1 / size)
+        lam = (kk[:, None] ** 2 + kr[None, :] ** 2).astype(np_dtype)
+        lam[0, 0] = 1.0
+
+        def np_solve(f=f, lam=lam):
+            fh = scipy.fft.rfftn(f, workers=-1) / lam
+            fh[0, 0] = 0.0
+            return scipy.fft.irfftn(fh, s=f.shape, workers=-1)
+
+        rec = bench.time_host("periodic poisson (FFT)", np_solve, impl="scipy", params=params)
+        rec.extra["max_err_vs_exact"] = float(np.abs(np_solve() - u_exact).max())
+
+
+def _dirichlet_cases(bench, sizes, np_dtype):
+    """solve_dirichlet against scipy.fft.dstn/idstn (type 1, workers=-1) in the same run."""
+    import scipy.fft
+
     for size in sizes:
         s = np.arange(1, size + 1) / (size + 1)
         X, Y = np.meshgrid(s, s, indexing="ij")
@@ -128,31 +170,3 @@ def run(bench):
 
         rec = bench.time_host("dirichlet poisson (DST-I)", scipy_solve, impl="scipy", params=params)
         rec.extra["max_err_vs_exact"] = float(np.abs(scipy_solve() - u_exact).max())
-
-    # --- periodic Poisson by FFT --------------------------------------------------------------
-    for size in tuple(s + 1 for s in sizes):
-        xs = np.arange(size) / size
-        X, Y = np.meshgrid(xs, xs, indexing="ij")
-        u_exact = np.sin(2 * np.pi * X) * np.cos(4 * np.pi * Y)
-        f = (20 * np.pi**2 * u_exact).astype(np_dtype)
-        params = {"n": f"{size}^2", "dtype": str(np_dtype)}
-        fj = jnp.asarray(f)
-        solve = lambda f: solve_periodic(f, throw=False).value
-        rec = bench.time_jax(
-            "periodic poisson (FFT)", solve, fj, impl="jaxsci", params=params, compare_to="scipy"
-        )
-        sol = solve_periodic(fj, throw=False)
-        rec.extra["max_err_vs_exact"] = float(np.abs(np.asarray(sol.value) - u_exact).max())
-        rec.extra["result"] = "successful" if bool(sol.success) else "failed"
-        kk = 2 * np.pi * np.fft.fftfreq(size, 1 / size)
-        kr = 2 * np.pi * np.fft.rfftfreq(size, 1 / size)
-        lam = (kk[:, None] ** 2 + kr[None, :] ** 2).astype(np_dtype)
-        lam[0, 0] = 1.0
-
-        def np_solve(f=f, lam=lam):
-            fh = scipy.fft.rfftn(f, workers=-1) / lam
-            fh[0, 0] = 0.0
-            return scipy.fft.irfftn(fh, s=f.shape, workers=-1)
-
-        rec = bench.time_host("periodic poisson (FFT)", np_solve, impl="scipy", params=params)
-        rec.extra["max_err_vs_exact"] = float(np.abs(np_solve() - u_exact).max())

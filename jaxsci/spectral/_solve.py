@@ -13,7 +13,7 @@ from .._checks import check_choice, check_ndim, check_positive, check_positive_i
 from .._solution import Solution, finalize, status
 from ._derivatives import _lengths, _symbol
 from ._inputs import as_array, as_real, check_nonempty, compute_dtype
-from ._transforms import dstn, idstn
+from ._transforms import _dst1_all_axes
 
 __all__ = ["solve_periodic", "solve_dirichlet", "dirichlet_eigenvalues"]
 
@@ -183,9 +183,15 @@ def solve_dirichlet(
     lam = dirichlet_eigenvalues(f.shape, length, stencil=stencil)
     wdt = compute_dtype(f.dtype)
     k = jnp.asarray(k, wdt)
-    fh = dstn(f.astype(wdt))
-    uh = fh / (jnp.asarray(lam, wdt) + k)
-    u = idstn(uh)
+    # forward DST-I over all axes with d − 1 axis rotations, the division in the rotated layout, and the
+    # inverse with the rotations undone: 2(d − 1) transposes in all (a per-axis transform moves every
+    # axis but the last there and back, 4(d − 1)). The inverse's 1/∏ 2(n_a + 1) is folded into the
+    # symbol, so the solve is four kinds of pass: extension + FFT per axis, transposes, one division.
+    fh, perm = _dst1_all_axes(f.astype(wdt))
+    scale = float(np.prod([2.0 * (n + 1) for n in f.shape]))
+    symbol = np.transpose(lam, perm) * scale
+    uh = fh / (jnp.asarray(symbol, wdt) + k * scale)
+    u, _ = _dst1_all_axes(uh, inverse_layout=True)
     u = error_if_not(
         u,
         jnp.all(jnp.isfinite(u)) & jnp.isfinite(k),
