@@ -58,8 +58,7 @@ def u():
     return jax.random.normal(jax.random.key(1), (9, 8))
 
 
-@pytest.mark.parametrize("discretization", ["euler", "zoh"])
-@pytest.mark.parametrize("io", [None, "positive"])
+@pytest.mark.parametrize("discretization, io", [("euler", None), ("zoh", "positive")])
 def test_block_against_numpy_and_streaming(u, discretization, io):
     blk = ssm.MambaBlock(8, d_state=4, io=io, discretization=discretization, key=jax.random.key(0))
     y = blk(u)
@@ -89,7 +88,7 @@ def test_init_values():
 def test_init_under_jit_and_vmap_matches_eager():
     keys = jax.random.split(jax.random.key(3), 3)
     make = lambda k: ssm.MambaBlock(8, d_state=4, io="mixed", reorder=True, key=k)
-    batched = eqx.filter_vmap(make)(keys)
+    batched = eqx.filter_jit(eqx.filter_vmap(make))(keys)
     jitted = eqx.filter_jit(make)(keys[1])
     eager = make(keys[1])
     for a, b, c in zip(
@@ -100,7 +99,9 @@ def test_init_under_jit_and_vmap_matches_eager():
     ):
         np.testing.assert_allclose(a[1], c, rtol=1e-12)
         np.testing.assert_allclose(b, c, rtol=1e-12)
-    m = eqx.filter_vmap(lambda k: ssm.MambaModel(3, 2, d_model=8, d_state=4, key=k))(keys)
+    m = eqx.filter_jit(
+        eqx.filter_vmap(lambda k: ssm.MambaModel(3, 2, d_model=8, d_state=4, key=k))
+    )(keys)
     assert m.head.weight.shape == (3, 2, 8)
 
 
@@ -130,7 +131,7 @@ def test_gradients_through_the_block(u):
     check_grads(f, (blk.A_log, blk.dt_proj.bias), order=1, modes=("rev",), atol=1e-6, rtol=1e-6)
 
 
-@pytest.mark.parametrize("embedding, pool", [(True, None), (False, "mean"), (False, "last")])
+@pytest.mark.parametrize("embedding, pool", [(True, None), (False, "mean")])
 def test_model_streaming_equals_parallel(embedding, pool):
     m = ssm.MambaModel(
         5, 3, d_model=8, n_layers=2, d_state=4, embedding=embedding, pool=pool,
