@@ -87,7 +87,34 @@ CALLS = {
 }
 
 
+# What each optional extra promises (README "Requirements"): at least these distributions.
+EXTRAS = {
+    "bench": {"pyamg", "scipy", "matplotlib", "tqdm"},
+    "notebooks": {"jupytext", "nbclient", "matplotlib"},
+    "test": {"pytest", "hypothesis", "beartype", "jupytext"},
+    "docs": {"mkdocs", "mkdocs-material", "mkdocstrings-python", "build"},
+}
+
+
+def check_extras() -> None:
+    """The wheel's metadata declares every extra with what it promises (read, not installed)."""
+    declared: dict[str, set[str]] = {}
+    for req in importlib.metadata.requires("jaxsci") or []:
+        name = req.split(";")[0].split("[")[0]
+        for sep in "<>=!~ ":
+            name = name.split(sep)[0]
+        if "extra ==" in req:
+            extra = req.split("extra ==")[1].strip().strip("'\"")
+            declared.setdefault(extra, set()).add(name.lower())
+    for extra, needs in EXTRAS.items():
+        missing = needs - declared.get(extra, set())
+        assert not missing, (
+            f"extra [{extra}] lacks {sorted(missing)} (declares {sorted(declared.get(extra, []))})"
+        )
+
+
 def main(expected: list[str]) -> None:
+    check_extras()
     where = pathlib.Path(jaxsci.__file__).resolve()
     assert "site-packages" in where.parts, (
         f"jaxsci imported from {where}, not from an installed wheel"
