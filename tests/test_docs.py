@@ -171,3 +171,13 @@ def test_docs_extra_and_project_urls():
     for req in ("mkdocs", "mkdocs-material", "mkdocstrings-python"):
         assert re.search(rf"(^| ){re.escape(req)}>=[\d.]+,<\d+", docs), req
     assert {"Documentation", "Changelog"} <= set(project["urls"])
+
+
+def test_getting_started_has_the_readme_commands():
+    """The docs' getting-started commands are the README Quickstart's two commands, verbatim."""
+    command = re.compile(r"^pip install -e .*$", flags=re.M)
+    readme = command.findall(
+        (ROOT / "README.md").read_text().split("## Quickstart")[1].split("\n## ")[0]
+    )
+    assert len(readme) == 2
+    assert command.findall((DOCS / "index.md").read_text())[:2] == readme
