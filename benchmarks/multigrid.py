@@ -26,6 +26,16 @@ Cases (float64 via ``jax.enable_x64`` locally, unless the case says float32):
   1.2 in 3D; Yavneh 1996), ``jaxsci-f32cyc-sor`` (float32 cycles, float64 residuals:
   ``precision=float32``). The jaxsci times include the setup (the one-line call); ``cycles`` and
   ``factor`` (mean residual reduction per cycle) are in the notes beside pyamg's.
+- ``robust 2d/3d``: coefficient jumps and anisotropy (issue 12) with the DEFAULT options, f = 1,
+  rtol 1e-8: ``mg.solve`` (robust default: operator-dependent interpolation, Galerkin, alternating
+  line Gauss-Seidel, W(1,1)) and ``mg.pcg`` (the same with V(1,1) inside CG), setup + solve in one
+  jitted call, against pyamg Ruge-Stuben and smoothed aggregation, each stationary and with CG
+  (``pyamg-rs``, ``pyamg-rs-cg``, ``pyamg-sa``, ``pyamg-sa-cg``; setup + solve timed together) on
+  the same matrix (``op.as_scipy()``). Cases: 8x8 / 32x32 checkerboards with jumps 1e3 / 1e6,
+  aligned and shifted by one cell, random log-uniform 8x8 / 32x32 block fields over [1, 1e3] /
+  [1, 1e6], anisotropy ``-(eps u_xx + u_yy)`` with eps in {1, 1e-2, 1e-4}; 3D checkerboards. Quick:
+  127^2, two cases; full: 255^2 and 511^2, every case, 3D 31^3 and 63^3 (127^3 left out on CPU).
+  Notes: ``steps`` (cycles or CG iterations), ``factor``, ``relres``, ``successful``.
 """
 
 from __future__ import annotations
@@ -37,6 +47,7 @@ import jax.numpy as jnp
 import numpy as np
 
 import jaxsci.multigrid as mg
+from jaxsci import RESULTS
 
 
 def _pyamg_peer(bench, case, params, A, b, repeats=2):
@@ -260,6 +271,102 @@ def _poisson_vs_peers(bench):
             bench.note(case, impl="scipy-splu", params=params, skipped="too slow/large here")
 
 
+def _checkerboard(shape, blocks, jump, shift=0):
+    n = shape[0]
+    i = (np.arange(n) + shift) * blocks // (n + 1)
+    grids = np.meshgrid(*([i] * len(shape)), indexing="ij")
+    return np.where(sum(grids) % 2 == 0, 1.0, jump)
+
+
+def _random_blocks(shape, blocks, hi, seed=0):
+    rng = np.random.default_rng(seed)
+    v = np.exp(rng.uniform(0, np.log(hi), (blocks,) * len(shape)))
+    i = np.arange(shape[0]) * blocks // shape[0]
+    return v[np.ix_(*([i] * len(shape)))]
+
+
+def robust_cases(n, quick, ndim=2):
+    """``(name, a)`` of the jump/anisotropy benchmark (``a`` an array or a per-axis tuple)."""
+    shape = (n,) * ndim
+    if ndim == 3:
+        yield "cb4 1e3", _checkerboard(shape, 4, 1e3)
+        yield "cb4 1e6 shifted", _checkerboard(shape, 4, 1e6, 1)
+        return
+    if quick:
+        yield "cb32 1e3", _checkerboard(shape, 32, 1e3)
+        yield "eps 1e-4", (1e-4 * np.ones(shape), np.ones(shape))
+        return
+    for blocks in (8, 32):
+        for jump in (1e3, 1e6):
+            for shift in (0, 1):
+                name = f"cb{blocks} {jump:.0e}" + (" shifted" if shift else "")
+                yield name, _checkerboard(shape, blocks, jump, shift)
+    for blocks in (8, 32):
+        for hi in (1e3, 1e6):
+            yield f"random{blocks} {hi:.0e}", _random_blocks(shape, blocks, hi, seed=blocks)
+    for eps in (1.0, 1e-2, 1e-4):
+        yield f"eps {eps:g}", (eps * np.ones(shape), np.ones(shape))
+
+
+def _pyamg_robust(bench, case, params, A, b):
+    import pyamg
+
+    for impl, build, accel in (
+        ("pyamg-rs", pyamg.ruge_stuben_solver, None),
+        ("pyamg-rs-cg", pyamg.ruge_stuben_solver, "cg"),
+        ("pyamg-sa", pyamg.smoothed_aggregation_solver, None),
+        ("pyamg-sa-cg", pyamg.smoothed_aggregation_solver, "cg"),
+    ):
+        res: list[float] = []
+
+        def run(build=build, accel=accel, res=res):
+            res.clear()
+            ml = build(A)
+            return ml.solve(b, tol=1e-8, residuals=res, maxiter=200, accel=accel)
+
+        rec = bench.time_host(
+            case, run, impl=impl, params=params, repeats=1, trace_memory=False, warmup=False
+        )
+        steps = len(res) - 1
+        rec.extra.update(
+            steps=steps,
+            factor=round(float((res[-1] / res[0]) ** (1 / max(steps, 1))), 3),
+            successful=bool(res[-1] <= 1e-8 * res[0]),
+        )
+
+
+def _robust_vs_pyamg(bench):
+    sizes = [(127, 2)] if bench.quick else [(255, 2), (511, 2), (31, 3), (63, 3)]
+    for n, ndim in sizes:
+        for name, a in robust_cases(n, bench.quick, ndim):
+            case = f"robust {ndim}d {name}"
+            params = {"n": n, "rtol": 1e-8}
+            a = tuple(jnp.asarray(x) for x in a) if isinstance(a, tuple) else jnp.asarray(a)
+            op = mg.diffusion(a)
+            f = jnp.ones(op.shape)
+            for impl, entry in (("jaxsci-solve", mg.solve), ("jaxsci-pcg", mg.pcg)):
+                fn = lambda a, f, entry=entry: entry(mg.diffusion(a), f, rtol=1e-8, throw=False)
+                rec = bench.time_jax(
+                    case,
+                    lambda a, f, fn=fn: fn(a, f).value,
+                    a,
+                    f,
+                    impl=impl,
+                    params=params,
+                    compare_to="pyamg-rs-cg",
+                    repeats=2 if bench.quick else 3,
+                )
+                sol = jax.jit(fn)(a, f)
+                rel = float(jnp.linalg.norm(f - op.mv(sol.value)) / jnp.linalg.norm(f))
+                rec.extra.update(
+                    steps=int(sol.stats["num_steps"]),
+                    factor=round(float(sol.stats["convergence_factor"]), 3),
+                    relres=rel,
+                    successful=bool(sol.result == RESULTS.successful),
+                )
+            _pyamg_robust(bench, case, params, op.as_scipy().tocsr(), np.ones(op.size))
+
+
 def run(bench) -> None:
     t0 = time.perf_counter()
     with jax.enable_x64(True):
@@ -271,4 +378,5 @@ def run(bench) -> None:
         _heat(bench)
         _setup_vs_solve(bench, 255 if bench.quick else 1023)
         _poisson_vs_peers(bench)
+        _robust_vs_pyamg(bench)
     bench.note("wall time", seconds=round(time.perf_counter() - t0, 1))
