@@ -248,6 +248,8 @@ SIZES = {
         n_coco=100,
         coco_epochs=200,
         peer_epochs={"VR-EG": 4, "Alg1": 40, "Alg2": 8},
+        batch_seeds=64,
+        batch_epoch_divisor=4,
     ),
     "full": dict(
         n_game=500,
@@ -259,6 +261,8 @@ SIZES = {
         n_coco=200,
         coco_epochs=2000,
         peer_epochs={"VR-EG": 40, "Alg1": 400, "Alg2": 80},
+        batch_seeds=64,
+        batch_epoch_divisor=4,
     ),
 }
 
@@ -365,33 +369,58 @@ def _run(bench):
     gam_vreg = 3 * math.sqrt(p) / fro
     c2, g2 = math.sqrt(n_game) / fro, 5 * math.sqrt(p * (1 - p)) / (math.sqrt(n_game) + 1)
     pe = sz["peer_epochs"]
+
+    def seeded(fn, default):
+        """``fn(..., seed)`` as the per-epoch cases' ``f(...)`` (seed ``default()``, fresh per call), with
+        ``__wrapped__`` = fn for the batched cases."""
+        out = lambda *args: fn(*args, default())  # noqa: E731
+        out.__wrapped__ = fn
+        return out
+
     cases = {
         "VR-EG": (
             pe["VR-EG"],
-            lambda e: _np_vr_extragradient(a, gam_vreg, e, np.random.default_rng(0)),
-            lambda g, e: mono.vr_extragradient(
-                g, zg, step_size=gam_vreg, key=key, max_epochs=e, throw=False, num_logs=2
+            seeded(
+                lambda e, rng: _np_vr_extragradient(a, gam_vreg, e, rng),
+                lambda: np.random.default_rng(0),
+            ),
+            seeded(
+                lambda g, e, k: mono.vr_extragradient(
+                    g, zg, step_size=gam_vreg, key=k, max_epochs=e, throw=False, num_logs=2
+                ),
+                lambda: key,
             ),
         ),
         "Alg1": (
             pe["Alg1"],
-            lambda e: _np_vr_halpern(a, 5 / fro, e, np.random.default_rng(0)),
-            lambda g, e: mono.vr_halpern(
-                g, zg, step_size=5 / fro, key=key, max_epochs=e, throw=False, num_logs=2
+            seeded(
+                lambda e, rng: _np_vr_halpern(a, 5 / fro, e, rng), lambda: np.random.default_rng(0)
+            ),
+            seeded(
+                lambda g, e, k: mono.vr_halpern(
+                    g, zg, step_size=5 / fro, key=k, max_epochs=e, throw=False, num_logs=2
+                ),
+                lambda: key,
             ),
         ),
         "Alg2": (
             pe["Alg2"],
-            lambda e: _np_inexact_vr_halpern(a, c2, g2, e, np.random.default_rng(0)),
-            lambda g, e: mono.inexact_vr_halpern(
-                g,
-                zg,
-                step_size=c2,
-                inner_step_size=g2,
-                key=key,
-                max_epochs=e,
-                throw=False,
-                num_logs=2,
+            seeded(
+                lambda e, rng: _np_inexact_vr_halpern(a, c2, g2, e, rng),
+                lambda: np.random.default_rng(0),
+            ),
+            seeded(
+                lambda g, e, k: mono.inexact_vr_halpern(
+                    g,
+                    zg,
+                    step_size=c2,
+                    inner_step_size=g2,
+                    key=k,
+                    max_epochs=e,
+                    throw=False,
+                    num_logs=2,
+                ),
+                lambda: key,
             ),
         ),
     }
@@ -420,6 +449,39 @@ def _run(bench):
             )
             if rec.median_s:
                 rec.extra["ms_per_epoch"] = round(rec.median_s / epochs * 1e3, 3)
+
+    # 2b. batched solving: 64 seeds at once under vmap (one compiled program, each member with its own
+    # status and counts) against 64 sequential NumPy runs of the same method, same run
+    seeds = sz["batch_seeds"]
+    keys = jax.random.split(jax.random.key(1), seeds)
+    for name, (epochs, np_fn, jax_fn) in cases.items():
+        epochs = max(1, epochs // sz["batch_epoch_divisor"])
+        prm = {"n": n_game, "epochs": epochs, "seeds": seeds}
+        case = f"{name} {seeds} seeds"
+        rec = bench.time_host(
+            case,
+            lambda np_fn=np_fn, epochs=epochs: [
+                np_fn.__wrapped__(epochs, np.random.default_rng(i)) for i in range(seeds)
+            ],
+            impl="numpy-sequential",
+            params=prm,
+            repeats=1,
+            trace_memory=False,
+        )
+        batched = jax.jit(
+            jax.vmap(lambda k, jax_fn=jax_fn, epochs=epochs: jax_fn.__wrapped__(game, epochs, k))
+        )
+        rec = bench.time_jax(
+            case,
+            batched,
+            keys,
+            impl="jaxsci-vmap",
+            params=prm,
+            repeats=3,
+            compare_to="numpy-sequential",
+        )
+        if rec.median_s:
+            rec.extra["ms_per_member_epoch"] = round(rec.min_s / (epochs * seeds) * 1e3, 4)
 
     # 3. the guarantees, as notes (what the runs above show is in the threshold rows' final/best/tail)
     for method, setting in {

@@ -8,6 +8,7 @@ function costs O(d).
 """
 
 import math
+from typing import Any
 
 import equinox as eqx
 import jax
@@ -39,6 +40,18 @@ class AbstractConstraint(eqx.Module):
 
     def __call__(self, z: Float[Array, " d"]) -> Float[Array, " d"]:
         return self.project(z)
+
+    def warm_start(self, dtype) -> Any:
+        """The initial warm-start state of :meth:`project_warm` (a pytree; ``None`` for the projections
+        that have none)."""
+        return None
+
+    def project_warm(self, z: Float[Array, " d"], warm: Any) -> tuple[Float[Array, " d"], Any]:
+        """``(Π_C(z), warm')``: the projection, started from what the previous call left in ``warm``
+        (the solvers carry it in their loop state: consecutive iterates are close, so an iterative
+        projection such as the simplex pivot rule starts next to its answer). The projection is the
+        same as :meth:`project`'s whatever ``warm`` holds; only its cost changes."""
+        return self.project(z), warm
 
 
 class Unconstrained(AbstractConstraint):
@@ -145,38 +158,83 @@ def _simplex_sort(z, radius):
     return _threshold(z, z >= u[rho - 1], radius)
 
 
-def _simplex_pivot(z, radius):
-    # Michelot (1986): τ ← (Σ_{z_i > τ} z_i − r)/#{z_i > τ} until the set stops shrinking. From a lower bound
-    # τ increases and the active set shrinks, so a pass that does not shrink it ends the loop: at most d
-    # passes (in practice a handful: 4–8 on the paper's game at d = 500), also when rounding makes τ wobble.
-    # z is shifted (max 0 > τ > −r for any τ below), so the largest entry stays active and no pass divides
-    # by zero or loses the threshold to cancellation.
-    d = z.shape[-1]
-    zs = lax.stop_gradient(z)  # the loop only finds the active set; τ is recomputed from it below
+def _pivot_rows(zs, radius, tau0):
+    """Michelot's pivot rule (1986) on the rows of the shifted ``zs`` (shape (B, d): max 0, entries >= −r),
+    started from ``tau0`` (shape (B,), any values in [−r, −r/d]). Returns the thresholds (B,).
+
+    One pass τ ← (Σ_{z_i > τ} z_i − r)/#{z_i > τ} from *any* τ with a non-empty active set gives a lower
+    bound on the exact threshold τ* (the active set of τ* holds every z_i > τ*; the sum over a superset or
+    a subset of it, less r, is at most #set · τ*). From a lower bound the passes increase τ and shrink the
+    set monotonically, and a pass that does not shrink it ends the loop: its set is the exact active set and
+    its τ the exact threshold. So a start from the previous call's threshold (a warm start: the solvers'
+    iterates move little per step) costs two passes when the active set did not change, and never more
+    passes than d + 1. Every ``tau0`` in [−r, −r/d] keeps the largest entry (0) active, so no pass divides by
+    zero. The passes need only one fused reduction each (the sum and the count of the active entries as one
+    reduce over a stacked array): at d = 500 an XLA:CPU pass costs its kernel launches, not its flops.
+    """
+    d = zs.shape[-1]
+    cdt = zs.dtype if d < 2**24 else jnp.int64  # the count in the float reduce is exact below 2^24
+    r = jnp.asarray(radius, zs.dtype)
+
+    def sum_count(tau):
+        active = zs > tau[..., None]
+        sc = jnp.sum(jnp.stack([jnp.where(active, zs, 0), active.astype(cdt)]), axis=-1)
+        c = jnp.maximum(sc[1], 1)
+        return (sc[0] - r) / c.astype(zs.dtype), sc[1]
+
+    tau, count = sum_count(tau0)  # a lower bound on τ* from here on
 
     def cond(c):
-        _, count, prev, passes = c
-        return (count < prev) & (passes < d + 1)
+        return jnp.any(c[2]) & (c[3] < d + 1)
 
     def body(c):
-        tau, count, _, passes = c
-        active = zs > tau
-        new = jnp.maximum(jnp.sum(active), 1)
-        tau_new = (jnp.sum(jnp.where(active, zs, 0)) - radius) / new.astype(z.dtype)
-        # keep the previous τ if this pass did not shrink the set (the set of τ is the answer then)
-        keep = new >= count
-        return jnp.where(keep, tau, tau_new), jnp.minimum(new, count), count, passes + 1
+        tau, count, running, passes = c
+        new_tau, new_count = sum_count(tau)
+        # active sets are superlevel sets of z, so equal counts mean equal sets: the set that gave τ is
+        # {z > τ}, τ is exact, and new_tau recomputes it. After the first pass the sets only shrink; one
+        # that grows there (rounding at a tie) ends the loop too, with the threshold of that set (the
+        # rule of the previous implementation). In the first pass the set may grow (a warm start above τ*).
+        stop = (new_count == count) | ((new_count > count) & (passes > 0))
+        return (
+            jnp.where(running, new_tau, tau),
+            jnp.where(running, new_count, count),
+            running & ~stop,
+            passes + 1,
+        )
 
-    # two lower bounds on τ (the mean rule, and max z − r = −r since the largest entry is active); from any
-    # lower bound the passes increase τ monotonically to the exact threshold, and the larger start saves
-    # passes when the projection is sparse (as the games' strategies are)
-    tau0 = jnp.maximum((jnp.sum(zs) - radius) / d, -radius)
-    tau, _, _, _ = lax.while_loop(
-        cond, body, (tau0, jnp.asarray(d + 1), jnp.asarray(d + 2), jnp.asarray(0))
-    )
-    active = zs > tau
-    active = jnp.where(jnp.any(active), active, zs >= 0)
-    return _threshold(z, active, radius)
+    running = jnp.ones(tau.shape, bool)
+    tau, _, _, _ = lax.while_loop(cond, body, (tau, count, running, jnp.asarray(0)))
+    return tau
+
+
+@jax.custom_jvp
+def _simplex_from_threshold(zs, tau):
+    return jnp.maximum(zs - tau[..., None], 0)
+
+
+@_simplex_from_threshold.defjvp
+def _simplex_from_threshold_jvp(primals, tangents):
+    # τ = (Σ_{A} z − r)/|A| on the (locally constant) active set A: dτ = mean_A dz, dΠ = 1_A (dz − dτ)
+    zs, tau = primals
+    dz, _ = tangents
+    out = _simplex_from_threshold(zs, tau)
+    active = (zs > tau[..., None]).astype(zs.dtype)
+    dtau = jnp.sum(active * dz, -1) / jnp.maximum(jnp.sum(active, -1), 1)
+    return out, active * (dz - dtau[..., None])
+
+
+def _simplex_pivot_rows(z, radius, hint):
+    """Projections of the rows of ``z`` (B, d) by the pivot rule, warm-started from ``hint`` (B,) (the
+    previous thresholds, in the coordinates of z; −inf for a cold start). Returns (projections,
+    thresholds)."""
+    d = z.shape[-1]
+    r = jnp.asarray(radius, z.dtype)
+    m = lax.stop_gradient(jnp.max(z, axis=-1))
+    zs = jnp.maximum(z - m[..., None], -r)
+    tau0 = jnp.clip(hint.astype(z.dtype) - m, -r, -r / d)
+    tau = _pivot_rows(lax.stop_gradient(zs), r, tau0)
+    tau = jnp.where(jnp.isfinite(m), tau, jnp.nan)
+    return _simplex_from_threshold(zs, tau), tau + m
 
 
 def _project_simplex(z, radius, method):
@@ -186,8 +244,11 @@ def _project_simplex(z, radius, method):
     work = jnp.promote_types(dtype, jnp.float32)
     zw = z.astype(work)
     r = jnp.asarray(radius, work)
+    if method == "pivot":
+        out, _ = _simplex_pivot_rows(zw[None], r, jnp.full((1,), -jnp.inf, work))
+        return out[0].astype(dtype)
     zs = _shifted(zw, r)
-    tau = (_simplex_sort if method == "sort" else _simplex_pivot)(zs, r)
+    tau = _simplex_sort(zs, r)
     return jnp.maximum(zs - tau, 0).astype(dtype)
 
 
@@ -255,6 +316,19 @@ class Simplex(AbstractConstraint):
     def project(self, z):
         return _project_simplex(z, self.radius, self.method)
 
+    def warm_start(self, dtype):
+        # the previous threshold τ (−inf: a cold start); the sort method has no use for one
+        if self.method != "pivot":
+            return None
+        return jnp.full((1,), -jnp.inf, jnp.promote_types(dtype, jnp.float32))
+
+    def project_warm(self, z, warm):
+        if warm is None or self.method != "pivot":
+            return self.project(z), warm
+        work = jnp.promote_types(z.dtype, jnp.float32)
+        out, tau = _simplex_pivot_rows(z.astype(work)[None], self.radius, warm)
+        return out[0].astype(z.dtype), tau.astype(warm.dtype)
+
     def support(self, g):
         return self.radius * jnp.max(g)
 
@@ -316,11 +390,9 @@ class Product(AbstractConstraint):
         sizes = tuple(check_positive_int(s, f"sizes[{i}]") for i, s in enumerate(sizes))
         self.constraints, self.sizes = constraints, sizes
 
-    def project(self, z):
-        if z.shape[-1] != sum(self.sizes):
-            raise ValueError(f"`z` must have size {sum(self.sizes)}, got {z.shape[-1]}.")
+    def _equal_pivot_simplices(self):
         first = self.constraints[0]
-        if (
+        return (
             len(self.sizes) > 1
             and len(set(self.sizes)) == 1
             and isinstance(first, Simplex)
@@ -329,15 +401,37 @@ class Product(AbstractConstraint):
                 isinstance(c, Simplex) and (c.radius, c.method) == (first.radius, first.method)
                 for c in self.constraints
             )
-        ):
-            # equal pivot simplices (a square game's strategies): one batched pivot loop for all blocks
-            blocks = z.reshape(*z.shape[:-1], len(self.sizes), self.sizes[0])
-            return jax.vmap(first.project)(blocks).reshape(z.shape)
-        out, start = [], 0
-        for c, s in zip(self.constraints, self.sizes, strict=False):
-            out.append(c.project(z[start : start + s]))
+        )
+
+    def _check_size(self, z):
+        if z.shape[-1] != sum(self.sizes):
+            raise ValueError(f"`z` must have size {sum(self.sizes)}, got {z.shape[-1]}.")
+
+    def project(self, z):
+        return self.project_warm(z, self.warm_start(z.dtype))[0]
+
+    def warm_start(self, dtype):
+        if self._equal_pivot_simplices():
+            return jnp.full((len(self.sizes),), -jnp.inf, jnp.promote_types(dtype, jnp.float32))
+        return tuple(c.warm_start(dtype) for c in self.constraints)
+
+    def project_warm(self, z, warm):
+        self._check_size(z)
+        if self._equal_pivot_simplices() and z.ndim == 1:
+            # equal pivot simplices (a square game's strategies): one pivot loop over all blocks as rows
+            work = jnp.promote_types(z.dtype, jnp.float32)
+            blocks = z.astype(work).reshape(len(self.sizes), self.sizes[0])
+            out, tau = _simplex_pivot_rows(blocks, self.constraints[0].radius, warm)
+            return out.reshape(z.shape).astype(z.dtype), tau.astype(warm.dtype)
+        if not isinstance(warm, tuple) or len(warm) != len(self.constraints):
+            warm = tuple(c.warm_start(z.dtype) for c in self.constraints)
+        out, new, start = [], [], 0
+        for c, s, w in zip(self.constraints, self.sizes, warm, strict=False):
+            o, w = c.project_warm(z[start : start + s], w)
+            out.append(o)
+            new.append(w)
             start += s
-        return jnp.concatenate(out)
+        return jnp.concatenate(out), tuple(new)
 
     def support(self, g):
         if g.shape[-1] != sum(self.sizes):

@@ -52,7 +52,7 @@ the Lipschitz estimate L̂, so the next solve skips the probe.
 """
 
 import math
-from typing import Any
+from typing import Any, ClassVar
 
 import equinox as eqx
 import jax
@@ -64,6 +64,7 @@ from jaxtyping import Array, ArrayLike, Float, PRNGKeyArray, Real
 from .._checks import check_positive, check_positive_int, check_range, error_if_not
 from .._solution import DIVERGENCE_FACTOR, RESULTS, Solution, diverged, finalize, norm, status
 from ._problems import AbstractFiniteSumProblem
+from ._sampling import block_loop, empty_draws
 
 __all__ = ["AbstractMonotoneSolver", "MonotoneState"]
 
@@ -72,6 +73,9 @@ __all__ = ["AbstractMonotoneSolver", "MonotoneState"]
 ScalarLike = float | int | np.floating | np.integer | Real[Array, ""] | Real[np.ndarray, ""]
 
 _INF = math.inf
+
+#: Steps whose random draws are produced at once (see :func:`._sampling.block_loop`).
+DRAW_BLOCK = 64
 
 
 class MonotoneState(eqx.Module):
@@ -192,6 +196,9 @@ class AbstractMonotoneSolver(eqx.Module):
     _stochastic: eqx.AbstractClassVar[bool]
     _adaptive: eqx.AbstractClassVar[bool]  # whether step_size="adaptive" is offered
     _ranges: eqx.AbstractClassVar[dict[str, tuple[float, float, str]]]
+    #: whether ``_step(problem, params, s, draws)`` takes one step's random draws from ``_draw``
+    #: (produced in blocks by :func:`._sampling.block_loop`; the stochastic extragradient/PAGE methods)
+    _block_draws: ClassVar[bool] = False
 
     def __check_init__(self):
         if isinstance(self.step_size, str):
@@ -304,8 +311,12 @@ class AbstractMonotoneSolver(eqx.Module):
         ``eta``."""
         raise NotImplementedError
 
-    def _step(self, problem, params, s) -> dict:
-        """One iteration."""
+    def _step(self, problem, params, s, draws=None) -> dict:
+        """One iteration (``draws``: its random draws from :meth:`_draw`, for ``_block_draws``)."""
+        raise NotImplementedError
+
+    def _draw(self, problem, key_a, key_b, dtype):
+        """One step's random draws from its two subkeys (``_block_draws`` solvers)."""
         raise NotImplementedError
 
     def _advice(self) -> dict[str, str]:
@@ -322,13 +333,19 @@ class AbstractMonotoneSolver(eqx.Module):
     # ------------------------------------------------------------------------------------------
     # shared pieces
 
-    def _base_state(self, z0, key):
+    def _draw_fn(self, problem, dtype):
+        return lambda a, b: self._draw(problem, a, b, dtype)
+
+    def _base_state(self, problem, z0, key):
         s = {
             "z": z0,
             "units": _int(0),
             "iterations": _int(0),
             "k": _int(0),
             "anchor": z0,
+            # the projection's warm start (the simplex pivot rule's last thresholds), carried from
+            # step to step; it changes the projection's cost, never its result
+            "warm": problem.constraint.warm_start(z0.dtype),
         }
         if key is not None:
             s["key"] = key
@@ -396,6 +413,9 @@ class AbstractMonotoneSolver(eqx.Module):
                 state.inner_step_size.astype(dtype), ~finite0 | ~config_ok
             )
         s = self._start(problem, z0, params, state, key)
+        if self._block_draws:
+            draw = self._draw_fn(problem, dtype)
+            s["draws"], s["pos"] = empty_draws(key, draw, DRAW_BLOCK)
         max_units, log_units, num_logs = self._schedule(n)
         restart_factor = getattr(self, "restart_factor", None)
         run_budget = self.tol is None
@@ -428,9 +448,19 @@ class AbstractMonotoneSolver(eqx.Module):
         def body(c):
             s = c["state"]
             target = jnp.minimum((s["units"] // log_units + 1) * log_units, max_units)
-            s = lax.while_loop(
-                lambda s: s["units"] < target, lambda s: self._step(problem, params, s), s
-            )
+            if self._block_draws:
+                s = block_loop(
+                    lambda s: s["units"] < target,
+                    lambda s, d: self._step(problem, params, s, d),
+                    s,
+                    draw,
+                    order=(0, 1, 2),
+                    block=DRAW_BLOCK,
+                )
+            else:
+                s = lax.while_loop(
+                    lambda s: s["units"] < target, lambda s: self._step(problem, params, s), s
+                )
             r = problem.residual(s["z"])
             c = dict(c)
             c["epochs"] = c["epochs"].at[c["slot"]].set(s["units"].astype(dtype) / n)

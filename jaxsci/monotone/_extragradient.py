@@ -14,7 +14,6 @@ from typing import ClassVar
 import equinox as eqx
 import jax
 import jax.numpy as jnp
-from jax import lax
 from jaxtyping import ArrayLike, Float, PRNGKeyArray
 
 from .._checks import check_positive_int
@@ -29,7 +28,7 @@ from ._driver import (
     ratio,
 )
 from ._problems import AbstractFiniteSumProblem
-from ._sampling import sample_without_replacement
+from ._sampling import fisher_yates_apply, fisher_yates_targets, rare_update
 
 __all__ = [
     "AnchoredExtragradient",
@@ -50,9 +49,9 @@ def _eg_step(solver, problem, params, s, anchored):
     else:
         base = u
     fu = problem.operator(u)
-    half = problem.project(base - eta * fu)
+    half, warm = problem.project_warm(base - eta * fu, s["warm"])
     fhalf = problem.operator(half)
-    s["z"] = problem.project(base - eta * fhalf)
+    s["z"], s["warm"] = problem.project_warm(base - eta * fhalf, warm)
     if (
         solver._is_adaptive
     ):  # both evaluations exist already: the ratio is free; η applies from k + 1
@@ -88,7 +87,7 @@ class Extragradient(AbstractMonotoneSolver):
     _ranges: ClassVar[dict] = _EG_RANGES
 
     def _start(self, problem, z0, params, state, key):
-        return self._init_step_size(problem, z0, params, state, self._base_state(z0, key))
+        return self._init_step_size(problem, z0, params, state, self._base_state(problem, z0, key))
 
     def _step(self, problem, params, s):
         return _eg_step(self, problem, params, s, anchored=False)
@@ -120,7 +119,7 @@ class AnchoredExtragradient(AbstractMonotoneSolver):
     _ranges: ClassVar[dict] = {**_EG_RANGES, "restart_factor": UNIT_OPEN}
 
     def _start(self, problem, z0, params, state, key):
-        return self._init_step_size(problem, z0, params, state, self._base_state(z0, key))
+        return self._init_step_size(problem, z0, params, state, self._base_state(problem, z0, key))
 
     def _step(self, problem, params, s):
         return _eg_step(self, problem, params, s, anchored=True)
@@ -164,30 +163,40 @@ class VRExtragradient(AbstractMonotoneSolver):
         batch_size_for(problem, self.batch_size, lambda n: 1)
 
     def _start(self, problem, z0, params, state, key):
-        s = self._base_state(z0, key)
+        s = self._base_state(problem, z0, key)
         s["eta"] = params["step_size"]
         s["w"], s["fw"] = z0, problem.operator(z0)
         s["units"] = s["units"] + problem.num_components
         s["perm"] = jnp.arange(problem.num_components)
         return s
 
-    def _step(self, problem, params, s):
+    _block_draws: ClassVar[bool] = True
+
+    def _draw(self, problem, k_idx, k_toss, dtype):
+        # the stream of the per-step `key, k_idx, k_toss = split(key, 3)`, drawn a block at a time
+        targets = fisher_yates_targets(k_idx, problem.num_components, self.batch_size)
+        return targets, jax.random.uniform(k_toss, dtype=dtype)
+
+    def _step(self, problem, params, s, draws):
         s = dict(s)
         n, b = problem.num_components, self.batch_size
         u, w, fw, gam = s["z"], s["w"], s["fw"], s["eta"]
         p = self.snapshot_probability
         p = jnp.asarray(1.0 / n if p is None else p, u.dtype)
-        key, k_idx, k_toss = jax.random.split(s["key"], 3)
+        targets, toss = draws
         ubar = (1.0 - p) * u + p * w
-        half = problem.project(ubar - gam * fw)
-        s["perm"], idx = sample_without_replacement(k_idx, s["perm"], b)
-        u_new = problem.project(ubar - gam * (fw + problem.batch_difference(half, w, idx)))
-        refresh = jax.random.uniform(k_toss, dtype=u.dtype) < p
-        s["w"], s["fw"] = lax.cond(
-            refresh, lambda: (u_new, problem.operator(u_new)), lambda: (w, fw)
+        half, warm = problem.project_warm(ubar - gam * fw, s["warm"])
+        s["perm"], idx = fisher_yates_apply(s["perm"], targets)
+        u_new, s["warm"] = problem.project_warm(
+            ubar - gam * (fw + problem.batch_difference(half, w, idx)), warm
+        )
+        refresh = toss.astype(u.dtype) < p
+        # under vmap (many seeds at once) the full evaluation runs only when some member refreshes
+        s["w"], s["fw"] = rare_update(
+            refresh, lambda pr, v: (v, pr.operator(v)), (w, fw), (problem, u_new)
         )
         s["units"] = s["units"] + 2 * b + jnp.where(refresh, n, 0)
-        s["z"], s["key"] = u_new, key
+        s["z"] = u_new
         s["k"], s["iterations"] = s["k"] + 1, s["iterations"] + 1
         return s
 

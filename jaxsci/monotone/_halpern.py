@@ -25,6 +25,7 @@ from jaxtyping import ArrayLike, Float, PRNGKeyArray
 from .._checks import check_choice, check_positive_int, error_if_not
 from .._solution import Solution
 from ._driver import (
+    DRAW_BLOCK,
     POSITIVE,
     UNIT_OPEN,
     UNIT_RIGHT,
@@ -34,7 +35,12 @@ from ._driver import (
     ratio,
 )
 from ._problems import AbstractFiniteSumProblem
-from ._sampling import sample_without_replacement
+from ._sampling import (
+    block_loop,
+    empty_draws,
+    fisher_yates_apply,
+    fisher_yates_targets,
+)
 
 __all__ = [
     "Halpern",
@@ -80,7 +86,7 @@ class Halpern(AbstractMonotoneSolver):
     }
 
     def _start(self, problem, z0, params, state, key):
-        s = self._init_step_size(problem, z0, params, state, self._base_state(z0, key))
+        s = self._init_step_size(problem, z0, params, state, self._base_state(problem, z0, key))
         if self._is_adaptive:  # the first ratio is 0/0 := 0, so f_prev is never read before set
             s["z_prev"], s["f_prev"] = z0, jnp.zeros_like(z0)
         return s
@@ -94,7 +100,7 @@ class Halpern(AbstractMonotoneSolver):
             s["eta"] = params["step_scale"] / s["lhat"]
             s["z_prev"], s["f_prev"] = u, fu
         lam = 1.0 / (k + 2.0)
-        t = problem.project(u - s["eta"] * fu)
+        t, s["warm"] = problem.project_warm(u - s["eta"] * fu, s["warm"])
         s["z"] = lam * s["anchor"] + (1.0 - lam) * t
         s["units"] = s["units"] + problem.num_components
         s["k"], s["iterations"] = k + 1, s["iterations"] + 1
@@ -142,40 +148,49 @@ class VRHalpern(AbstractMonotoneSolver):
         batch_size_for(problem, self.batch_size, lambda n: 1)
 
     def _start(self, problem, z0, params, state, key):
-        s = self._base_state(z0, key)
+        s = self._base_state(problem, z0, key)
         s["u_prev"], s["g"] = z0, jnp.zeros_like(z0)
         s["perm"] = jnp.arange(problem.num_components)
         return self._init_step_size(problem, z0, params, state, s)
 
-    def _step(self, problem, params, s):
+    _block_draws: ClassVar[bool] = True
+
+    def _batch(self, problem):
+        return batch_size_for(problem, self.batch_size, lambda n: max(1, math.isqrt(n)))
+
+    def _draw(self, problem, k_toss, k_idx, dtype):
+        # the stream of the per-step `key, k_toss, k_idx = split(key, 3)`, drawn a block at a time
+        toss = jax.random.uniform(k_toss, dtype=dtype)
+        return toss, fisher_yates_targets(k_idx, problem.num_components, self._batch(problem))
+
+    def _step(self, problem, params, s, draws):
         s = dict(s)
         n = problem.num_components
-        b = batch_size_for(problem, self.batch_size, lambda n: max(1, math.isqrt(n)))
         u, k = s["z"], s["k"]
         dtype = u.dtype
-        key, k_toss, k_idx = jax.random.split(s["key"], 3)
+        toss, targets = draws
         kf = k.astype(dtype)
         lam = 2.0 / (kf + 4.0)
         sqrt_n = math.sqrt(n)
         p = jnp.where(kf - 1.0 <= sqrt_n, 4.0 / (kf + 4.0), 4.0 / (sqrt_n + 5.0))
-        full = (k <= 1) | (jax.random.uniform(k_toss, dtype=dtype) < p)
-        perm, idx = sample_without_replacement(k_idx, s["perm"], b)
+        full = (k <= 1) | (toss.astype(dtype) < p)
 
-        def full_branch():
-            return problem.operator(u), s["perm"], jnp.zeros((), dtype)
-
-        def batch_branch():
-            d = problem.batch_difference(u, s["u_prev"], idx)
-            return s["g"] + d, perm, ratio(d, u - s["u_prev"])
-
-        g, s["perm"], local = lax.cond(full, full_branch, batch_branch)
+        # the PAGE correction is cheap: computed always and kept where the step is not full
+        perm, idx = fisher_yates_apply(s["perm"], targets)
+        d = problem.batch_difference(u, s["u_prev"], idx)
+        g_batch, local_batch = s["g"] + d, ratio(d, u - s["u_prev"])
+        g = lax.cond(full, lambda: problem.operator(u), lambda: g_batch)
+        s["perm"] = jnp.where(full, s["perm"], perm)
+        local = jnp.where(full, jnp.zeros((), dtype), local_batch)
         if self._is_adaptive:
             s["lhat"] = jnp.maximum(s["lhat"], local)
             s["eta"] = params["step_scale"] / s["lhat"]
         s["g"], s["u_prev"] = g, u
-        s["z"] = problem.project(lam * s["anchor"] + (1.0 - lam) * u - s["eta"] * g)
-        s["units"] = s["units"] + jnp.where(full, n, 2 * b)
-        s["key"], s["k"], s["iterations"] = key, k + 1, s["iterations"] + 1
+        s["z"], s["warm"] = problem.project_warm(
+            lam * s["anchor"] + (1.0 - lam) * u - s["eta"] * g, s["warm"]
+        )
+        s["units"] = s["units"] + jnp.where(full, n, 2 * self._batch(problem))
+        s["k"], s["iterations"] = k + 1, s["iterations"] + 1
         return s
 
 
@@ -254,11 +269,17 @@ class InexactVRHalpern(AbstractMonotoneSolver):
         )
 
     def _start(self, problem, z0, params, state, key):
-        s = self._base_state(z0, key)
+        s = self._base_state(problem, z0, key)
         s["eta"] = params["step_size"]
+        s["draws"], s["pos"] = empty_draws(key, self._draw_fn(problem, z0.dtype), DRAW_BLOCK)
         return s
 
-    def _step(self, problem, params, s):
+    def _draw(self, problem, k_idx, k_toss, dtype):
+        return jax.random.randint(k_idx, (1,), 0, problem.num_components), jax.random.uniform(
+            k_toss, dtype=dtype
+        )
+
+    def _step(self, problem, params, s, draws=None):
         """One outer iteration: ũ ≈ J_{η(F+G)}(u) by M_k steps of VR-FoRB, then u⁺ = λ u0 + (1 − λ) ũ."""
         s = dict(s)
         n = problem.num_components
@@ -278,17 +299,19 @@ class InexactVRHalpern(AbstractMonotoneSolver):
             "phi_w": eta * problem.operator(u),
             "units": s["units"] + n,
             "key": s["key"],
+            "draws": s["draws"],
+            "pos": s["pos"],
+            "warm": s["warm"],
         }
 
-        def body(c):
+        def body(c, draws):
             c = dict(c)
-            key, k_idx, k_toss = jax.random.split(c["key"], 3)
+            idx, toss = draws
             v, w, w_prev = c["v"], c["w"], c["w_prev"]
-            idx = jax.random.randint(k_idx, (1,), 0, n)
             vbar = (1.0 - p) * v + p * w
             est = c["phi_w"] + eta * problem.batch_difference(v, w_prev, idx) + (v - w_prev)
-            v_new = problem.project(vbar - gam * est)
-            refresh = jax.random.uniform(k_toss, dtype=dtype) < p
+            v_new, c["warm"] = problem.project_warm(vbar - gam * est, c["warm"])
+            refresh = toss.astype(dtype) < p
             c["w_prev"] = w
             if (
                 theory
@@ -300,13 +323,23 @@ class InexactVRHalpern(AbstractMonotoneSolver):
                 )
             # released code: w <- u at a refresh, i.e. w and Φ(w) never change; the refresh is still charged
             c["units"] = c["units"] + 2 + jnp.where(refresh, n, 0)
-            c["v"], c["key"], c["j"] = v_new, key, c["j"] + 1
+            c["v"], c["j"] = v_new, c["j"] + 1
             return c
 
-        inner = lax.while_loop(lambda c: c["j"] < steps, body, inner)
+        # the stream of the per-step `key, k_idx, k_toss = split(key, 3)`, drawn a block at a time and
+        # carried across outer iterations in s["draws"]/s["pos"]
+        inner = block_loop(
+            lambda c: c["j"] < steps,
+            body,
+            inner,
+            self._draw_fn(problem, dtype),
+            order=(0, 1, 2),
+            block=DRAW_BLOCK,
+        )
         lam = 1.0 / (kf + 2.0)
         s["z"] = lam * s["anchor"] + (1.0 - lam) * inner["v"]
-        s["units"], s["key"] = inner["units"], inner["key"]
+        for name in ("units", "key", "draws", "pos", "warm"):
+            s[name] = inner[name]
         s["k"], s["iterations"] = k + 1, s["iterations"] + 1
         return s
 

@@ -1,0 +1,126 @@
+"""Batched solving (many seeds / step sizes at once under vmap) equals the unbatched runs member by member,
+and the pieces the speed work relies on reproduce what they replace exactly (issue 17)."""
+
+import math
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+import jaxsci.monotone as mono
+from jaxsci.monotone._sampling import (
+    fisher_yates_apply,
+    fisher_yates_targets,
+    sample_without_replacement,
+    split3,
+)
+
+N = 40
+
+
+@pytest.fixture(scope="module")
+def game():
+    return mono.policeman_and_burglar(N, simplex_method="pivot")
+
+
+def _solvers(game):
+    a = np.asarray(game.matrix)
+    fro, p = np.linalg.norm(a), 1.0 / N
+    return {
+        "vr_extragradient": lambda key, scale: mono.vr_extragradient(
+            game,
+            jnp.full(2 * N, 1 / N),
+            step_size=scale * 3 * math.sqrt(p) / fro,
+            key=key,
+            max_epochs=6,
+            throw=False,
+            num_logs=7,
+        ),
+        "vr_halpern": lambda key, scale: mono.vr_halpern(
+            game,
+            jnp.full(2 * N, 1 / N),
+            step_size=scale * 5 / fro,
+            key=key,
+            max_epochs=12,
+            throw=False,
+            num_logs=7,
+        ),
+        "inexact_vr_halpern": lambda key, scale: mono.inexact_vr_halpern(
+            game,
+            jnp.full(2 * N, 1 / N),
+            step_size=scale * math.sqrt(N) / fro,
+            inner_step_size=5 * math.sqrt(p * (1 - p)) / (math.sqrt(N) + 1),
+            key=key,
+            max_epochs=8,
+            throw=False,
+            num_logs=7,
+        ),
+    }
+
+
+@pytest.mark.parametrize("name", ["vr_extragradient", "vr_halpern", "inexact_vr_halpern"])
+def test_batched_equals_unbatched_member_by_member(game, name):
+    # 6 members: 3 seeds x 2 step-size scales, one vmap; each member has its own status and counts
+    fn = _solvers(game)[name]
+    keys = jax.random.split(jax.random.key(3), 3)
+    keys = jnp.concatenate([keys, keys])
+    scales = jnp.asarray([1.0, 1.0, 1.0, 0.5, 0.5, 0.5])
+    batched = jax.jit(jax.vmap(fn))(keys, scales)
+    for i in range(6):
+        one = fn(keys[i], float(scales[i]))
+        assert int(batched.result._value[i]) == int(one.result._value)
+        for stat in ("oracle_calls", "num_steps", "num_logged"):
+            assert int(batched.stats[stat][i]) == int(one.stats[stat]), stat
+        np.testing.assert_allclose(batched.value[i], one.value, rtol=1e-12, atol=1e-15)
+        np.testing.assert_allclose(
+            batched.stats["residual_history"][i], one.stats["residual_history"], rtol=1e-10
+        )
+    # the members differ (different seeds and steps): the test compares distinct runs
+    assert len({int(c) for c in batched.stats["oracle_calls"]}) > 1 or not np.allclose(
+        batched.value[0], batched.value[1]
+    )
+
+
+def test_split3_is_jax_split():
+    key = jax.random.key(11)
+    for _ in range(20):
+        ref = jax.random.key_data(jax.random.split(key, 3))
+        got = jax.random.key_data(jax.jit(split3)(key))
+        np.testing.assert_array_equal(got, ref)
+        key = jax.random.split(key)[0]
+
+
+@pytest.mark.parametrize("b", [1, 2, 7, 13])
+def test_fisher_yates_vectorised_matches_sequential_swaps(b):
+    rng = np.random.default_rng(b)
+    for trial in range(20):
+        n = int(rng.integers(b, 30))
+        perm = jnp.asarray(rng.permutation(n))
+        key = jax.random.key(trial)
+        targets = fisher_yates_targets(key, n, b)
+        ref = np.asarray(perm).copy()
+        for j, t in enumerate(np.asarray(targets)):
+            ref[j], ref[t] = ref[t], ref[j]
+        new, idx = jax.jit(fisher_yates_apply)(perm, targets)
+        if b > 1:
+            np.testing.assert_array_equal(new, ref)
+            np.testing.assert_array_equal(idx, ref[:b])
+        p2, i2 = sample_without_replacement(key, perm, b)
+        np.testing.assert_array_equal(i2, idx)
+        np.testing.assert_array_equal(p2, new)
+
+
+@pytest.mark.parametrize("warm", [-np.inf, -5.0, 0.0, 0.3, 10.0, np.nan])
+def test_warm_started_pivot_projection_is_the_projection(warm):
+    # whatever the carried threshold, the projection is the sort-based one, and the new threshold is exact
+    rng = np.random.default_rng(0)
+    constraint = mono.Product(
+        (mono.Simplex(method="pivot"), mono.Simplex(method="pivot")), (25, 25)
+    )
+    sort = mono.Product((mono.Simplex(), mono.Simplex()), (25, 25))
+    for _ in range(10):
+        z = jnp.asarray(rng.normal(size=50) * rng.choice([0.01, 1.0, 100.0]))
+        out, tau = jax.jit(constraint.project_warm)(z, jnp.full(2, warm))
+        np.testing.assert_allclose(out, sort.project(z), atol=1e-14)
+        np.testing.assert_allclose(np.maximum(z.reshape(2, 25) - tau[:, None], 0).sum(1), 1.0)
