@@ -455,7 +455,8 @@ def _run(bench):
     seeds = sz["batch_seeds"]
     keys = jax.random.split(jax.random.key(1), seeds)
     for name, (epochs, np_fn, jax_fn) in cases.items():
-        epochs = max(1, epochs // sz["batch_epoch_divisor"])
+        # at least 2 epochs: the NumPy VR-EG spends its first epoch on F(w0) and would do nothing at 1
+        epochs = max(2, epochs // sz["batch_epoch_divisor"])
         prm = {"n": n_game, "epochs": epochs, "seeds": seeds}
         case = f"{name} {seeds} seeds"
         rec = bench.time_host(
