@@ -197,9 +197,10 @@ def navier_stokes(
     ``x_j = j/s`` (the periodic layout, ``ij`` indexing).
 
     Chunks of ``chunk_size`` samples are vmapped and jitted; with ``sharding`` (a ``NamedSharding``
-    over a 1-D mesh the caller made, e.g. ``NamedSharding(jax.make_mesh((8,), ("batch",)),
-    P("batch"))``) each chunk's keys are placed there and the solves run data parallel, one slice of
-    the chunk per device (``chunk_size`` must be divisible by the number of devices). Sample ``i``
+    over a 1-D mesh the caller made, e.g. ``NamedSharding(jax.make_mesh((8,), ("batch",),
+    axis_types=(jax.sharding.AxisType.Auto,)), P("batch"))``) each chunk's keys are placed there
+    and the solves run data parallel, one slice of the chunk per device (``chunk_size`` must be
+    divisible by the number of devices). Sample ``i``
     depends only on ``key`` and ``i``. A progress bar when ``progress``; with ``cache_dir`` the data
     set is saved as ``.npz`` (file name keyed by every argument and the key) and reloaded when present.
 

@@ -127,7 +127,7 @@ def make_train_step(
                 f"`x` and `y` must be batches with the same leading size, got shapes "
                 f"{jnp.shape(x)} and {jnp.shape(y)}."
             )
-        keys = jax.random.split(key, jnp.shape(x)[0])
+        keys = _batch_sharded_like(jax.random.split(key, jnp.shape(x)[0]), x)
 
         def batch_loss(model):
             pred = jax.vmap(lambda xi, ki: model(xi, key=ki))(x, keys)
@@ -146,6 +146,18 @@ def make_train_step(
         return eqx.apply_updates(model, updates), opt_state, loss
 
     return step
+
+
+def _batch_sharded_like(a, x):
+    """``a`` (a per-sample array) with the batch-axis sharding of ``x`` where ``x`` carries one in its
+    type: on a mesh with ``Explicit`` axes (the default of ``jax.make_mesh`` in current JAX) ``vmap``
+    requires every mapped input to be sharded the same way along the mapped axis. A no-op otherwise."""
+    sharding = getattr(jax.typeof(x), "sharding", None)
+    spec = getattr(sharding, "spec", None)
+    if not spec or spec[0] is None:
+        return a
+    target = NamedSharding(sharding.mesh, P(spec[0], *([None] * (jnp.ndim(a) - 1))))
+    return jax.sharding.reshard(a, target)
 
 
 _Data = tuple[Real[ArrayLike, " n ..."], Real[ArrayLike, " n ..."]]
@@ -314,7 +326,9 @@ def fit(
       :class:`~jaxsci.training.Normalizer` nodes are not updated.
     - ``sharding``: a ``jax.sharding.Sharding`` for one batch, shape ``(batch_size, C, *spatial)``,
       e.g. ``NamedSharding(mesh, P("batch"))`` for data parallelism over the devices of a mesh the
-      caller made (``jax.make_mesh((jax.device_count(),), ("batch",))``); every batch is put there
+      caller made (``jax.make_mesh((jax.device_count(),), ("batch",),
+      axis_types=(jax.sharding.AxisType.Auto,))``: the model code relies on XLA's partitioner, and
+      several JAX primitives under ``vmap`` do not accept ``Explicit`` axes yet); every batch is put there
       and, for a ``NamedSharding``, the model and optimiser state are replicated over its mesh (XLA
       inserts the gradient all-reduce). ``None``: batches go to the default device.
       ``batch_size`` must be divisible by the number of shards.
