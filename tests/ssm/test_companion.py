@@ -79,7 +79,8 @@ def test_float32():
 def test_float64_and_integer_inputs():
     assert ssm.companion_kernel(*_abc(4), 6).dtype == jnp.float64
     out = ssm.companion_kernel(np.zeros(3, int), np.array([1, 0, 0]), np.array([1, 2, 3]), 5)
-    np.testing.assert_allclose(out, [1, 2, 3, 0, 0], atol=1e-14)  # a = 0: the shift SSM is an FIR filter
+    # a = 0: the shift SSM is an FIR filter
+    np.testing.assert_allclose(out, [1, 2, 3, 0, 0], atol=1e-14)
 
 
 def test_grads():
