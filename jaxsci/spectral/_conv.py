@@ -239,26 +239,7 @@ def spectral_conv(
         X = x.astype(cdtype)
         for F in fwd:  # contract spatial axis 1 each time; the new frequency axis goes last
             X = jnp.tensordot(X, F, axes=([1], [1]))
-        c = X.shape[0]
-        # (C, 2m_1, ..., 2m_{d-1}, m_d) -> (2^(d-1), C, *modes)
-        split = [c]
-        for a in range(d - 1):
-            split += [2, modes[a]]
-        split.append(modes[-1])
-        X = X.reshape(split)
-        bit_axes = [1 + 2 * a for a in range(d - 1)]
-        mode_axes = [2 + 2 * a for a in range(d - 1)] + [len(split) - 1]
-        X = X.transpose(bit_axes + [0] + mode_axes).reshape((num_blocks(d), c, *modes))
-        Y = jnp.einsum("bi...,bio...->bo...", X, w)
-        Y = Y * jnp.asarray(c_in, dtype)
-        co = Y.shape[1]
-        Y = Y.reshape((2,) * (d - 1) + (co, *modes))
-        # back to (C_out, 2m_1, ..., m_d)
-        perm = [d - 1]
-        for a in range(d - 1):
-            perm += [a, d + a]
-        perm.append(2 * d - 1)
-        Y = Y.transpose(perm).reshape((co,) + tuple(2 * m for m in modes[:-1]) + (modes[-1],))
+        Y = _mix_dft_blocks(X, w, modes, jnp.asarray(c_in, dtype))
         for E in inv:
             Y = jnp.tensordot(Y, E, axes=([1], [1]))
         return jnp.real(Y).astype(out_dtype)
@@ -280,3 +261,28 @@ def spectral_conv(
     Z = jnp.where(jnp.asarray(keep_imag), Z, jnp.real(Z).astype(Z.dtype))
     y = jnp.fft.irfft(Z, n=n_out_d, axis=-1, norm="forward")
     return y.astype(out_dtype)
+
+
+def _mix_dft_blocks(X, w, modes, scale):
+    """The channel mixing of the DFT path: ``X`` of shape ``(C, 2m_1, ..., 2m_{d-1}, m_d)`` (the retained
+    frequencies of every spatial axis, low and high halves side by side) is split into the
+    ``2^(d-1)`` corner blocks, each mixed by its weights ``w`` ``(2^(d-1), C_in, C_out, *modes)`` and
+    multiplied by ``scale`` (per last-axis bin), and put back as ``(C_out, 2m_1, ..., m_d)``."""
+    d = len(modes)
+    c = X.shape[0]
+    split = [c]
+    for a in range(d - 1):
+        split += [2, modes[a]]
+    split.append(modes[-1])
+    X = X.reshape(split)
+    bit_axes = [1 + 2 * a for a in range(d - 1)]
+    mode_axes = [2 + 2 * a for a in range(d - 1)] + [len(split) - 1]
+    X = X.transpose(bit_axes + [0] + mode_axes).reshape((num_blocks(d), c, *modes))
+    Y = jnp.einsum("bi...,bio...->bo...", X, w) * scale
+    co = Y.shape[1]
+    Y = Y.reshape((2,) * (d - 1) + (co, *modes))
+    perm = [d - 1]
+    for a in range(d - 1):
+        perm += [a, d + a]
+    perm.append(2 * d - 1)
+    return Y.transpose(perm).reshape((co,) + tuple(2 * m for m in modes[:-1]) + (modes[-1],))

@@ -30,7 +30,7 @@ from jax.sharding import PartitionSpec as P
 from jaxtyping import Array, ArrayLike, Float, Real
 
 from .._checks import check_choice
-from ._conv import _c, _complex_weight, _dft_matrices, _validate, num_blocks
+from ._conv import _c, _complex_weight, _dft_matrices, _mix_dft_blocks, _validate
 from ._derivatives import _lengths
 from ._inputs import compute_dtype
 from ._solve import _check_f, _check_real_scalar
@@ -233,24 +233,7 @@ def spectral_conv_sharded(
         X = jnp.tensordot(X, fwd[a], axes=([pos], [1]))
     # axes now (C, f_order[0], ..., f_order[-1]) -> (C, f_0, ..., f_{d-1})
     X = X.transpose([0] + [1 + order.index(a) for a in range(d)])
-    c = X.shape[0]
-    split = [c]
-    for a in range(d - 1):
-        split += [2, modes[a]]
-    split.append(modes[-1])
-    X = X.reshape(split)
-    bit_axes = [1 + 2 * a for a in range(d - 1)]
-    mode_axes = [2 + 2 * a for a in range(d - 1)] + [len(split) - 1]
-    X = X.transpose(bit_axes + [0] + mode_axes).reshape((num_blocks(d), c, *modes))
-    Y = jnp.einsum("bi...,bio...->bo...", X, w)
-    Y = Y * jnp.asarray(_c(np.arange(modes[-1]), in_spatial[-1]), dtype)
-    co = Y.shape[1]
-    Y = Y.reshape((2,) * (d - 1) + (co, *modes))
-    perm = [d - 1]
-    for a in range(d - 1):
-        perm += [a, d + a]
-    perm.append(2 * d - 1)
-    Y = Y.transpose(perm).reshape((co,) + tuple(2 * m for m in modes[:-1]) + (modes[-1],))
+    Y = _mix_dft_blocks(X, w, modes, jnp.asarray(_c(np.arange(modes[-1]), in_spatial[-1]), dtype))
     for E in inv:
         Y = jnp.tensordot(Y, E, axes=([1], [1]))
     y = jnp.real(Y)
