@@ -55,16 +55,33 @@ def _chunk_associative(h0, xs, A, D, zoh):
 
 
 def _chunk_sequential(h0, xs, A, D, zoh):
-    """One chunk of ``T`` steps by a sequential loop holding one ``(D, N)`` state."""
+    """One chunk of ``T`` steps by a sequential loop holding one ``(D, N)`` state.
 
-    def step(h, x):
-        u, delta, B, C = x
-        a, b = _discretize(delta, A, B, u, zoh)
-        h = a * h + b
-        y = h @ C
-        return h, y if D is None else y + D * u
+    The transcendental part, ``exp(delta A)`` (and the ZOH weight), is computed for the whole chunk
+    at once as a ``(T, D, N)`` block: one vectorised pass over a cache-sized array is about twice as
+    fast on CPU as ``T`` small ``exp`` calls inside the loop. The loop itself is one fused
+    multiply-add and one ``(D, N) @ (N,)`` product per step."""
+    u, delta, B, C = xs
+    dA = delta[:, :, None] * A
+    a = jnp.exp(dA)
+    if zoh:
+        w = delta[:, :, None] * _phi1_real(dA)
 
-    return lax.scan(step, h0, xs)
+        def step(h, x):
+            a_t, w_t, u_t, B_t, C_t = x
+            h = a_t * h + w_t * B_t * u_t[:, None]
+            return h, h @ C_t
+
+        h, y = lax.scan(step, h0, (a, w, u, B, C))
+    else:
+
+        def step(h, x):
+            a_t, du_t, B_t, C_t = x
+            h = a_t * h + du_t[:, None] * B_t
+            return h, h @ C_t
+
+        h, y = lax.scan(step, h0, (a, delta * u, B, C))
+    return h, y if D is None else y + D * u
 
 
 def default_chunk(L: int) -> int:
@@ -185,7 +202,8 @@ def selective_scan(
     states and recomputes the states inside a chunk from its boundary (the scheme of axlearn's Mamba
     TPU kernel, in plain JAX). Peak memory, forward and backward: ``O(L D + (L/T) D N + T D N)``, never
     an ``(L, D, N)`` array (compare :func:`selective_scan_naive`). ``inner="sequential"`` (default)
-    runs a loop of single steps inside a chunk (workspace ``O(D N)`` forward); ``"associative"`` an
+    computes a chunk's ``exp(delta A)`` as one ``(T, D, N)`` block, then loops over its steps (one
+    multiply-add and one ``(D, N) @ (N,)`` product each; workspace ``O(T D N)``); ``"associative"`` an
     associative scan over the chunk's ``(T, D, N)`` terms (more parallel, ``O(T D N log T)`` workspace in
     reverse mode).
 
