@@ -83,12 +83,43 @@ def test_float64_and_integer_inputs():
     np.testing.assert_allclose(out, [1, 2, 3, 0, 0], atol=1e-14)
 
 
+def _unit_circle_cases():
+    rng = np.random.default_rng(5)
+    a1 = np.abs(rng.normal(size=7))
+    a1 /= a1.sum()  # a >= 0, ||a||_1 = 1: eigenvalue exactly 1 (what the L1 projection produces)
+    cyc = np.zeros(4)
+    cyc[0] = 1.0  # the cyclic shift: every eigenvalue a 4th root of unity
+    return [(a1, 24), (a1, 7), (a1, 3), (cyc, 12), (cyc, 4), (cyc, 2)]  # d < L, d = L, d > L
+
+
+@pytest.mark.parametrize("case", range(6))
+def test_default_kernel_exact_with_unit_circle_eigenvalues(case):
+    # the roots-of-unity formula is 0/0 here (the c~ path raises, below); the default stays at rounding
+    a, L = _unit_circle_cases()[case]
+    b, c = np.random.default_rng(case).normal(size=(2, len(a)))
+    K = _powers(a, b, c, L)
+    assert_tree_allclose(ssm.companion_kernel(a, b, c, L), K, rtol=1e-12, atol=1e-13)
+    if case == 0:
+        # c A^L (for c~) by binary powering, also exact here
+        ct_ref = c @ (np.eye(len(a)) - np.linalg.matrix_power(_dense(a), L))
+        assert_tree_allclose(ssm.companion_c_tilde(a, c, L), ct_ref, rtol=1e-12, atol=1e-13)
+        f32 = [jnp.asarray(x, jnp.float32) for x in (a, b, c)]
+        np.testing.assert_allclose(ssm.companion_kernel(*f32, L), K, atol=1e-5 * np.abs(K).max())
+
+
 def test_grads():
     a, b, c = (jnp.asarray(x) for x in _abc(6, seed=7))
-    # the c~ path here; the c path (Newton series for c A^L) against Krylov autodiff below
     check_grads(
         lambda a, b, c: ssm.companion_kernel(a, b, c, 9, c_tilde=True),
         (a, b, c),
+        order=1,
+        modes=("rev",),
+    )
+    # the default path, with the eigenvalue 1 on the unit circle
+    a1, _ = _unit_circle_cases()[0]
+    check_grads(
+        lambda a, b, c: ssm.companion_kernel(a, b, c, 10),
+        tuple(jnp.asarray(x) for x in (a1, a1[::-1] - 0.1, a1 + 0.3)),
         order=1,
         modes=("rev",),
     )
