@@ -137,6 +137,12 @@ def _np_inexact_vr_halpern(a, c, gamma, epochs, rng):
 # ------------------------------------------------------------------------------------------------------
 
 
+def _without_state(sol):
+    """What a batched run returns: each member's value, status and stats (Solution.state carries the
+    problem, the same for every member)."""
+    return sol.value, sol.result, sol.stats
+
+
 def _game_methods(game, n, key):
     a = np.asarray(game.matrix)
     op, fro, p = np.linalg.norm(a, 2), np.linalg.norm(a), 1 / n
@@ -469,8 +475,14 @@ def _run(bench):
             repeats=1,
             trace_memory=False,
         )
+        # the members' value, status and stats; not Solution.state, which holds the shared problem
+        # (vmap would copy A into every member's output: 64 copies of a 500 x 500 matrix per call)
         batched = jax.jit(
-            jax.vmap(lambda k, jax_fn=jax_fn, epochs=epochs: jax_fn.__wrapped__(game, epochs, k))
+            jax.vmap(
+                lambda k, jax_fn=jax_fn, epochs=epochs: _without_state(
+                    jax_fn.__wrapped__(game, epochs, k)
+                )
+            )
         )
         rec = bench.time_jax(
             case,
