@@ -2,7 +2,8 @@
 
 ``companion kernel fwd`` / ``fwd+bwd``: 128 kernels ``K_k = c A^k b`` (``jax.vmap`` of the batch-free
 functions) of state size ``d`` and length ``L``. ``jaxsci``: :func:`jaxsci.ssm.companion_kernel` (default
-``c`` parameterisation: Sherman–Morrison as a power series, Newton's inverse, ``O((d + L) log(d + L))``);
+``c`` parameterisation: Sherman–Morrison on the circle ``z^L = 1/e`` with ``b~ = b - A^L b / e``,
+``A^L b`` by binary powering mod ``chi_A``; ``O((d + L) log(d + L) + d log d log L)``);
 ``jaxsci-ctilde``: the same with ``c_tilde=True`` (the roots-of-unity formula, the training
 parameterisation); peer ``krylov``: :func:`jaxsci.ssm.companion_kernel_krylov`, the ``(d, L)`` Krylov matrix
 by repeated squaring (the released SpaceTime code), skipped where its ``128 d L`` floats exceed
@@ -40,10 +41,13 @@ def _fwd_bwd(kernel, L):
     return jax.grad(lambda a, b, c, G: jnp.sum(f(a, b, c) * G), argnums=(0, 1, 2))
 
 
-def run(bench):
+def run(bench, sizes=None):
+    """Time the cases on ``sizes`` (``[(d, L), ...]``; default by ``bench.size``)."""
     dtype = jnp.float64 if jax.config.jax_enable_x64 else jnp.float32
     itemsize = jnp.dtype(dtype).itemsize
-    if bench.quick:
+    if sizes is not None:
+        pass
+    elif bench.quick:
         sizes = [(64, 4096)]  # the d = 64, L = 16384 target is in the full size
     else:
         sizes = [(d, L) for d in (16, 64, 256) for L in (1024, 16384, 65536)]

@@ -179,11 +179,15 @@ def _power_poly(a, L, mod=None):
     while i < len(bits) and 2 * t + int(bits[i]) < d:
         t, i = 2 * t + int(bits[i]), i + 1
     s = jnp.zeros(a.shape, a.dtype).at[..., t].set(1.0)
-    for bit in bits[i:]:
+    rest = [bit == "1" for bit in bits[i:]]
+    if not rest:
+        return s
+
+    def body(s, bit):  # one compiled body (compile time), the shift selected by the bit
         s = mod.square(s)
-        if bit == "1":
-            s = _shift_mod(a, s)
-    return s
+        return jnp.where(bit, _shift_mod(a, s), s), None
+
+    return jax.lax.scan(body, s, jnp.asarray(rest))[0]
 
 
 def _power_times(a, v, L):

@@ -33,7 +33,7 @@ from .._checks import check_positive_int, check_range, default_float_dtype
 from ._companion import (
     _closed_loop,
     _kernel_c_tilde,
-    _kernel_series,
+    _kernel_shifted,
     _state,
     companion_c_from_tilde,
 )
@@ -60,7 +60,7 @@ def _kernels(a, b, c, L, c_tilde):
     """Companion kernels of rows ``(n, d)``: ``(n, L)``."""
     if c_tilde:
         return jax.vmap(lambda a, b, c: _kernel_c_tilde(a, b, c, L))(a, b, c)
-    return jax.vmap(lambda a, b, c: _kernel_series(a, b, c, L))(a, b, c)
+    return jax.vmap(lambda a, b, c: _kernel_shifted(a, b, c, L))(a, b, c)
 
 
 def _companion_apply(a, x):
@@ -84,7 +84,7 @@ class CompanionSSM(eqx.Module):
     **Arguments:** ``H`` channels; ``d`` the state size (default 64); ``kernel_repeat`` channels share a
     kernel (``H`` divisible by it; ``H / kernel_repeat`` kernels, e.g. 16 kernels x 8 heads); ``skip`` a
     trained ``D`` ``(H,)``; ``norm`` the L1 projection of ``a`` (eigenvalues in the closed unit disc);
-    ``c_tilde_length``: ``None`` trains ``c`` itself (any length; the row ``c A^L`` is a power series), or an
+    ``c_tilde_length``: ``None`` trains ``c`` itself (any length; the default kernel of :func:`companion_kernel`), or an
     ``L`` at which ``c`` holds ``c~ = c (I - A^L)`` (the S4/SpaceTime training parameterisation: the kernel at
     that length skips ``c A^L``; other lengths and ``step`` convert back with
     :func:`companion_c_from_tilde`). ``a``, ``b``, ``c`` are standard normal (``c`` scaled by
@@ -359,7 +359,9 @@ class ClosedLoopCompanionSSM(eqx.Module):
             a, b, rows, k, x0
         )  # (H, 2, horizon)
         L = u.shape[0]
-        K = jnp.stack([_kernels(a, b, c, L, False), _kernels(a, b, k, L, False)])  # (2, H, L)
+        # the c and k kernels share (a, b): one batched kernel call (half the compiled program)
+        two = lambda v: jnp.concatenate([v, v])  # noqa: E731
+        K = _kernels(two(a), two(b), jnp.concatenate([c, k]), L, False).reshape(2, H, L)
         lag = jax.vmap(lambda K: _conv(u.astype(K.dtype), K, None, False))(K)  # (2, L, H)
         out = {"y": fc[:, 0].T, "uhat": fc[:, 1].T, "y_lag": lag[0], "uhat_lag": lag[1]}
         return jax.tree.map(lambda x: _params_finite(x, "ClosedLoopCompanionSSM"), out)

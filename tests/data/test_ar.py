@@ -11,8 +11,9 @@ KEY = jax.random.key(0)
 
 @pytest.mark.parametrize("p", [1, 2, 3, 8])
 def test_coefficients_are_stable(p):
-    for i in range(5):
-        phi = np.asarray(ar_coefficients(jax.random.key(i), p, r_min=0.2, r_max=0.9))
+    # five draws at once: jit-able with p static, vmap-able over keys
+    draw = jax.jit(jax.vmap(lambda k: ar_coefficients(k, p, r_min=0.2, r_max=0.9)))
+    for phi in np.asarray(draw(jax.random.split(KEY, 5))):
         roots = np.roots(np.concatenate([[1.0], -phi]))
         assert roots.shape == (p,)
         assert np.all(np.abs(roots) <= 0.9 + 1e-9) and np.all(np.abs(roots) >= 0.2 - 1e-9)

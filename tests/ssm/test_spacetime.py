@@ -14,13 +14,17 @@ from jaxsci.ssm._spacetime import _l1_project
 KEY = jax.random.key(0)
 
 
+@eqx.filter_jit
 def _stream(layer, u):
-    x = layer.init_state()
-    ys = []
-    for t in range(u.shape[0]):
-        y, x = layer.step(x, u[t])
-        ys.append(y)
-    return jnp.stack(ys)
+    # compiled once per layer (op-by-op dispatch of the kernels' many small FFTs costs more than this)
+    def body(x, ut):
+        y, x = layer.step(x, ut)
+        return x, y
+
+    return jax.lax.scan(body, layer.init_state(), u)[1]
+
+
+_apply = eqx.filter_jit(lambda layer, u: layer(u))
 
 
 @pytest.mark.parametrize(
@@ -41,14 +45,15 @@ def _stream(layer, u):
 def test_step_equals_convolution(make):
     layer = make()
     u = jax.random.normal(jax.random.key(1), (9, 4))
-    assert_tree_allclose(layer(u), _stream(layer, u), rtol=1e-10, atol=1e-12)
+    assert_tree_allclose(_apply(layer, u), _stream(layer, u), rtol=1e-10, atol=1e-12)
 
 
 def test_companion_layer_kernel_matches_dense():
     layer = ssm.CompanionSSM(2, 4, key=KEY)
     a, b, c = (np.asarray(v) for v in layer.ssm())
     assert np.all(np.abs(a).sum(-1) <= 1 + 1e-12)
-    K = np.asarray(layer.kernel(7))
+    kernel = eqx.filter_jit(lambda m, L: m.kernel(L))
+    K = np.asarray(kernel(layer, 7))
     for i in range(2):
         A = np.asarray(ssm.companion_matrix(a[i]))
         ref = [c[i] @ np.linalg.matrix_power(A, k) @ b[i] for k in range(7)]
@@ -59,7 +64,7 @@ def test_companion_layer_kernel_matches_dense():
     for L in (6, 10):
         A = np.asarray(ssm.companion_matrix(a[0]))
         ref = [c[0] @ np.linalg.matrix_power(A, k) @ b[0] for k in range(L)]
-        np.testing.assert_allclose(ct.kernel(L)[0], ref, rtol=1e-9, atol=1e-11)
+        np.testing.assert_allclose(kernel(ct, L)[0], ref, rtol=1e-9, atol=1e-11)
 
 
 def test_shift_kernel_is_fir():
@@ -114,7 +119,7 @@ def test_closed_loop_matches_matrix_powers():
     H, d, h, lag = 3, 4, 6, 10
     layer = ssm.ClosedLoopCompanionSSM(H, d, horizon=h, key=KEY)
     u = np.random.default_rng(1).normal(size=(lag, H))
-    out = layer.outputs(u)
+    out = eqx.filter_jit(lambda m, u: m.outputs(u))(layer, u)
     a, b, c, k = (np.asarray(v) for v in layer.ssm())
     for i in range(H):
         A = np.asarray(ssm.companion_matrix(a[i]))
@@ -131,13 +136,17 @@ def test_closed_loop_matches_matrix_powers():
         np.testing.assert_allclose(out["uhat"][:, i], uh, rtol=1e-9, atol=1e-11)
         np.testing.assert_allclose(out["y_lag"][:, i], y_lag, rtol=1e-9, atol=1e-11)
         np.testing.assert_allclose(out["uhat_lag"][:, i], u_lag, rtol=1e-9, atol=1e-11)
+
     # streaming rollout equals the Woodbury forecast
-    x = layer.init_state(u)
-    ys = []
-    for _ in range(h):
-        y, _, x = layer.step(x)
-        ys.append(y)
-    assert_tree_allclose(jnp.stack(ys), out["y"], rtol=1e-9, atol=1e-11)
+    @eqx.filter_jit
+    def rollout(layer, u):
+        def body(x, _):
+            y, _, x = layer.step(x)
+            return x, y
+
+        return jax.lax.scan(body, layer.init_state(u), None, length=h)[1]
+
+    assert_tree_allclose(rollout(layer, u), out["y"], rtol=1e-9, atol=1e-11)
 
 
 def test_init_under_jit_and_vmap():
@@ -146,7 +155,7 @@ def test_init_under_jit_and_vmap():
     layer = eqx.filter_jit(lambda k: ssm.CompanionSSM(4, 3, dtype=jnp.float32, key=k))(KEY)
     assert layer.a.dtype == jnp.float32
     u = jnp.ones((5, 4), jnp.float32)
-    assert layer(u).dtype == jnp.float32
+    assert _apply(layer, u).dtype == jnp.float32
 
 
 def test_spacetime_forward_and_training_step():
@@ -154,10 +163,11 @@ def test_spacetime_forward_and_training_step():
     t = np.arange(40)
     x = np.stack([np.sin(t[:24] / 3 + s) + s for s in (0.0, 0.5, 1.0, 1.5)])
     y = np.stack([np.sin(t[24:30] / 3 + s) + s for s in (0.0, 0.5, 1.0, 1.5)])
-    f = eqx.filter_jit(lambda m, x: jax.vmap(m)(x))(model, x)
+    forecast = eqx.filter_jit(lambda m, x: jax.vmap(m)(x))
+    f = forecast(model, x)
     assert f.shape == (4, 6)
     # the per-window mean is removed and added back: a constant shift moves the forecast by it
-    assert_tree_allclose(jax.vmap(model)(x + 3.0), f + 3.0, rtol=1e-9, atol=1e-9)
+    assert_tree_allclose(forecast(model, x + 3.0), f + 3.0, rtol=1e-9, atol=1e-9)
     view = model.training_view()
     opt = optax.adamw(1e-2)
     opt_state = opt.init(eqx.filter(view, eqx.is_inexact_array))
@@ -167,7 +177,7 @@ def test_spacetime_forward_and_training_step():
         view, opt_state, loss = step(view, opt_state, x, y, jax.random.key(i))
         losses.append(float(loss))
     assert np.isfinite(losses).all() and losses[-1] < losses[0]
-    assert view.model(x[0]).shape == (6,)
+    assert forecast(view.model, x).shape == (4, 6)
 
 
 def test_spacetime_loss_terms():
