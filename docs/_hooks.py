@@ -40,6 +40,7 @@ ORDER = (
     "relax",
     "data",
     "training",
+    "nnx",
 )
 
 
