@@ -81,18 +81,32 @@ def _operators():
     assert model(jnp.ones((1, 8, 8))).shape == (1, 8, 8)
 
 
+def _nnx():
+    from flax import nnx
+
+    import jaxsci.nnx as jn
+
+    model = jn.S4DLayer(2, 4, rngs=nnx.Rngs(0))
+    assert nnx.jit(lambda m, u: m(u))(model, jnp.ones((8, 2))).shape == (8, 2)
+
+
 CALLS = {
     f.__name__[1:]: f
-    for f in (_ssm, _multigrid, _spectral, _monotone, _relax, _data, _training, _operators)
+    for f in (_ssm, _multigrid, _spectral, _monotone, _relax, _data, _training, _operators, _nnx)
 }
+
+# Subpackages that need an optional extra: with the core dependencies only (as here), importing them
+# raises an ImportError that names the extra.
+OPTIONAL = {"nnx": "flax"}
 
 
 # What each optional extra promises (README "Requirements"): at least these distributions.
 EXTRAS = {
     "bench": {"pyamg", "scipy", "matplotlib", "tqdm"},
     "notebooks": {"jupytext", "nbclient", "matplotlib"},
-    "test": {"pytest", "hypothesis", "beartype", "jupytext"},
-    "docs": {"mkdocs", "mkdocs-material", "mkdocstrings-python", "build"},
+    "test": {"pytest", "hypothesis", "beartype", "jupytext", "flax", "chex"},
+    "docs": {"mkdocs", "mkdocs-material", "mkdocstrings-python", "build", "flax"},
+    "flax": {"flax"},
 }
 
 
@@ -130,7 +144,14 @@ def main(expected: list[str]) -> None:
     missing = sorted(set(expected) - set(found))
     assert not missing, f"subpackages missing from the wheel: {missing}"
     for name in found:
-        module = importlib.import_module(f"jaxsci.{name}")
+        try:
+            module = importlib.import_module(f"jaxsci.{name}")
+        except ImportError as err:
+            extra = OPTIONAL.get(name)
+            if extra is None or f"jaxsci[{extra}]" not in str(err):
+                raise
+            print(f"ok jaxsci.{name} needs the [{extra}] extra (ImportError names it)")
+            continue
         absent = [n for n in getattr(module, "__all__", []) if not hasattr(module, n)]
         assert not absent, f"jaxsci.{name}.__all__ names missing attributes: {absent}"
         if name in CALLS:
