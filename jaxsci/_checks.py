@@ -129,8 +129,41 @@ def default_float_dtype(dtype: Any = None) -> Any:
 
 def error_if_not(x: Any, ok: Any, message: str) -> Any:
     """Return ``x``, raising ``message`` at run time (``eqx.error_if``, also under ``jit``) where the
-    boolean array ``ok`` is not all ``True``. For value checks of device arrays."""
-    return eqx.error_if(x, ~jnp.all(ok), message)
+    boolean array ``ok`` is not all ``True``. For value checks of device arrays.
+
+    ``ok`` is reduced to one boolean first and the check runs on a scalar: a scalar ``1`` comes out
+    of ``eqx.error_if`` (NaN under ``EQX_ON_ERROR=nan``) and ``x`` is multiplied by it, which keeps
+    the check alive under ``jit`` (``x`` depends on it) and is exact (``x * 1 == x`` bit for bit,
+    signed zeros, infinities and NaN included). Passing the whole ``x`` through ``eqx.error_if``
+    instead places the array on one device inside its ``lax.cond``: a sharded ``x`` was gathered
+    there and redistributed (XLA's "involuntary full rematerialization"), an all-gather and an
+    all-reduce of the whole array on every device.
+    """
+    bad = ~jnp.all(ok)
+    leaves = jax.tree_util.tree_leaves(x)
+    if not leaves:
+        return x
+    dtype = jnp.result_type(*leaves)
+    one_dtype = jnp.finfo(dtype).dtype if jnp.issubdtype(dtype, jnp.complexfloating) else dtype
+    one = eqx.error_if(jnp.ones((), one_dtype), bad, message)
+    return jax.tree_util.tree_map(lambda leaf: _times_one(leaf, one), x)
+
+
+def _times_one(x: Any, one: Any) -> Any:
+    """``x * one`` for a scalar ``one == 1``, exact for every dtype (complex parts separately, so no
+    ``inf * 0`` appears; booleans by ``&``)."""
+    if not isinstance(x, (jax.Array, np.ndarray, np.generic, int, float, complex, bool)):
+        return x
+    x = jnp.asarray(x)
+    if x.dtype == jnp.bool_:
+        return x & one.astype(jnp.bool_)
+    if jnp.issubdtype(x.dtype, jnp.complexfloating):
+        real = jnp.real(x) * one.astype(jnp.real(x).dtype)
+        imag = jnp.imag(x) * one.astype(jnp.real(x).dtype)
+        return jax.lax.complex(real, imag)
+    if jnp.issubdtype(x.dtype, jnp.floating) or jnp.issubdtype(x.dtype, jnp.integer):
+        return x * one.astype(x.dtype)
+    return x
 
 
 def _short(arr: np.ndarray) -> str:
