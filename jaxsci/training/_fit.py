@@ -107,7 +107,9 @@ def make_train_step(
     - Initialise the state with ``opt_state = optimizer.init(eqx.filter(model, eqx.is_inexact_array))``.
     - The computation follows the sharding of ``x``/``y``: with batch-sharded inputs
       (``jax.device_put(x, NamedSharding(mesh, P("batch")))``) and a replicated model it runs data
-      parallel, XLA inserting the gradient all-reduce.
+      parallel, XLA inserting the gradient all-reduce. On a mesh with ``Explicit`` axes the loss and
+      its gradient run under ``jax.sharding.auto_axes`` (model code is written for XLA's
+      partitioner), with the loss and gradients replicated.
 
     ``x``: ``(B, *in_shape)``, ``y``: ``(B, *out_shape)``; ``loss``: the batch-mean loss (a scalar).
     A non-finite loss (a NaN/inf in the batch, or a diverging step) raises at run time
@@ -128,12 +130,14 @@ def make_train_step(
                 f"{jnp.shape(x)} and {jnp.shape(y)}."
             )
         keys = _batch_sharded_like(jax.random.split(key, jnp.shape(x)[0]), x)
+        params, static = eqx.partition(model, eqx.is_inexact_array)
 
-        def batch_loss(model):
+        def batch_loss(params, x, y, keys):
+            model = eqx.combine(params, static)
             pred = jax.vmap(lambda xi, ki: model(xi, key=ki))(x, keys)
             return jnp.mean(jax.vmap(loss_fn)(pred, _like(y, pred)))
 
-        loss, grads = eqx.filter_value_and_grad(batch_loss)(model)
+        loss, grads = _auto_axes_like(jax.value_and_grad(batch_loss), x, params)(params, x, y, keys)
         loss = eqx.error_if(
             loss,
             ~jnp.isfinite(loss),
@@ -158,6 +162,37 @@ def _batch_sharded_like(a, x):
         return a
     target = NamedSharding(sharding.mesh, P(spec[0], *([None] * (jnp.ndim(a) - 1))))
     return jax.sharding.reshard(a, target)
+
+
+def _auto_axes_like(fn, x, params):
+    """``fn`` (the loss and its gradient) run with the ``Explicit`` mesh axes of ``x`` switched to
+    ``Auto`` (``jax.sharding.auto_axes``), its outputs replicated; ``fn`` itself where ``x`` carries
+    no ``Explicit`` axis in its type.
+
+    Model code (reshapes, concatenations and FFTs of one sample under ``vmap``) is written for XLA's
+    partitioner; with ``Explicit`` axes (the default of ``jax.make_mesh`` in jax 0.10) JAX types the
+    sharding of every intermediate and several of these primitives refuse a batch-sharded operand.
+    Inside ``auto_axes`` the partitioner places the intermediates as on an ``Auto`` mesh, and the
+    data-parallel computation (per-device forward and backward, one gradient all-reduce) is the same.
+    """
+    sharding = getattr(jax.typeof(x), "sharding", None)
+    mesh = getattr(sharding, "mesh", None)
+    axis_types = getattr(mesh, "axis_types", ())
+    explicit = tuple(
+        name
+        for name, t in zip(getattr(mesh, "axis_names", ()), axis_types, strict=False)
+        if t == jax.sharding.AxisType.Explicit
+    )
+    if not explicit:
+        return fn
+    replicated = NamedSharding(mesh, P())
+    out = (replicated, jax.tree_util.tree_map(lambda _: replicated, params))
+
+    def wrapped(*args):
+        with jax.sharding.use_abstract_mesh(mesh):
+            return jax.sharding.auto_axes(fn, axes=explicit, out_sharding=out)(*args)
+
+    return wrapped
 
 
 _Data = tuple[Real[ArrayLike, " n ..."], Real[ArrayLike, " n ..."]]
@@ -327,8 +362,9 @@ def fit(
     - ``sharding``: a ``jax.sharding.Sharding`` for one batch, shape ``(batch_size, C, *spatial)``,
       e.g. ``NamedSharding(mesh, P("batch"))`` for data parallelism over the devices of a mesh the
       caller made (``jax.make_mesh((jax.device_count(),), ("batch",),
-      axis_types=(jax.sharding.AxisType.Auto,))``: the model code relies on XLA's partitioner, and
-      several JAX primitives under ``vmap`` do not accept ``Explicit`` axes yet); every batch is put there
+      axis_types=(jax.sharding.AxisType.Auto,))``: the model code relies on XLA's partitioner;
+      :func:`make_train_step` runs it under ``jax.sharding.auto_axes`` on ``Explicit`` axes, but
+      :func:`evaluate` does not); every batch is put there
       and, for a ``NamedSharding``, the model and optimiser state are replicated over its mesh (XLA
       inserts the gradient all-reduce). ``None``: batches go to the default device.
       ``batch_size`` must be divisible by the number of shards.
