@@ -158,7 +158,9 @@ def galerkin_coarsen(fine, coarse_shape, coarse_h, prolong, restrict) -> Galerki
             shape[d] = coarse_shape[d]
             mask = mask & (colours[d] == q[d]).reshape(shape)
         probes.append(mask)
-    probes = jnp.asarray(np.stack(probes), dtype)
+    # The barrier keeps XLA from constant-folding the probes through the transfers at compile time
+    # (27 x N-sized constants in 3D: seconds of compilation, a large executable).
+    probes = jax.lax.optimization_barrier(jnp.asarray(np.stack(probes), dtype))
     y = jax.vmap(lambda e: restrict(fine.mv(prolong(e))))(probes)
     y = y.reshape((*ncol, *coarse_shape))
 

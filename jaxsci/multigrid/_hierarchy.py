@@ -37,7 +37,14 @@ from jaxtyping import Array, Float
 
 from .._checks import check_positive_int
 from .._grid import AbstractGridOperator
-from ._dendy import dendy_coarsen, dendy_prolong, dendy_restrict
+from ._dendy import (
+    dendy_coarsen,
+    dendy_coarsen_nd,
+    dendy_prolong,
+    dendy_prolong_nd,
+    dendy_restrict,
+    dendy_restrict_nd,
+)
 from ._galerkin import galerkin_coarsen
 from ._operator import DiffusionOperator
 from ._transfer import (
@@ -76,7 +83,8 @@ class Hierarchy(eqx.Module):
       level (:attr:`DiffusionOperator.null_mode`): ``"none"``, ``"always"``, or ``"runtime"`` with
       ``null_flag`` the boolean decided at run time from ``c`` (``c`` a JAX array, zero everywhere).
     - ``interpolation``: ``None`` (bi/trilinear transfers) or, for ``coarse="dendy"``, per level the
-      operator-dependent interpolation weights (:func:`jaxsci.multigrid._dendy.dendy_weights`, arrays
+      operator-dependent interpolation weights (:func:`jaxsci.multigrid._dendy.dendy_weights` in 2D,
+      :func:`~jaxsci.multigrid._dendy.dendy_weights_nd` in 3D, arrays
       computed from the coefficients in ``init``); restriction is their transpose over ``2^d``.
     """
 
@@ -132,14 +140,19 @@ class Hierarchy(eqx.Module):
         self._check_level(l, "e", e, 1)
         op = self.ops[l]
         if self.interpolation is not None:
-            return dendy_prolong(e, self.interpolation[l], op.shape)
+            if op.ndim == 2:
+                return dendy_prolong(e, self.interpolation[l], op.shape)
+            return dendy_prolong_nd(e, self.interpolation[l], op.shape)
         return prolong(e, op.shape, op.bc, self._weights(l))
 
     def restrict(self, l: int, r: Float[Array, " *fine"]) -> Float[Array, " *coarse"]:
         """Restrict a level ``l`` array to level ``l + 1`` (``R = P^T / 2^d``)."""
         self._check_level(l, "r", r, 0)
         if self.interpolation is not None:
-            return dendy_restrict(r, self.interpolation[l], self.ops[l + 1].shape)
+            crs = self.ops[l + 1].shape
+            if len(crs) == 2:
+                return dendy_restrict(r, self.interpolation[l], crs)
+            return dendy_restrict_nd(r, self.interpolation[l], crs)
         return restrict(r, self.ops[l].bc, self._weights(l))
 
 
@@ -194,9 +207,10 @@ def build_hierarchy(
     (:func:`jaxsci.multigrid._galerkin.galerkin_coarsen`: a 9/27-point stencil, wider along Neumann
     axes), robust to coefficient jumps at the price of a setup of ``3^d`` (Dirichlet/periodic) fine
     operator applications per level and a multi-colour Gauss-Seidel on the coarse levels.
-    ``coarse="dendy"`` (2D, Dirichlet) replaces the bilinear transfers by Dendy's operator-dependent
-    interpolation (:mod:`jaxsci.multigrid._dendy`) and builds ``R A P`` with it: robust to jumps of
-    any size whose interfaces do not lie on coarse grid lines.
+    ``coarse="dendy"`` (2D/3D, Dirichlet) replaces the bi/trilinear transfers by Dendy's
+    operator-dependent interpolation (:mod:`jaxsci.multigrid._dendy`; in 3D staged over lines, planes
+    and cell centres) and builds ``R A P`` with it: robust to jumps of any size whose interfaces do
+    not lie on coarse grid lines.
 
     ``dtype``: the dtype of the cycles (default the operator's). The coarsest level is factorised
     once here (see the module docstring). ``eqx.filter_jit``-ed (the configuration is static).
@@ -226,9 +240,9 @@ def build_hierarchy(
     h0 = [
         1.0 / (n + 1) if b == "dirichlet" else 1.0 / n for n, b in zip(op.shape, bcs, strict=True)
     ]
-    if coarse == "dendy" and (op.ndim != 2 or any(b != "dirichlet" for b in bcs)):
+    if coarse == "dendy" and (op.ndim not in (2, 3) or any(b != "dirichlet" for b in bcs)):
         raise ValueError(
-            "`coarse` = 'dendy' (operator-dependent interpolation) is implemented for 2D "
+            "`coarse` = 'dendy' (operator-dependent interpolation) is implemented for 2D and 3D "
             f"operators with Dirichlet boundaries, got shape {op.shape} with `bc` {bcs}; use "
             "`coarse='galerkin'`."
         )
@@ -239,7 +253,8 @@ def build_hierarchy(
         # The averaged operator of level l also gives the Galerkin level its nominal spacing.
         averaged = coarsen(averaged)
         if coarse == "dendy":
-            coarse_op, weights = dendy_coarsen(ops[-1], shapes[l], averaged.h)
+            coarsen_fn = dendy_coarsen if op.ndim == 2 else dendy_coarsen_nd
+            coarse_op, weights = coarsen_fn(ops[-1], shapes[l], averaged.h)
             ops.append(coarse_op)
             interp.append(weights)
         elif coarse == "galerkin":

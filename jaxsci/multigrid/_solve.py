@@ -46,7 +46,7 @@ ADVICE = {
         "The multigrid cycle does not contract for this operator. Check a > 0 and c >= 0 and the "
         "smoother weight `omega` (too large a weight amplifies the high frequencies); for "
         "coefficient jumps or anisotropy use the robust setup (the defaults `coarse='auto'`, "
-        "`smoother='auto'`, `cycle='auto'`; explicitly `coarse='dendy'` (2D Dirichlet) or "
+        "`smoother='auto'`, `cycle='auto'`; explicitly `coarse='dendy'` (2D/3D Dirichlet) or "
         "`coarse='galerkin'`, `smoother='line'`, `cycle='W'`), or wrap the cycle in CG "
         "(`mg.pcg`, `method='pcg'`)."
     ),
@@ -143,8 +143,12 @@ class Multigrid(eqx.Module):
       weight in ``(0, 2)``.
     - ``levels``: the maximum number of levels (default: coarsen until at most ``coarse_max``
       unknowns, which are solved with a factorisation computed once in ``init``).
-    - ``coarse``: ``"average"`` (coefficient-averaged coarse operators, cheap) or ``"galerkin"``
-      (``R A P``, robust to coefficient jumps).
+    - ``coarse``: ``"average"`` (coefficient-averaged coarse operators, cheap), ``"galerkin"``
+      (``R A P`` with bi/trilinear transfers) or ``"dendy"`` (``R A P`` with Dendy's
+      operator-dependent interpolation, 2D/3D Dirichlet: robust to coefficient jumps). ``"auto"``
+      (with ``smoother="auto"``, ``cycle="auto"``, the defaults): ``"dendy"`` + line Gauss-Seidel +
+      W-cycles (V inside ``pcg``) for every :func:`diffusion` field and anisotropic spacing, else
+      ``"average"`` + red-black Gauss-Seidel + V-cycles (:func:`poisson`).
     - ``precision``: the dtype of the cycles (e.g. ``jnp.float32`` with a float64 ``f``: mixed-precision
       iterative refinement; residuals are always in ``f``'s dtype).
     - ``compatibility``: for singular operators (all-Neumann/periodic, ``c = 0``): ``"check"``
@@ -316,11 +320,12 @@ class Multigrid(eqx.Module):
     # ------------------------------------------------------------------------------- internals
     def _resolved(self, op) -> tuple[str, str, str]:
         """``(cycle, smoother, coarse)`` with every ``"auto"`` replaced: for :func:`needs_robust`
-        operators operator-dependent interpolation (``"dendy"``; ``"galerkin"`` outside 2D Dirichlet),
+        operators operator-dependent interpolation (``"dendy"``; ``"galerkin"`` outside 2D/3D
+        Dirichlet),
         line relaxation where the axes allow it (no periodic axis; no Neumann axis with Galerkin
         coarse operators), W-cycles for ``method="solve"``; else ``"average"``, ``"rbgs"``, V."""
         robust = needs_robust(op)
-        dendy = robust and op.ndim == 2 and all(b == "dirichlet" for b in op.bc)
+        dendy = robust and op.ndim in (2, 3) and all(b == "dirichlet" for b in op.bc)
         cycle, smoother, coarse = self.cycle, self.smoother, self.coarse
         if coarse == "auto":
             coarse = ("dendy" if dendy else "galerkin") if robust else "average"

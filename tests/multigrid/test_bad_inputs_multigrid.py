@@ -598,7 +598,9 @@ REGISTRY = {
         error("range", lambda: mg.Multigrid(coarse="x"), arg("coarse")),
         error(
             "shape",
-            lambda: mg.Multigrid(coarse="dendy").init(mg.diffusion(jnp.ones((5, 5, 5)))),
+            lambda: mg.Multigrid(coarse="dendy").init(
+                mg.diffusion(jnp.ones((5, 5, 5)), bc="neumann")
+            ),
             arg("coarse"),
         ),
         error(
