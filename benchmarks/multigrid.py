@@ -33,9 +33,16 @@ Cases (float64 via ``jax.enable_x64`` locally, unless the case says float32):
   (``pyamg-rs``, ``pyamg-rs-cg``, ``pyamg-sa``, ``pyamg-sa-cg``; setup + solve timed together) on
   the same matrix (``op.as_scipy()``). Cases: 8x8 / 32x32 checkerboards with jumps 1e3 / 1e6,
   aligned and shifted by one cell, random log-uniform 8x8 / 32x32 block fields over [1, 1e3] /
-  [1, 1e6], anisotropy ``-(eps u_xx + u_yy)`` with eps in {1, 1e-2, 1e-4}; 3D checkerboards. Quick:
-  127^2, two cases; full: 255^2 and 511^2, every case, 3D 31^3 and 63^3 (127^3 left out on CPU).
-  Notes: ``steps`` (cycles or CG iterations), ``factor``, ``relres``, ``successful``.
+  [1, 1e6], anisotropy ``-(eps u_xx + u_yy)`` with eps in {1, 1e-2, 1e-4}; 3D checkerboards
+  (4x4x4 blocks, 1e3 aligned and 1e6 shifted). Quick: 127^2, two cases, and 31^3 (1e6 shifted); full:
+  255^2 and 511^2, every case, 3D 63^3 and 127^3 (for accelerators). Notes: ``steps`` (cycles or
+  CG iterations), ``factor`` (mean reduction per step over the whole run), ``factor_before_floor``
+  (the same over the cycles that start 100x above the run's smallest residual: with 1e6 jumps the
+  last cycles stall at float64's floor), ``relres`` (the TRUE relative residual ``||f - A u|| /
+  ||f||``, for pyamg too: its CG reports a recursive residual), ``successful``. With 1e6
+  checkerboards no float64 vector reaches 1e-8: a sparse direct solve plus one refinement step
+  leaves 2.5e-8 at 127^2 and 9e-8 at 255^2 (representation of the plateau values), so those solves
+  end ``stagnation`` near that floor, as does pyamg's true residual.
 """
 
 from __future__ import annotations
@@ -289,7 +296,8 @@ def robust_cases(n, quick, ndim=2):
     """``(name, a)`` of the jump/anisotropy benchmark (``a`` an array or a per-axis tuple)."""
     shape = (n,) * ndim
     if ndim == 3:
-        yield "cb4 1e3", _checkerboard(shape, 4, 1e3)
+        if not quick:
+            yield "cb4 1e3", _checkerboard(shape, 4, 1e3)
         yield "cb4 1e6 shifted", _checkerboard(shape, 4, 1e6, 1)
         return
     if quick:
@@ -308,6 +316,22 @@ def robust_cases(n, quick, ndim=2):
         yield f"eps {eps:g}", (eps * np.ones(shape), np.ones(shape))
 
 
+def cycle_factor(hist, steps, floor_margin=100.0):
+    """The per-cycle residual reduction of a run, measured before its rounding floor: the geometric
+    mean over the cycles that start above ``floor_margin`` x the smallest residual of the run (the
+    last cycles of a 1e6-jump solve stall at float64's representation floor, ~1e-8 at 127^2, and
+    would otherwise be averaged in)."""
+    h = np.asarray(hist)[: int(steps) + 1]
+    h = h[np.isfinite(h)]
+    if len(h) < 2:
+        return float("nan")
+    keep = np.nonzero(h[:-1] > floor_margin * h.min())[0]
+    if len(keep) == 0:
+        keep = np.arange(len(h) - 1)
+    lo, hi = keep[0], keep[-1] + 1
+    return float((h[hi] / h[lo]) ** (1.0 / (hi - lo)))
+
+
 def _pyamg_robust(bench, case, params, A, b):
     import pyamg
 
@@ -318,25 +342,30 @@ def _pyamg_robust(bench, case, params, A, b):
         ("pyamg-sa-cg", pyamg.smoothed_aggregation_solver, "cg"),
     ):
         res: list[float] = []
+        holder: dict = {}
 
-        def run(build=build, accel=accel, res=res):
+        def run(build=build, accel=accel, res=res, holder=holder):
             res.clear()
             ml = build(A)
-            return ml.solve(b, tol=1e-8, residuals=res, maxiter=200, accel=accel)
+            holder["x"] = ml.solve(b, tol=1e-8, residuals=res, maxiter=200, accel=accel)
+            return holder["x"]
 
         rec = bench.time_host(
             case, run, impl=impl, params=params, repeats=1, trace_memory=False, warmup=False
         )
         steps = len(res) - 1
+        # pyamg's CG reports its recursive residual; the true one can sit far above it (1e6 jumps).
+        true = float(np.linalg.norm(b - A @ holder["x"]) / np.linalg.norm(b))
         rec.extra.update(
             steps=steps,
             factor=round(float((res[-1] / res[0]) ** (1 / max(steps, 1))), 3),
             successful=bool(res[-1] <= 1e-8 * res[0]),
+            relres=true,
         )
 
 
 def _robust_vs_pyamg(bench):
-    sizes = [(127, 2)] if bench.quick else [(255, 2), (511, 2), (31, 3), (63, 3)]
+    sizes = [(127, 2), (31, 3)] if bench.quick else [(255, 2), (511, 2), (63, 3), (127, 3)]
     for n, ndim in sizes:
         for name, a in robust_cases(n, bench.quick, ndim):
             case = f"robust {ndim}d {name}"
@@ -361,6 +390,9 @@ def _robust_vs_pyamg(bench):
                 rec.extra.update(
                     steps=int(sol.stats["num_steps"]),
                     factor=round(float(sol.stats["convergence_factor"]), 3),
+                    factor_before_floor=round(
+                        cycle_factor(sol.stats["residual_history"], sol.stats["num_steps"]), 3
+                    ),
                     relres=rel,
                     successful=bool(sol.result == RESULTS.successful),
                 )
