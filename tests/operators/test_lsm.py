@@ -27,11 +27,22 @@ def test_auto_padding_matches_the_reference_settings():
 
 
 def test_output_shapes_at_several_resolutions(getkey):
-    lsm = eqx.filter_jit(LSM(2, 3, key=getkey(), **SMALL))
-    unet = eqx.filter_jit(UNet(2, 3, width=4, projection_width=8, key=getkey()))
-    assert lsm(jax.random.normal(getkey(), (2, 32, 32))).shape == (3, 32, 32)
-    assert lsm(jax.random.normal(getkey(), (2, 19, 27))).shape == (3, 19, 27)  # padded to 32 x 32
-    assert unet(jnp.ones((2, 21, 17), int)).shape == (3, 21, 17)  # odd sizes, integer input
+    # traced, not compiled: the padding, scale and crop logic is all static (shape) code
+    lsm = LSM(2, 3, key=getkey(), **SMALL)
+    unet = UNet(2, 3, width=4, projection_width=8, key=getkey())
+    for model, shapes in (
+        (lsm, [(32, 32), (19, 27), (64, 48), (8, 8)]),  # 19 x 27 padded to 32 x 32
+        (unet, [(21, 17), (16, 16), (40, 33), (5, 7)]),  # odd sizes; < 16 padded to 16
+    ):
+        for hw in shapes:
+            out = jax.eval_shape(model, jax.ShapeDtypeStruct((2, *hw), jnp.float64))
+            assert out.shape == (3, *hw) and out.dtype == jnp.float64, (type(model), hw)
+    # the paper's Darcy model: 85 x 85 padded by 11 to 96, cropped back
+    darcy = jax.eval_shape(lambda k: LSM(1, 1, key=k), jax.random.key(0))
+    out = jax.eval_shape(lambda m, x: m(x), darcy, jax.ShapeDtypeStruct((1, 85, 85), jnp.float32))
+    assert out.shape == (1, 85, 85)
+    # one real run (one compilation): odd sizes, integer input
+    assert eqx.filter_jit(unet)(jnp.ones((2, 21, 17), int)).shape == (3, 21, 17)
 
 
 def _reference_block(x, blk):
@@ -85,7 +96,7 @@ def test_spectral_block_matches_the_reference_transcription(getkey):
     c = blk.enc_w.shape[1]
     x = np.asarray(jax.random.normal(getkey(), (c, 6, 4)))
     np.testing.assert_allclose(
-        blk(jnp.asarray(x)), _reference_block(x, blk), rtol=1e-10, atol=1e-12
+        eqx.filter_jit(blk)(jnp.asarray(x)), _reference_block(x, blk), rtol=1e-10, atol=1e-12
     )
     # the initialisation of the reference: tokens and basis weights U(0, 1) / C
     assert 0 <= float(blk.latent.min()) and float(blk.latent.max()) <= 1 / c
