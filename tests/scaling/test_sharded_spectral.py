@@ -22,7 +22,7 @@ def _field(shape, seed=0):
 
 @pytest.mark.parametrize("stencil, k", [("spectral", 0.0), ("fd", 3.0)])
 def test_sharded_poisson_2d_equals_unsharded_and_analytic(stencil, k):
-    n = 64
+    n = 32
     x = np.arange(n) / n
     u_true = np.sin(2 * np.pi * x)[:, None] * np.cos(6 * np.pi * x)[None, :]
     lam = (2 * np.pi) ** 2 * (1 + 9) if stencil == "spectral" else None
@@ -77,7 +77,7 @@ def test_sharded_poisson_gradient_matches_unsharded():
 
 @pytest.mark.parametrize("axis", [1, 2])
 def test_sharded_spectral_conv_equals_unsharded_with_one_small_all_reduce(axis):
-    c_in, c_out, n, modes = 3, 4, 64, (6, 5)
+    c_in, c_out, n, modes = 3, 4, 32, (6, 5)
     x = _field((c_in, n, n), 3)
     w_re, w_im = _field((2, c_in, c_out, *modes), 4), _field((2, c_in, c_out, *modes), 5)
     spec = P(None, "x", None) if axis == 1 else P(None, None, "x")
