@@ -23,6 +23,8 @@ SUBPACKAGES = (
     "data",
     "training",
     "operators",
+    # the Flax front end: only where its optional extra (flax) is installed
+    *(("nnx",) if importlib.util.find_spec("flax") is not None else ()),
 )
 ROOT = pathlib.Path(__file__).parent
 
