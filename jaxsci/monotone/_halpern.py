@@ -40,7 +40,6 @@ from ._sampling import (
     empty_draws,
     fisher_yates_apply,
     fisher_yates_targets,
-    rare_update,
 )
 
 __all__ = [
@@ -180,10 +179,9 @@ class VRHalpern(AbstractMonotoneSolver):
         perm, idx = fisher_yates_apply(s["perm"], targets)
         d = problem.batch_difference(u, s["u_prev"], idx)
         g_batch, local_batch = s["g"] + d, ratio(d, u - s["u_prev"])
-        # under vmap (many seeds at once) a lax.cond on the batched `full` would become a select that
-        # broadcasts A to every member and evaluates F for all of them at every step; rare_update
-        # evaluates it only for the members taking a full step (their own u, their own problem)
-        g = rare_update(full, lambda pr, v: pr.operator(v), g_batch, (problem, u))
+        # (not rare_update: under vmap with the sort-based simplex projection it gave wrong projections
+        # downstream, issue 17; under vmap this evaluates F for every member at every step)
+        g = lax.cond(full, lambda: problem.operator(u), lambda: g_batch)
         s["perm"] = jnp.where(full, s["perm"], perm)
         local = jnp.where(full, jnp.zeros((), dtype), local_batch)
         if self._is_adaptive:
