@@ -39,6 +39,7 @@ import os
 import pathlib
 import sysconfig
 import time
+from functools import partial
 
 import equinox as eqx
 import jax
@@ -55,18 +56,25 @@ from jaxsci import data, ssm, training
 SIZE = os.environ.get("JAXSCI_NOTEBOOK_SIZE", "cpu")
 FIG_DIR = pathlib.Path(os.environ.get("JAXSCI_FIGURE_DIR", "figures"))
 FIG_DIR.mkdir(parents=True, exist_ok=True)
+# The synthetic tasks train with their own batch, peak learning rate and gradient clipping (syn_*): at
+# the text settings (batch 16, 3e-3, 150 steps) neither model leaves chance on selective copying.
 if SIZE == "small":
-    CFG = dict(L_syn=32, steps_syn=3, batch=8, d=8, text_L=32, text_steps=3, text_d=8,
-               cls_L=32, cls_steps=3, evals=1, n_eval=32, layers=1)  # fmt: skip
+    CFG = dict(L_syn=16, steps_syn=2, batch_syn=4, lr_syn=1e-2, batch=4, d=8, text_L=16,
+               text_steps=2, text_d=8, cls_L=16, cls_steps=2, evals=1, n_eval=8, layers=1)  # fmt: skip
 elif SIZE == "paper":
-    CFG = dict(L_syn=256, steps_syn=1500, batch=32, d=32, text_L=256, text_steps=2000, text_d=64,
-               cls_L=256, cls_steps=1000, evals=15, n_eval=512, layers=2)  # fmt: skip
+    CFG = dict(L_syn=256, steps_syn=3000, batch_syn=32, lr_syn=1e-2, batch=32, d=32, text_L=256,
+               text_steps=2000, text_d=64, cls_L=256, cls_steps=1000, evals=15, n_eval=512,
+               layers=2)  # fmt: skip
 else:
-    # cpu: sized for a loaded 2-core CPU (about 15 minutes); the Mamba paper's lengths (256-1024) and
-    # training lengths (hundreds of thousands of steps) are the "paper" size's direction, not reached here
-    CFG = dict(L_syn=64, steps_syn=150, batch=16, d=32, text_L=64, text_steps=150, text_d=48,
-               cls_L=64, cls_steps=100, evals=5, n_eval=256, layers=2)  # fmt: skip
-RESULTS = {"size": SIZE, "config": CFG}
+    # cpu: sized for a loaded 2-core CPU; the Mamba paper's lengths (256-1024) and training lengths
+    # (hundreds of thousands of steps) are the "paper" size's direction, not reached here
+    CFG = dict(L_syn=64, steps_syn=600, batch_syn=32, lr_syn=1e-2, batch=16, d=32, text_L=64,
+               text_steps=150, text_d=48, cls_L=64, cls_steps=100, evals=6, n_eval=256,
+               layers=2)  # fmt: skip
+# JAXSCI_SELECTIVE_SECTIONS (comma-separated: dynamics, synthetic, text, reorder; default all) reruns
+# some sections only; their numbers replace those sections' entries in the results file.
+SECTIONS = os.environ.get("JAXSCI_SELECTIVE_SECTIONS", "dynamics,synthetic,text,reorder").split(",")
+RESULTS = {"size": SIZE, "config": CFG, "sections run": SECTIONS}
 T_START = time.perf_counter()
 print(SIZE, CFG)
 
@@ -80,6 +88,7 @@ print(SIZE, CFG)
 
 # %%
 x0 = jnp.array([[0.9], [-0.6], [0.4], [-1.1], [0.7], [0.2]])
+RUN = "dynamics" in SECTIONS
 
 
 def one_dim(mu):
@@ -89,7 +98,7 @@ def one_dim(mu):
 fig, axes = plt.subplots(1, 2, figsize=(10, 3.6))
 dyn_summary = {}
 for ax, (mu, t1, name) in zip(
-    axes, [(-1.0, 6.0, "convergent"), (1.0, 0.3, "divergent")], strict=True
+    axes, [(-1.0, 6.0, "convergent"), (1.0, 0.3, "divergent")] if RUN else [], strict=False
 ):
     params = one_dim(mu)
     assert ssm.classify_token_dynamics(params[:2]) == name
@@ -112,13 +121,14 @@ for ax, (mu, t1, name) in zip(
     ax.set_title(f"{name} scenario (mu = S_C S_B = {mu:+.0f})")
     ax.set_xlabel("depth-time t")
     ax.set_ylabel("token x_l(t)")
-axes[0].plot([], [], "k-", label="ODE (diffrax Tsit5)")
-axes[0].plot([], [], "ko", ms=3, label="discrete residual stack")
-axes[0].legend(fontsize=8)
-fig.tight_layout()
-fig.savefig(FIG_DIR / "selective_ssm_token_dynamics.png", dpi=120)
-RESULTS["token_dynamics"] = dyn_summary
-print(json.dumps(dyn_summary, indent=1))
+if RUN:
+    axes[0].plot([], [], "k-", label="ODE (diffrax Tsit5)")
+    axes[0].plot([], [], "ko", ms=3, label="discrete residual stack")
+    axes[0].legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(FIG_DIR / "selective_ssm_token_dynamics.png", dpi=120)
+    RESULTS["token_dynamics"] = dyn_summary
+    print(json.dumps(dyn_summary, indent=1))
 
 # %% [markdown]
 # ## 2. Selective copying and induction heads: Mamba against an LTI S4D model
@@ -129,6 +139,9 @@ print(json.dumps(dyn_summary, indent=1))
 # target; at the last position the trigger appears again and the model must output the target. Both models
 # emit a prediction per position (`pool=None`) and are scored on the answer positions only. The S4D model
 # is `SSMModel(layer="s4d")` on one-hot inputs, its width chosen to match the Mamba model's parameter count.
+# Training: AdamW (weight decay 0.01), batch `batch_syn`, peak learning rate `lr_syn` (1e-2) with a 5% linear
+# warm-up and cosine decay, gradients clipped to norm 1 (at 3e-3, batch 16 and 150 steps neither model left
+# chance on selective copying at L = 64).
 
 # %%
 V_DATA, K_COPY = 8, 4
@@ -136,6 +149,7 @@ NOISE, MARK, TRIG = V_DATA, V_DATA + 1, V_DATA + 2
 VOCAB = V_DATA + 3
 
 
+@partial(jax.jit, static_argnums=(1, 2))
 def selective_copying(key, batch, L):
     k1, k2 = jax.random.split(key)
     toks = jax.random.randint(k1, (batch, K_COPY), 0, V_DATA)
@@ -145,13 +159,14 @@ def selective_copying(key, batch, L):
         ),
         axis=1,
     )
-    x = jnp.full((batch, L), NOISE).at[jnp.arange(batch)[:, None], pos].set(toks)
+    x = jnp.full((batch, L), NOISE, jnp.int32).at[jnp.arange(batch)[:, None], pos].set(toks)
     x = x.at[:, L - K_COPY :].set(MARK)
     y = jnp.zeros((batch, L), jnp.int32).at[:, L - K_COPY :].set(toks)
     mask = jnp.zeros((batch, L)).at[:, L - K_COPY :].set(1.0)
     return x, y, mask
 
 
+@partial(jax.jit, static_argnums=(1, 2))
 def induction_heads(key, batch, L):
     k1, k2, k3 = jax.random.split(key, 3)
     x = jax.random.randint(k1, (batch, L), 0, V_DATA)
@@ -189,7 +204,8 @@ def make_s4d(d, key):
 
 def matched_s4d(target, key):
     d = max(4, CFG["d"] // 2)
-    while training.num_real_parameters(make_s4d(d + 2, key)) <= target:
+    # parameter counts from shapes only (eqx.filter_eval_shape builds no model)
+    while training.num_real_parameters(eqx.filter_eval_shape(make_s4d, d + 2, key)) <= target:
         d += 2
     return make_s4d(d, key), d
 
@@ -207,20 +223,31 @@ def masked_accuracy(model, x, y, m):
     return jnp.sum((pred == y) * m) / jnp.sum(m)
 
 
-def train(model, sampler, steps, lr=3e-3, seed=1):
-    """Adam(W) with cosine decay; returns the model and the held-out accuracy curve."""
-    opt = optax.adamw(
-        optax.warmup_cosine_decay_schedule(0.0, lr, max(1, steps // 20), steps), weight_decay=0.01
-    )
-    opt_state = opt.init(eqx.filter(model, eqx.is_inexact_array))
-    step_fn = training.make_train_step(masked_ce, opt)
+# AdamW, linear warm-up over 5% of the steps then cosine decay, gradients clipped to norm 1. One
+# optimiser and one compiled step for both tasks: a model of the same structure is compiled once.
+SYN_OPT = optax.chain(
+    optax.clip_by_global_norm(1.0),
+    optax.adamw(
+        optax.warmup_cosine_decay_schedule(
+            0.0, CFG["lr_syn"], max(1, CFG["steps_syn"] // 20), CFG["steps_syn"]
+        ),
+        weight_decay=0.01,
+    ),
+)
+SYN_STEP = training.make_train_step(masked_ce, SYN_OPT)
+
+
+def train(model, sampler, steps, seed=1):
+    """Trains with ``SYN_OPT``; returns the model and the held-out accuracy curve."""
+    opt_state = SYN_OPT.init(eqx.filter(model, eqx.is_inexact_array))
     x_ev, y_ev, m_ev = sampler(jax.random.key(999), CFG["n_eval"], CFG["L_syn"])
     every = max(1, steps // CFG["evals"])
     curve = []
     key = jax.random.key(seed)
+    step_fn = SYN_STEP
     for s in range(steps):
         key, kd, ks = jax.random.split(key, 3)
-        x, y, m = sampler(kd, CFG["batch"], CFG["L_syn"])
+        x, y, m = sampler(kd, CFG["batch_syn"], CFG["L_syn"])
         model, opt_state, loss = step_fn(model, opt_state, x, jnp.where(m > 0, y, -1), ks)
         if (s + 1) % every == 0 or s == steps - 1:
             curve.append((s + 1, float(masked_accuracy(model, x_ev, y_ev, m_ev))))
@@ -233,8 +260,13 @@ synthetic = {}
 fig, axes = plt.subplots(1, 2, figsize=(10, 3.6))
 for ax, (task, sampler) in zip(
     axes,
-    [("selective copying", selective_copying), ("induction heads", induction_heads)],
-    strict=True,
+    # small size (a smoke run of the code) trains on selective copying only
+    [("selective copying", selective_copying), ("induction heads", induction_heads)][
+        : (1 if SIZE == "small" else 2)
+    ]
+    if "synthetic" in SECTIONS
+    else [],
+    strict=False,
 ):
     mamba = make_mamba(CFG["d"], key)
     n_mamba = training.num_real_parameters(mamba)
@@ -259,9 +291,10 @@ for ax, (task, sampler) in zip(
     ax.set_ylabel("held-out accuracy (answer positions)")
     ax.set_ylim(0, 1.02)
     ax.legend(fontsize=8)
-fig.tight_layout()
-fig.savefig(FIG_DIR / "selective_ssm_synthetic.png", dpi=120)
-RESULTS["synthetic"] = synthetic
+if synthetic:
+    fig.tight_layout()
+    fig.savefig(FIG_DIR / "selective_ssm_synthetic.png", dpi=120)
+    RESULTS["synthetic"] = synthetic
 
 # %% [markdown]
 # ## 3. Positive-definite, negative-definite and unconstrained `S_C^T S_B` on text
@@ -306,7 +339,7 @@ def val_bpc(model):
 
 text_results = {}
 curves = {}
-for io in ("positive", "negative", None):
+for io in ("positive", "negative", None) if "text" in SECTIONS else ():
     model = ssm.MambaModel(128, 128, d_model=CFG["text_d"], n_layers=CFG["layers"], embedding=True, pool=None, io=io,
                            key=jax.random.key(7))  # fmt: skip
     steps = CFG["text_steps"]
@@ -342,7 +375,8 @@ for io in ("positive", "negative", None):
     print(
         f"{label:18s} val bpc {curve[-1][1]:.3f}  scenarios {scen}  ({time.perf_counter() - t0:.0f} s)"
     )
-RESULTS["text"] = text_results
+if text_results:
+    RESULTS["text"] = text_results
 
 # %% [markdown]
 # ## 4. Token reordering on a sequence classification task
@@ -369,7 +403,7 @@ def cls_accuracy(model, x, y):
 
 
 reorder_results = {}
-for reorder in (False, True):
+for reorder in (False, True) if "reorder" in SECTIONS else ():
     model = ssm.MambaModel(
         9,
         8,
@@ -403,7 +437,8 @@ for reorder in (False, True):
     print(
         f"reorder={reorder}: held-out accuracy {curve[-1][1]:.3f} ({time.perf_counter() - t0:.0f} s)"
     )
-RESULTS["reorder"] = reorder_results
+if reorder_results:
+    RESULTS["reorder"] = reorder_results
 
 # %%
 fig, axes = plt.subplots(1, 2, figsize=(10, 3.6))
@@ -423,20 +458,33 @@ axes[1].set_ylabel("held-out accuracy")
 axes[1].set_title(f"delayed recall classification, L = {CL}")
 axes[1].legend(fontsize=8)
 fig.tight_layout()
-fig.savefig(FIG_DIR / "selective_ssm_text_reorder.png", dpi=120)
+if curves and reorder_results:
+    fig.savefig(FIG_DIR / "selective_ssm_text_reorder.png", dpi=120)
 
 # %%
 RESULTS["total_seconds"] = round(time.perf_counter() - T_START, 1)
 if SIZE != "small":
     out = pathlib.Path("results") / f"selective_ssm_{SIZE}.json"
     out.parent.mkdir(exist_ok=True)
+    if out.exists() and len(SECTIONS) < 4:  # a partial rerun keeps the other sections' numbers
+        previous = json.loads(out.read_text())
+        RESULTS = {**previous, **RESULTS, "config": {**previous.get("config", {}), **CFG}}
     out.write_text(json.dumps(RESULTS, indent=1, default=str))
 print(f"total {RESULTS['total_seconds']} s")
 
 # %% [markdown]
 # ## What the numbers support
 #
-# The committed numbers (cpu size, `notebooks/results/selective_ssm_cpu.json`) are discussed in the README's
-# selective-SSM section: which of the paper's conclusions they support and which they do not. At this scale
-# (two layers, a few hundred steps, one seed) differences of a few hundredths of a bit per character are
-# within seed-to-seed noise and support no conclusion.
+# Cpu size (`notebooks/results/selective_ssm_cpu.json`, loaded 2-core CPU, one seed):
+#
+# - **Token dynamics**: supported. Tokens decay to zero for `mu < 0` and blow up in finite depth-time for
+#   `mu > 0`; the discrete stack follows the ODE to O(dt).
+# - **Selective copying** (L = 64, 600 steps): Mamba 0.84 against S4D 0.70 held-out accuracy at about
+#   equal parameters (chance 0.125): the selective model is ahead, but the LTI model also learns at this
+#   short length; the Mamba paper's clean separation (S4 near chance at L = 4096) is not reached here.
+# - **Induction heads** (same training): both stay near chance (Mamba 0.137, S4D 0.152; chance 0.125):
+#   no separation at cpu size.
+# - **PD / ND / unconstrained `S_C^T S_B`** (150 steps): 3.42 / 3.39 / 3.40 bits per character, within
+#   seed-to-seed noise: the paper's ranking is not reproduced at this scale.
+# - **Reordering** on the delayed-recall classification task: both variants stay at chance (0.133 each),
+#   no conclusion.
