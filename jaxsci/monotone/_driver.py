@@ -168,14 +168,27 @@ def _to_arrays(solver):
     return jax.tree.map(convert, solver), runtime
 
 
+def _without_problem(sol):
+    """A solution's arrays without ``state.problem``: a jitted function copies every output buffer,
+    even one that is an input returned unchanged, so returning the problem would copy A (and Aᵀ) on
+    every call (4 MB, about half the fixed cost of a solve, at n = 500). The caller re-attaches the
+    problem it passed in (:func:`_with_problem`)."""
+    return sol.value, sol.result, sol.stats, sol.state.lipschitz_estimate, sol.state.inner_step_size
+
+
+def _with_problem(out, problem):
+    value, result, stats, estimate, inner = out
+    return Solution(value, result, stats, MonotoneState(problem, estimate, inner))
+
+
 @eqx.filter_jit
 def _solve(solver, state, z0, key, throw, runtime):
-    return solver._run(state, z0, key, throw, runtime)
+    return _without_problem(solver._run(state, z0, key, throw, runtime))
 
 
 @eqx.filter_jit
 def _init_and_solve(solver, problem, z0, key, throw, runtime):
-    return solver._run(solver.init(problem), z0, key, throw, runtime)
+    return _without_problem(solver._run(solver.init(problem), z0, key, throw, runtime))
 
 
 class AbstractMonotoneSolver(eqx.Module):
@@ -280,7 +293,7 @@ class AbstractMonotoneSolver(eqx.Module):
                 f"{type(state).__name__}."
             )
         solver, runtime = _to_arrays(self)
-        return _solve(solver, state, z0, key, throw, runtime)
+        return _with_problem(_solve(solver, state, z0, key, throw, runtime), state.problem)
 
     def __call__(
         self,
@@ -292,7 +305,7 @@ class AbstractMonotoneSolver(eqx.Module):
     ) -> Solution:
         """``solve(init(problem), z0, key=key, throw=throw)`` in one jitted call."""
         solver, runtime = _to_arrays(self)
-        return _init_and_solve(solver, problem, z0, key, throw, runtime)
+        return _with_problem(_init_and_solve(solver, problem, z0, key, throw, runtime), problem)
 
     # ------------------------------------------------------------------------------------------
     # what each method provides

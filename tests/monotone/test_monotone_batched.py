@@ -56,10 +56,25 @@ def _solvers(game):
             throw=False,
             num_logs=7,
         ),
+        # the theory snapshot refreshes w <- v (a full evaluation at a member's own inner iterate)
+        "inexact_vr_halpern_theory": lambda key, scale, z0: mono.inexact_vr_halpern(
+            game,
+            z0,
+            step_size=scale * math.sqrt(N) / fro,
+            inner_step_size=5 * math.sqrt(p * (1 - p)) / (math.sqrt(N) + 1),
+            snapshot="theory",
+            snapshot_probability=0.2,
+            key=key,
+            max_epochs=8,
+            throw=False,
+            num_logs=7,
+        ),
     }
 
 
-@pytest.mark.parametrize("name", ["vr_extragradient", "vr_halpern", "inexact_vr_halpern"])
+@pytest.mark.parametrize(
+    "name", ["vr_extragradient", "vr_halpern", "inexact_vr_halpern", "inexact_vr_halpern_theory"]
+)
 def test_batched_equals_unbatched_member_by_member(game, name):
     # 6 members: 3 seeds x 2 step-size scales, each from its own initial point, one vmap; each member
     # has its own status and counts. Members 0 and 3 share seed and z0 but not the step; 1 and 4 share
