@@ -137,7 +137,10 @@ def test_check_grads_both_modes(discretization):
         )
         return y, h
 
-    check_grads(f, (u, delta, A, B, C, D, h0), order=1, modes=("fwd", "rev"), atol=1e-6, rtol=1e-6)
+    # jitted: check_grads evaluates f and its jvp/vjp many times; compiled once each
+    check_grads(
+        jax.jit(f), (u, delta, A, B, C, D, h0), order=1, modes=("fwd", "rev"), atol=1e-6, rtol=1e-6
+    )
 
 
 def test_grad_matches_naive():
@@ -148,8 +151,8 @@ def test_grad_matches_naive():
         return lambda *a: jnp.sum(fn(*a, **kw) * G)
 
     args = (u, delta, A, B, C, D)
-    g1 = jax.grad(loss(ssm.selective_scan, chunk=4), argnums=tuple(range(6)))(*args)
-    g2 = jax.grad(loss(ssm.selective_scan_naive), argnums=tuple(range(6)))(*args)
+    g1 = jax.jit(jax.grad(loss(ssm.selective_scan, chunk=4), argnums=tuple(range(6))))(*args)
+    g2 = jax.jit(jax.grad(loss(ssm.selective_scan_naive), argnums=tuple(range(6))))(*args)
     for a, b in zip(g1, g2, strict=True):
         np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-12)
 
@@ -174,7 +177,7 @@ def _temp_bytes(fn, *args):
 def test_memory_never_materialises_L_D_N():
     """Compiled temporary memory of forward+backward: the chunked scan needs a few (L, D) arrays, well
     below one (L, D, N) array; the naive associative scan needs several (L, D, N) arrays."""
-    L, Dm, N = 2048, 32, 32
+    L, Dm, N = 512, 32, 32
     rng = np.random.default_rng(0)
     f32 = jnp.float32
     u = jnp.asarray(rng.normal(size=(L, Dm)), f32)
@@ -187,9 +190,9 @@ def test_memory_never_materialises_L_D_N():
     def grad_of(fn, **kw):
         return jax.grad(lambda *a: jnp.sum(fn(*a, **kw) ** 2), argnums=(0, 1, 2, 3, 4))
 
-    chunked = _temp_bytes(grad_of(ssm.selective_scan, chunk=64), u, delta, A, B, C)
+    chunked = _temp_bytes(grad_of(ssm.selective_scan, chunk=32), u, delta, A, B, C)
     naive = _temp_bytes(grad_of(ssm.selective_scan_naive), u, delta, A, B, C)
-    forward = _temp_bytes(lambda *a: ssm.selective_scan(*a, chunk=64), u, delta, A, B, C)
+    forward = _temp_bytes(lambda *a: ssm.selective_scan(*a, chunk=32), u, delta, A, B, C)
     assert chunked < full / 2, (chunked, full)
     assert chunked < 16 * L * Dm * 4, (chunked, L * Dm * 4)  # O(L D): a few (L, D) arrays
     assert forward < full / 4, (forward, full)
