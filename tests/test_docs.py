@@ -8,6 +8,7 @@ here the hooks that generate its pages are checked without MkDocs.
 
 import importlib
 import importlib.metadata
+import importlib.util
 import os
 import pathlib
 import re
@@ -37,6 +38,8 @@ def test_guides_have_examples():
 
 @pytest.mark.parametrize("page, code", BLOCKS, ids=[str(p.relative_to(DOCS)) for p, _ in BLOCKS])
 def test_docs_example_runs(page, code, tmp_path):
+    if "flax" in code and importlib.util.find_spec("flax") is None:
+        pytest.skip("the Flax example needs the optional extra `flax` (pip install 'jaxsci[flax]')")
     env = {k: v for k, v in os.environ.items() if not k.startswith(("JAX_", "XLA_"))}
     env["PYTHONPATH"] = os.pathsep.join([str(ROOT), env.get("PYTHONPATH", "")])
     proc = subprocess.run(
@@ -63,6 +66,8 @@ def test_public_api_is_every_subpackage_all():
     assert set(api) == on_disk | {"jaxsci"}
     assert list(api)[:2] == ["jaxsci", "jaxsci.ssm"]
     for module, names in api.items():
+        if module == "jaxsci.nnx" and importlib.util.find_spec("flax") is None:
+            continue  # the optional Flax front end (tests/nnx checks it imports without flax cleanly)
         mod = importlib.import_module(module)
         expected = list(
             getattr(mod, "__all__", ["RESULTS", "Solution"])
