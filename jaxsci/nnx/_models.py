@@ -13,19 +13,6 @@ from ..spectral import _fno
 from ..ssm import _layers, _mamba, _spacetime
 from ._twin import _register, _Streaming, _Twin
 
-__all__ = [
-    "S4DLayer",
-    "S5Layer",
-    "SSMModel",
-    "MambaBlock",
-    "MambaModel",
-    "CompanionSSM",
-    "SpaceTime",
-    "FNO",
-    "MgNO",
-    "LSM",
-]
-
 
 @_register
 class S4DLayer(_Streaming):
